@@ -1,0 +1,98 @@
+"""The Lockmaster web app factory and the `lockmaster` command line."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+
+import click
+from flask import Flask
+
+from bootstrap import Runtime
+from config import ConfigError, Settings, load_settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the Flask app for one installation (settings from the environment by default)."""
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_webhook_bytes
+    app.json.sort_keys = False
+    app.extensions["lockmaster"] = Runtime(settings)
+
+    from health import bp as health_bp
+    from lineage.api import bp as api_bp
+    from webhooks.views import bp as webhooks_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(webhooks_bp)
+    app.register_blueprint(api_bp)
+    app.register_error_handler(413, _too_large)
+    return app
+
+
+def _too_large(_error):
+    return {"error": "the request body is larger than the configured limit "
+                     "(webhooks.max_body_mb in lockmaster.yml)"}, 413
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def cli() -> None:
+    """Lockmaster: build, check and promote container images."""
+    logging.basicConfig(level=os.environ.get("LOCKMASTER_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn processes")
+def web(host: str, port: int, workers: int) -> None:
+    """Serve the web app (webhooks, API, UI) with gunicorn."""
+    _settings_or_exit()
+    gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
+    os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers),
+                        "--access-logfile", "-", "app:create_app()"])
+
+
+@cli.command()
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker(burst: bool) -> None:
+    """Run one RQ worker on the builds and promotions queues."""
+    from rq import Worker
+
+    from bootstrap import BUILDS_QUEUE, PROMOTIONS_QUEUE
+
+    app = create_app(_settings_or_exit())
+    runtime = app.extensions["lockmaster"]
+    with app.app_context():
+        queues = [runtime.queue(BUILDS_QUEUE), runtime.queue(PROMOTIONS_QUEUE)]
+        Worker(queues, connection=runtime.redis).work(burst=burst)
+
+
+@cli.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all database migrations."""
+    from lineage.migrate import upgrade
+
+    settings = _settings_or_exit()
+    upgrade(settings.database_url)
+    click.echo(f"database at {settings.database_url} is up to date")
+
+
+if __name__ == "__main__":
+    cli()

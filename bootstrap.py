@@ -1,0 +1,47 @@
+"""Wires the real adapters (database, Redis, queues, Docker) for one installation."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import docker
+from flask import current_app
+from redis import Redis
+from rq import Queue
+
+from config import Settings
+from lineage.db import Database
+
+BUILDS_QUEUE = "builds"
+PROMOTIONS_QUEUE = "promotions"
+
+
+class Runtime:
+    """The adapters one Lockmaster process uses; nothing connects until first used."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.db = Database(settings.database_url)
+
+    @cached_property
+    def redis(self) -> Redis:
+        """Connection to the installation's Redis (socket timeouts keep requests bounded)."""
+        return Redis.from_url(self.settings.redis_url, socket_timeout=10, socket_connect_timeout=3)
+
+    def queue(self, name: str) -> Queue:
+        """The RQ queue `name` of this installation."""
+        return Queue(name, connection=self.redis)
+
+    def docker(self) -> docker.DockerClient:
+        """A client of the Docker engine named by DOCKER_HOST (the local socket by default)."""
+        return docker.from_env(timeout=300)
+
+    def after_fork(self) -> None:
+        """Forget connections inherited from a parent process."""
+        self.db.after_fork()
+        self.__dict__.pop("redis", None)
+
+
+def current_runtime() -> Runtime:
+    """The Runtime of the Flask app in context (web requests and jobs alike)."""
+    return current_app.extensions["lockmaster"]

@@ -1,0 +1,1 @@
+"""Building images: the RQ jobs that take a queued build to staged."""

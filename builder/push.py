@@ -1,0 +1,59 @@
+"""Pushing a built image to its staging repository and reading back the digest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import docker
+from docker.errors import APIError, DockerException
+
+from builder.buildlog import BuildLog
+from builder.errors import BuildFailure
+
+
+_PROGRESS = {"Preparing", "Waiting", "Pushing"}
+
+
+@dataclass(frozen=True)
+class PushedImage:
+    """What the registry now holds for a build."""
+
+    repository: str
+    digest: str
+    tags: list[str]
+
+
+def push_image(client: docker.DockerClient, image_id: str, repository: str,
+               tags: list[str], log: BuildLog) -> PushedImage:
+    """Tag the image as repository:tag for every tag, push each, and agree on one digest."""
+    digests = set()
+    try:
+        image = client.images.get(image_id)
+        for tag in tags:
+            image.tag(repository, tag)
+        for tag in tags:
+            log.write(f"$ docker push {repository}:{tag}")
+            digests.add(_push_one(client, repository, tag, log))
+    except (APIError, DockerException) as exc:
+        raise BuildFailure("push", f"the Docker engine could not push to {repository}: {exc}") \
+            from exc
+    if len(digests) != 1:
+        raise BuildFailure("push", f"the registry reported different digests for one image: "
+                                   f"{sorted(digests)}")
+    return PushedImage(repository, digests.pop(), tags)
+
+
+def _push_one(client: docker.DockerClient, repository: str, tag: str, log: BuildLog) -> str:
+    digest = None
+    for chunk in client.api.push(repository, tag=tag, stream=True, decode=True):
+        if "error" in chunk or "errorDetail" in chunk:
+            message = chunk.get("error") or chunk["errorDetail"].get("message", "")
+            log.write(f"ERROR: {message}")
+            raise BuildFailure("push", f"push of {repository}:{tag} failed: {message}")
+        status = chunk.get("status", "")
+        if (status and "progressDetail" not in chunk) or status.startswith(("Pushed", "Mounted")):
+            log.write(f"{chunk.get('id', '')}: {status}".lstrip(": "))
+        digest = (chunk.get("aux") or {}).get("Digest", digest)
+    if not digest:
+        raise BuildFailure("push", f"push of {repository}:{tag} ended without a digest")
+    return digest

@@ -1,0 +1,63 @@
+"""The build state machine: which status may follow which (plain domain code)."""
+
+from __future__ import annotations
+
+import itertools
+from enum import StrEnum
+
+
+class BuildStatus(StrEnum):
+    """Where a build is in its life."""
+
+    QUEUED = "queued"
+    CLONING = "cloning"
+    BUILDING = "building"
+    CHECKING = "checking"
+    PUSHING = "pushing"
+    STAGED = "staged"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        """True when nothing more will happen to the build."""
+        return self in FINAL_STATUSES
+
+    @property
+    def is_running(self) -> bool:
+        """True while a worker is working on the build."""
+        return self in RUNNING_STATUSES
+
+
+RUNNING_STATUSES = frozenset(
+    {BuildStatus.CLONING, BuildStatus.BUILDING, BuildStatus.CHECKING, BuildStatus.PUSHING}
+)
+FINAL_STATUSES = frozenset(
+    {BuildStatus.STAGED, BuildStatus.FAILED, BuildStatus.REJECTED,
+     BuildStatus.SUPERSEDED, BuildStatus.CANCELLED}
+)
+
+_PIPELINE = [BuildStatus.QUEUED, BuildStatus.CLONING, BuildStatus.BUILDING,
+             BuildStatus.CHECKING, BuildStatus.PUSHING, BuildStatus.STAGED]
+
+_ALLOWED: dict[BuildStatus, set[BuildStatus]] = {
+    status: {nxt, BuildStatus.FAILED, BuildStatus.CANCELLED}
+    for status, nxt in itertools.pairwise(_PIPELINE)
+}
+_ALLOWED[BuildStatus.QUEUED] |= {BuildStatus.SUPERSEDED}
+_ALLOWED[BuildStatus.CHECKING] |= {BuildStatus.REJECTED}
+# A worker that died mid-build leaves a running status; a retry of the job starts over.
+for _running in RUNNING_STATUSES:
+    _ALLOWED[_running] |= {BuildStatus.CLONING}
+
+
+class InvalidTransition(Exception):
+    """A status change that the build's life does not allow."""
+
+
+def check_transition(current: BuildStatus, new: BuildStatus) -> None:
+    """Raise InvalidTransition unless a build in `current` may move to `new`."""
+    if new not in _ALLOWED.get(current, set()):
+        raise InvalidTransition(f"a {current.value} build cannot become {new.value}")

@@ -1,0 +1,249 @@
+"""Lockmaster settings: process settings from the environment, policy from lockmaster.yml."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+PROVIDERS = ("github", "gitlab", "gitea", "bitbucket")
+
+
+class ConfigError(Exception):
+    """lockmaster.yml or a setting is wrong; the message says where and how to fix it."""
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """Where images go: the registry and its staging/production repository prefixes."""
+
+    url: str = "127.0.0.1:5000"
+    insecure: bool = True
+    staging: str = "staging"
+    production: str = "production"
+
+    def repository(self, environment: str, image: str) -> str:
+        """Full repository name, e.g. 127.0.0.1:5000/staging/acme/web."""
+        prefix = self.staging if environment == "staging" else self.production
+        return f"{self.url}/{prefix}/{image}"
+
+    @property
+    def base_url(self) -> str:
+        """HTTP base URL of the registry API."""
+        scheme = "http" if self.insecure else "https"
+        return f"{scheme}://{self.url}"
+
+
+@dataclass(frozen=True)
+class RepositoryConfig:
+    """One source repository that Lockmaster builds."""
+
+    name: str
+    provider: str
+    secret_env: str
+    image: str
+    clone_url: str | None = None
+    branches: tuple[str, ...] = ("main",)
+    tags: tuple[str, ...] = ()
+    dockerfile: str = "Dockerfile"
+    context: str = "."
+    target: str | None = None
+    build_args: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def secret(self) -> str | None:
+        """The webhook secret, read from the named environment variable."""
+        return os.environ.get(self.secret_env) or None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a Lockmaster process needs to know, validated once at start."""
+
+    data_dir: Path
+    database_url: str
+    redis_url: str
+    config_path: Path
+    registry: RegistrySettings
+    repositories: tuple[RepositoryConfig, ...]
+    max_webhook_bytes: int = 25 * 1024 * 1024
+
+    def repository(self, provider: str, name: str) -> RepositoryConfig | None:
+        """The configured repository with this provider and full name, if any."""
+        for repo in self.repositories:
+            if repo.provider == provider and repo.name.lower() == name.lower():
+                return repo
+        return None
+
+    def repository_named(self, name: str) -> RepositoryConfig | None:
+        """The configured repository with this full name, whatever its provider."""
+        return next((r for r in self.repositories if r.name.lower() == name.lower()), None)
+
+    @property
+    def workspace_dir(self) -> Path:
+        """Where per-build checkouts live (always removed after the build)."""
+        return self.data_dir / "workspaces"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read LOCKMASTER_* variables and the lockmaster.yml they point at."""
+    env = os.environ if environ is None else environ
+    data_dir = Path(env.get("LOCKMASTER_DATA_DIR", "var")).resolve()
+    config_path = Path(env.get("LOCKMASTER_CONFIG", "lockmaster.yml")).resolve()
+    database_url = env.get("LOCKMASTER_DATABASE_URL") or f"sqlite:///{data_dir / 'lockmaster.db'}"
+    redis_url = env.get("LOCKMASTER_REDIS_URL", "redis://127.0.0.1:6379/0")
+    if not config_path.exists():
+        raise ConfigError(
+            f"{config_path} does not exist: create it (see README, 'Configuration') "
+            "or point LOCKMASTER_CONFIG at your lockmaster.yml"
+        )
+    registry, repositories, limits = parse_config(config_path.read_text(), str(config_path))
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=redis_url,
+        config_path=config_path,
+        registry=registry,
+        repositories=repositories,
+        **limits,
+    )
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A YAML loader that remembers the line of every mapping key, for error messages."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
+    mapping = _Mapping(loader.construct_mapping(node, deep=True))
+    mapping.lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
+    mapping.line = node.start_mark.line + 1
+    return mapping
+
+
+class _Mapping(dict):
+    lines: dict[str, int]
+    line: int
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+_TOP_KEYS = {"registry", "repositories", "webhooks"}
+_REGISTRY_KEYS = {"url", "insecure", "staging", "production"}
+_WEBHOOK_KEYS = {"max_body_mb"}
+_REPO_KEYS = {
+    "name", "provider", "secret_env", "clone_url", "image", "branches", "tags",
+    "dockerfile", "context", "target", "build_args",
+}
+_REPO_REQUIRED = ("name", "provider", "secret_env")
+
+
+class _Reader:
+    """Validates one mapping of lockmaster.yml, naming the file, line and key in every error."""
+
+    def __init__(self, source: str, mapping: object, where: str, allowed: set[str]):
+        self.source, self.where = source, where
+        if not isinstance(mapping, dict):
+            raise ConfigError(f"{source}: {where} must be a mapping of keys to values")
+        self.mapping = mapping
+        unknown = sorted(set(mapping) - allowed)
+        if unknown:
+            key = unknown[0]
+            raise ConfigError(
+                f"{self._at(key)}: unknown key '{key}' in {where} "
+                f"(allowed: {', '.join(sorted(allowed))})"
+            )
+
+    def _at(self, key: str) -> str:
+        line = getattr(self.mapping, "lines", {}).get(key) or getattr(self.mapping, "line", None)
+        return f"{self.source}, line {line}" if line else self.source
+
+    def get(self, key: str, kind: type, default: object = None, required: bool = False):
+        """The value of key, checked to be of kind."""
+        if key not in self.mapping or self.mapping[key] is None:
+            if required:
+                raise ConfigError(f"{self._at(key)}: {self.where} needs '{key}'")
+            return default
+        value = self.mapping[key]
+        if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ConfigError(
+                f"{self._at(key)}: '{key}' in {self.where} must be a {kind.__name__}, "
+                f"got {value!r}"
+            )
+        return value
+
+    def strings(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """A list of strings (a single string is accepted as a list of one)."""
+        value = self.mapping.get(key, list(default))
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{self._at(key)}: '{key}' in {self.where} must be a list of strings")
+        return tuple(value)
+
+    def fail(self, key: str, message: str) -> None:
+        """Raise a ConfigError about key."""
+        raise ConfigError(f"{self._at(key)}: '{key}' in {self.where} {message}")
+
+
+def parse_config(text: str, source: str = "lockmaster.yml"):
+    """Parse and validate lockmaster.yml; returns (registry, repositories, limits)."""
+    try:
+        document = yaml.load(text, Loader=_LineLoader) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source} is not valid YAML: {exc}") from exc
+    top = _Reader(source, document, "the top level", _TOP_KEYS)
+    registry = _parse_registry(_Reader(source, top.get("registry", dict, {}), "registry",
+                                       _REGISTRY_KEYS))
+    hooks = _Reader(source, top.get("webhooks", dict, {}), "webhooks", _WEBHOOK_KEYS)
+    max_mb = hooks.get("max_body_mb", int, 25)
+    if max_mb < 1:
+        hooks.fail("max_body_mb", "must be at least 1")
+    repositories = []
+    for index, item in enumerate(top.get("repositories", list, [])):
+        repositories.append(_parse_repository(source, item, index))
+    names = [(r.provider, r.name.lower()) for r in repositories]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        raise ConfigError(f"{source}: repository '{duplicate[1]}' is configured twice")
+    return registry, tuple(repositories), {"max_webhook_bytes": max_mb * 1024 * 1024}
+
+
+def _parse_registry(reader: _Reader) -> RegistrySettings:
+    defaults = RegistrySettings()
+    url = reader.get("url", str, defaults.url)
+    if "://" in url or url.endswith("/"):
+        reader.fail("url", "must be host[:port] without a scheme, e.g. 127.0.0.1:5000")
+    return RegistrySettings(
+        url=url,
+        insecure=reader.get("insecure", bool, defaults.insecure),
+        staging=reader.get("staging", str, defaults.staging).strip("/"),
+        production=reader.get("production", str, defaults.production).strip("/"),
+    )
+
+
+def _parse_repository(source: str, item: object, index: int) -> RepositoryConfig:
+    reader = _Reader(source, item, f"repositories[{index}]", _REPO_KEYS)
+    values = {key: reader.get(key, str, required=True) for key in _REPO_REQUIRED}
+    if values["provider"] not in PROVIDERS:
+        reader.fail("provider", f"must be one of {', '.join(PROVIDERS)}")
+    if "/" not in values["name"]:
+        reader.fail("name", "must be the Git host's full name, e.g. acme/web")
+    image = reader.get("image", str, values["name"]).strip("/").lower()
+    build_args = reader.get("build_args", dict, {})
+    if not all(isinstance(k, str) and isinstance(v, (str, int)) for k, v in build_args.items()):
+        reader.fail("build_args", "must map names to string values")
+    return RepositoryConfig(
+        **values,
+        image=image,
+        clone_url=reader.get("clone_url", str),
+        branches=reader.strings("branches", ("main",)),
+        tags=reader.strings("tags", ()),
+        dockerfile=reader.get("dockerfile", str, "Dockerfile"),
+        context=reader.get("context", str, "."),
+        target=reader.get("target", str),
+        build_args={k: str(v) for k, v in build_args.items()},
+    )

@@ -1,0 +1,1 @@
+"""The local stack behind `make run` and `make test`: services, base image, demo."""

@@ -1,0 +1,1 @@
+"""The record of everything Lockmaster did: models, migrations, history API."""

@@ -1,0 +1,90 @@
+"""SQLAlchemy models of the lineage record: deliveries and builds."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    """Declarative base of all lineage tables."""
+
+
+def utcnow() -> datetime:
+    """The current time in UTC, without tzinfo (what every backend stores alike)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_build_id() -> str:
+    """A time-ordered UUID (version 7 layout), so that ids sort newest-last."""
+    millis = time.time_ns() // 1_000_000
+    raw = millis.to_bytes(6, "big") + os.urandom(10)
+    value = int.from_bytes(raw, "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)
+    return str(uuid.UUID(int=value))
+
+
+class Delivery(Base):
+    """One webhook delivery as received, with what Lockmaster made of it."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    delivery_id: Mapped[str | None] = mapped_column(String(200))
+    # provider:delivery_id for deliveries that were authentic; NULL for rejected ones, so a
+    # forged delivery can never block the real one with the same id.
+    dedupe_key: Mapped[str | None] = mapped_column(String(240), unique=True)
+    event: Mapped[str | None] = mapped_column(String(100))
+    repository: Mapped[str | None] = mapped_column(String(255))
+    ref: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    status_code: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    builds: Mapped[list[Build]] = relationship(back_populates="delivery")
+
+
+class Build(Base):
+    """One build of one commit: from queued to staged (or how it ended)."""
+
+    __tablename__ = "builds"
+    __table_args__ = (
+        Index("ix_builds_repository_id", "repository", "id"),
+        Index("ix_builds_status_id", "status", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_build_id)
+    delivery_pk: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+    repository: Mapped[str] = mapped_column(String(255))
+    provider: Mapped[str] = mapped_column(String(20))
+    ref: Mapped[str] = mapped_column(Text)
+    commit_sha: Mapped[str] = mapped_column(String(64), index=True)
+    commit_message: Mapped[str | None] = mapped_column(Text)
+    commit_author: Mapped[str | None] = mapped_column(String(255))
+    pusher: Mapped[str | None] = mapped_column(String(255))
+    source_url: Mapped[str | None] = mapped_column(Text)
+    clone_url: Mapped[str] = mapped_column(Text)
+    dockerfile: Mapped[str] = mapped_column(Text)
+    context: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    error: Mapped[str | None] = mapped_column(Text)
+    failed_stage: Mapped[str | None] = mapped_column(String(20))
+    image_repository: Mapped[str | None] = mapped_column(Text)
+    digest: Mapped[str | None] = mapped_column(String(80), index=True)
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    history: Mapped[list] = mapped_column(JSON, default=list)
+    log: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    delivery: Mapped[Delivery | None] = relationship(back_populates="builds")

@@ -1,0 +1,1 @@
+"""Webhook intake: each Git host's delivery becomes a provider-neutral PushEvent."""
