@@ -50,6 +50,7 @@ def cli() -> None:
     """Lockmaster: build, check and promote container images."""
     logging.basicConfig(level=os.environ.get("LOCKMASTER_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 @cli.command()

@@ -10,7 +10,6 @@ from docker.errors import APIError, DockerException
 from builder.buildlog import BuildLog
 from builder.errors import BuildFailure
 
-
 _PROGRESS = {"Preparing", "Waiting", "Pushing"}
 
 
@@ -51,7 +50,7 @@ def _push_one(client: docker.DockerClient, repository: str, tag: str, log: Build
             log.write(f"ERROR: {message}")
             raise BuildFailure("push", f"push of {repository}:{tag} failed: {message}")
         status = chunk.get("status", "")
-        if (status and "progressDetail" not in chunk) or status.startswith(("Pushed", "Mounted")):
+        if status and not chunk.get("progressDetail") and status not in _PROGRESS:
             log.write(f"{chunk.get('id', '')}: {status}".lstrip(": "))
         digest = (chunk.get("aux") or {}).get("Digest", digest)
     if not digest:

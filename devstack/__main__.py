@@ -18,7 +18,8 @@ from devstack.baseimage import ensure_base_image
 from devstack.gitpush import push_payload, send_push
 from devstack.services import ServiceError, ServiceSet
 
-WEB = "http://127.0.0.1:8000"
+PORT = int(os.environ.get("LOCKMASTER_WEB_PORT", "8000"))
+WEB = f"http://127.0.0.1:{PORT}"
 
 
 @click.group()
@@ -44,7 +45,7 @@ def run() -> None:
             demo.write_config(config_path, repo)
             _say(f"created the demo repository {repo} and {config_path}")
         _lockmaster("db", "upgrade")
-        children.append(_spawn(data_dir, "web", "--host", "127.0.0.1", "--port", "8000"))
+        children.append(_spawn(data_dir, "web", "--host", "127.0.0.1", "--port", str(PORT)))
         children.append(_spawn(data_dir, "worker"))
         _wait_for_web(children[0])
         if first_start:
@@ -87,7 +88,7 @@ def _wait_for_web(web: subprocess.Popen) -> None:
                 return
         except requests.RequestException:
             time.sleep(0.2)
-    raise click.ClickException("the web app did not answer on 127.0.0.1:8000; see var/log/web.log")
+    raise click.ClickException(f"the web app did not answer at {WEB}; see var/log/web.log")
 
 
 def _run_demo_build(data_dir: Path) -> None:
@@ -97,19 +98,19 @@ def _run_demo_build(data_dir: Path) -> None:
     if response.status_code != 202:
         raise click.ClickException(f"the webhook was not accepted: {response.text}")
     build_url = WEB + response.json()["builds"][0]["url"]
-    seen = None
-    for _ in range(600):
+    shown = 0
+    for _ in range(1200):
         build = requests.get(build_url, timeout=5).json()
-        if build["status"] != seen:
-            seen = build["status"]
-            _say(f"build {build['id'][:8]}: {seen}")
-        if seen in {"staged", "failed", "rejected", "cancelled", "superseded"}:
+        for step in build["history"][shown:]:
+            _say(f"build {build['id'][:8]}: {step['status']}")
+        shown = len(build["history"])
+        if build["finished_at"]:
             break
-        time.sleep(0.5)
-    if seen == "staged":
+        time.sleep(0.25)
+    if build["status"] == "staged":
         _say(f"staged {build['image']['repository']}@{build['image']['digest']}")
     else:
-        _say(f"the demo build ended {seen}: {build.get('error')}")
+        _say(f"the demo build ended {build['status']}: {build.get('error')}")
     _say(f"build record: {build_url}\n  log: {build_url}/log")
 
 

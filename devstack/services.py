@@ -70,7 +70,7 @@ class ServiceSet:
     def stop(self) -> None:
         """Stop what this set started, newest first."""
         while self.started:
-            service, process = self.started.pop()
+            _service, process = self.started.pop()
             process.send_signal(signal.SIGTERM)
             try:
                 process.wait(timeout=30)

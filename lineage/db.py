@@ -37,9 +37,15 @@ class Database:
         self.engine.dispose(close=False)
 
 
-def _make_engine(url: str) -> Engine:
+def ensure_sqlite_folder(url: str) -> None:
+    """Create the folder of a SQLite database file, so a fresh data dir just works."""
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _make_engine(url: str) -> Engine:
+    ensure_sqlite_folder(url)
+    if url.startswith("sqlite:///"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -1,0 +1,73 @@
+"""What `make run` does after installing: services, web, worker, and the demo build staged."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _read_until(process, marker: str, timeout: float) -> str:
+    """Collect the process's output until a line contains marker (or fail after timeout)."""
+    seen, deadline = [], time.monotonic() + timeout
+    os.set_blocking(process.stdout.fileno(), False)
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if line:
+            seen.append(line)
+            if marker in line:
+                return "".join(seen)
+        elif process.poll() is not None:
+            break
+        else:
+            time.sleep(0.1)
+    raise AssertionError(f"no '{marker}' within {timeout}s; output:\n{''.join(seen)}")
+
+
+def test_first_start_stages_the_demo_and_ctrl_c_stops_it(services, tmp_path):
+    port = _free_port()
+    env = {**os.environ, "LOCKMASTER_DATA_DIR": str(tmp_path / "var"),
+           "LOCKMASTER_CONFIG": str(tmp_path / "lockmaster.yml"),
+           "LOCKMASTER_WEB_PORT": str(port), "LOCKMASTER_REDIS_URL": "redis://127.0.0.1:6379/14"}
+    env.pop("LOCKMASTER_DEMO_SECRET", None)
+    process = subprocess.Popen([sys.executable, "-m", "devstack", "run"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output = _read_until(process, "Lockmaster is running", timeout=180)
+        assert "build " in output and ": queued" in output and ": staged" in output
+        assert "staged 127.0.0.1:5000/staging/demo/hello@sha256:" in output
+        builds = requests.get(f"http://127.0.0.1:{port}/api/v1/builds", timeout=5).json()
+        assert builds["items"][0]["status"] == "staged"
+        assert (tmp_path / "lockmaster.yml").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    assert "stopping what this command started" in process.stdout.read()
+    try:
+        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        raise AssertionError("the web app still answers after Ctrl-C")
+    except requests.ConnectionError:
+        pass
+
+    again = subprocess.Popen([sys.executable, "-m", "devstack", "run"], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output = _read_until(again, "Lockmaster is running", timeout=120)
+        assert "created the demo repository" not in output
+        builds = requests.get(f"http://127.0.0.1:{port}/api/v1/builds", timeout=5).json()
+        assert len(builds["items"]) == 1
+    finally:
+        again.send_signal(signal.SIGINT)
+        again.wait(timeout=60)

@@ -1,0 +1,139 @@
+"""Integration fixtures: the real dockerd, registry and Redis (started when they do not answer)."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import docker
+import pytest
+import requests
+import yaml
+from redis import Redis
+from rq import SimpleWorker
+
+from app import create_app
+from bootstrap import BUILDS_QUEUE, PROMOTIONS_QUEUE
+from config import load_settings
+from devstack.baseimage import ensure_base_image
+from devstack.gitpush import signed_headers
+from devstack.services import REGISTRY_ADDR, ServiceSet
+from lineage.migrate import upgrade
+from tests.integration.sourcerepo import SourceRepo
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_DB = int(os.environ.get("LOCKMASTER_TEST_REDIS_DB", "15"))
+SECRET_ENV = "LOCKMASTER_TEST_WEBHOOK_SECRET"
+
+
+@pytest.fixture(scope="session")
+def services():
+    """dockerd, the registry and Redis; started for the session if they do not answer."""
+    started = ServiceSet(ROOT / "var")
+    started.ensure()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="session")
+def docker_client(services):
+    """A client of the real Docker engine."""
+    return docker.from_env(timeout=300)
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_client):
+    """The busybox base image made on this machine."""
+    return ensure_base_image(docker_client)
+
+
+@pytest.fixture
+def redis_url(services):
+    """An empty Redis database for this test."""
+    url = f"redis://127.0.0.1:6379/{REDIS_DB}"
+    Redis.from_url(url).flushdb()
+    return url
+
+
+@pytest.fixture
+def secret(monkeypatch):
+    """The webhook secret of the test repositories."""
+    value = uuid.uuid4().hex
+    monkeypatch.setenv(SECRET_ENV, value)
+    return value
+
+
+@pytest.fixture
+def registry_prefix():
+    """A repository prefix of this test's own, so tests never see each other's images."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def source_repo(tmp_path, base_image):
+    """A Git repository on disk with a Dockerfile on the local base image."""
+    return SourceRepo.create(tmp_path / "src" / "web", base_image)
+
+
+@pytest.fixture
+def make_app(tmp_path, redis_url, secret, registry_prefix):
+    """Build a Lockmaster app for a lockmaster.yml made of the given repositories."""
+
+    def factory(repositories: list[dict], redis: str | None = None, **top):
+        document = {"registry": {"url": REGISTRY_ADDR, "insecure": True,
+                                 "staging": f"{registry_prefix}/staging",
+                                 "production": f"{registry_prefix}/production"},
+                    "repositories": repositories, **top}
+        config = tmp_path / "lockmaster.yml"
+        config.write_text(yaml.safe_dump(document))
+        settings = load_settings({"LOCKMASTER_DATA_DIR": str(tmp_path / "var"),
+                                  "LOCKMASTER_CONFIG": str(config),
+                                  "LOCKMASTER_REDIS_URL": redis or redis_url})
+        upgrade(settings.database_url)
+        return create_app(settings)
+
+    return factory
+
+
+def repo_entry(repo: SourceRepo, **overrides) -> dict:
+    """A lockmaster.yml repository entry for a test source repository."""
+    return {"name": "acme/web", "provider": "github", "secret_env": SECRET_ENV,
+            "clone_url": str(repo.path), "image": "acme/web", "branches": ["main"],
+            **overrides}
+
+
+@pytest.fixture
+def app(make_app, source_repo):
+    """A Lockmaster app that builds source_repo as acme/web."""
+    return make_app([repo_entry(source_repo)])
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the app."""
+    return app.test_client()
+
+
+def post_github(client, payload, secret: str, event: str = "push", delivery: str | None = None,
+                body: bytes | None = None, headers: dict | None = None):
+    """Send a GitHub delivery signed with secret through the app."""
+    raw = body if body is not None else json.dumps(payload).encode()
+    sent = signed_headers(raw, secret, event=event, delivery=delivery)
+    sent.update(headers or {})
+    return client.post("/webhooks/github", data=raw, headers=sent)
+
+
+def work(app) -> None:
+    """Run every queued job with a real RQ worker, then return."""
+    runtime = app.extensions["lockmaster"]
+    with app.app_context():
+        queues = [runtime.queue(BUILDS_QUEUE), runtime.queue(PROMOTIONS_QUEUE)]
+        SimpleWorker(queues, connection=runtime.redis).work(burst=True)
+
+
+def registry_get(path: str, accept: str | None = None) -> requests.Response:
+    """GET from the registry's HTTP API, as any client would."""
+    headers = {"Accept": accept} if accept else {}
+    return requests.get(f"http://{REGISTRY_ADDR}/v2/{path}", headers=headers, timeout=30)

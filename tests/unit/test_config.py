@@ -1,0 +1,86 @@
+"""lockmaster.yml validation: every mistake names the file, the line and the key."""
+
+import pytest
+
+from config import ConfigError, load_settings, parse_config
+
+GOOD = """\
+registry:
+  url: 127.0.0.1:5000
+  insecure: true
+  staging: staging
+  production: production
+repositories:
+  - name: acme/web
+    provider: github
+    secret_env: ACME_WEB_SECRET
+    clone_url: /srv/git/acme/web.git
+    image: acme/web
+    branches: ["main", "release/*"]
+    tags: ["v*"]
+    dockerfile: docker/Dockerfile
+    context: .
+"""
+
+
+def test_the_design_example_parses():
+    registry, repositories, limits = parse_config(GOOD)
+    assert registry.repository("staging", "acme/web") == "127.0.0.1:5000/staging/acme/web"
+    assert registry.base_url == "http://127.0.0.1:5000"
+    repo = repositories[0]
+    assert (repo.name, repo.provider, repo.branches, repo.tags) == (
+        "acme/web", "github", ("main", "release/*"), ("v*",))
+    assert repo.dockerfile == "docker/Dockerfile"
+    assert limits == {"max_webhook_bytes": 25 * 1024 * 1024}
+
+
+def test_an_unknown_key_is_named_with_its_line():
+    text = GOOD.replace("    tags:", "    brnches: [main]\n    tags:")
+    with pytest.raises(ConfigError, match=r"line 13: unknown key 'brnches' in repositories\[0\]"):
+        parse_config(text, "lockmaster.yml")
+
+
+def test_an_unknown_top_level_key_is_named():
+    with pytest.raises(ConfigError, match=r"line 1: unknown key 'regstry'"):
+        parse_config("regstry: {}\n")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("provider: github", "provider: svn"), "'provider' in repositories\\[0\\] must be one of"),
+    (("    secret_env: ACME_WEB_SECRET\n", ""), "needs 'secret_env'"),
+    (("name: acme/web", "name: web"), "full name"),
+    (('branches: ["main", "release/*"]', "branches: [1, 2]"), "list of strings"),
+    (("url: 127.0.0.1:5000", "url: http://127.0.0.1:5000"), "without a scheme"),
+    (("insecure: true", "insecure: maybe"), "'insecure' in registry must be a bool"),
+])
+def test_bad_values_are_explained(change, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config(GOOD.replace(*change))
+
+
+def test_a_repository_configured_twice_is_an_error():
+    twice = GOOD + GOOD[GOOD.index("  - name"):]
+    with pytest.raises(ConfigError, match="configured twice"):
+        parse_config(twice)
+
+
+def test_invalid_yaml_is_an_error():
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        parse_config("repositories: [\n")
+
+
+def test_settings_come_from_the_environment(tmp_path):
+    config = tmp_path / "lm.yml"
+    config.write_text(GOOD)
+    settings = load_settings({"LOCKMASTER_CONFIG": str(config),
+                              "LOCKMASTER_DATA_DIR": str(tmp_path / "data"),
+                              "LOCKMASTER_REDIS_URL": "redis://127.0.0.1:6379/3"})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'data' / 'lockmaster.db'}"
+    assert settings.redis_url.endswith("/3")
+    assert settings.repository("github", "ACME/web").name == "acme/web"
+    assert settings.repository("gitlab", "acme/web") is None
+
+
+def test_a_missing_config_file_says_what_to_do(tmp_path):
+    with pytest.raises(ConfigError, match="LOCKMASTER_CONFIG"):
+        load_settings({"LOCKMASTER_CONFIG": str(tmp_path / "nope.yml")})
