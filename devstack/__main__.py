@@ -35,6 +35,8 @@ def run() -> None:
     os.environ.setdefault(demo.SECRET_ENV, demo.demo_secret(data_dir))
     services = ServiceSet(data_dir)
     children: list[subprocess.Popen] = []
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     try:
         _say("starting services that do not answer yet (dockerd, registry, redis)")
         services.ensure()
@@ -61,6 +63,11 @@ def run() -> None:
         for child in reversed(children):
             _stop(child)
         services.stop()
+
+
+def _interrupt(_signum, _frame) -> None:
+    """SIGTERM/SIGHUP stop the stack like Ctrl-C does, so nothing is left behind."""
+    raise KeyboardInterrupt
 
 
 def _lockmaster(*args: str) -> None:
