@@ -65,6 +65,18 @@ def run() -> None:
         services.stop()
 
 
+@main.command()
+def up() -> None:
+    """Start the services that do not answer and leave them running (for development)."""
+    data_dir = Path(os.environ.get("LOCKMASTER_DATA_DIR", "var")).resolve()
+    services = ServiceSet(data_dir)
+    services.ensure()
+    for service, process in services.started:
+        _say(f"started {service.name} (pid {process.pid}); logs in {data_dir}/log/")
+    if not services.started:
+        _say("dockerd, the registry and redis already answer")
+
+
 def _interrupt(_signum, _frame) -> None:
     """SIGTERM/SIGHUP stop the stack like Ctrl-C does, so nothing is left behind."""
     raise KeyboardInterrupt

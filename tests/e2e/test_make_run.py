@@ -10,6 +10,8 @@ from pathlib import Path
 
 import requests
 
+from tests.integration.conftest import REDIS_DB
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -40,7 +42,8 @@ def test_first_start_stages_the_demo_and_ctrl_c_stops_it(services, tmp_path):
     port = _free_port()
     env = {**os.environ, "LOCKMASTER_DATA_DIR": str(tmp_path / "var"),
            "LOCKMASTER_CONFIG": str(tmp_path / "lockmaster.yml"),
-           "LOCKMASTER_WEB_PORT": str(port), "LOCKMASTER_REDIS_URL": "redis://127.0.0.1:6379/14"}
+           "LOCKMASTER_WEB_PORT": str(port),
+           "LOCKMASTER_REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB + 1}"}
     env.pop("LOCKMASTER_DEMO_SECRET", None)
     process = subprocess.Popen([sys.executable, "-m", "devstack", "run"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -24,7 +24,8 @@ from lineage.migrate import upgrade
 from tests.integration.sourcerepo import SourceRepo
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_DB = int(os.environ.get("LOCKMASTER_TEST_REDIS_DB", "15"))
+# Each test run owns two Redis databases: REDIS_DB and REDIS_DB + 1 (the e2e stack's).
+REDIS_DB = int(os.environ.get("LOCKMASTER_TEST_REDIS_DB", "14"))
 SECRET_ENV = "LOCKMASTER_TEST_WEBHOOK_SECRET"
 
 
