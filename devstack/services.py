@@ -31,6 +31,8 @@ class Service:
     answers: Callable[[], bool]
     command: Callable[[Path], list[str]]
     startup_seconds: float = 60
+    stop_signal: int = signal.SIGTERM
+    run_as: str | None = None
 
 
 @dataclass
@@ -54,7 +56,8 @@ class ServiceSet:
         with open(log_path, "ab") as log_file:
             process = subprocess.Popen(service.command(self.data_dir), stdout=log_file,
                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       start_new_session=True)
+                                       start_new_session=True, user=service.run_as,
+                                       group=service.run_as)
         deadline = time.monotonic() + service.startup_seconds
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -70,8 +73,8 @@ class ServiceSet:
     def stop(self) -> None:
         """Stop what this set started, newest first."""
         while self.started:
-            _service, process = self.started.pop()
-            process.send_signal(signal.SIGTERM)
+            service, process = self.started.pop()
+            process.send_signal(service.stop_signal)
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:

@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 
 requirements="${1:-requirements.txt}"
 packages=(docker.io docker-registry redis-server git busybox-static ca-certificates)
+if [ "$requirements" = requirements-dev.txt ]; then
+  # What only the test suite needs: PostgreSQL (the suite runs on it as well as on SQLite).
+  packages+=(postgresql)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do

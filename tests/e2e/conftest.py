@@ -1,3 +1,7 @@
-"""End-to-end fixtures share the integration suite's services."""
+"""End-to-end fixtures share the integration suite's services and databases."""
 
-from tests.integration.conftest import services  # noqa: F401  (the session's real services)
+from tests.integration.conftest import (  # noqa: F401  (fixtures used by e2e tests)
+    database_url,
+    postgres_database,
+    services,
+)

@@ -38,11 +38,11 @@ def _read_until(process, marker: str, timeout: float) -> str:
     raise AssertionError(f"no '{marker}' within {timeout}s; output:\n{''.join(seen)}")
 
 
-def test_first_start_stages_the_demo_and_ctrl_c_stops_it(services, tmp_path):
+def test_first_start_stages_the_demo_and_ctrl_c_stops_it(services, tmp_path, database_url):
     port = _free_port()
     env = {**os.environ, "LOCKMASTER_DATA_DIR": str(tmp_path / "var"),
            "LOCKMASTER_CONFIG": str(tmp_path / "lockmaster.yml"),
-           "LOCKMASTER_WEB_PORT": str(port),
+           "LOCKMASTER_WEB_PORT": str(port), "LOCKMASTER_DATABASE_URL": database_url,
            "LOCKMASTER_REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB + 1}"}
     env.pop("LOCKMASTER_DEMO_SECRET", None)
     process = subprocess.Popen([sys.executable, "-m", "devstack", "run"], cwd=ROOT, env=env,

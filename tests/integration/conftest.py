@@ -13,12 +13,14 @@ import requests
 import yaml
 from redis import Redis
 from rq import SimpleWorker
+from sqlalchemy import create_engine, text
 
 from app import create_app
 from bootstrap import BUILDS_QUEUE, PROMOTIONS_QUEUE
 from config import load_settings
 from devstack.baseimage import ensure_base_image
 from devstack.gitpush import signed_headers
+from devstack.postgres import admin_url, postgres_service
 from devstack.services import REGISTRY_ADDR, ServiceSet
 from lineage.migrate import upgrade
 from tests.integration.sourcerepo import SourceRepo
@@ -27,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # Each test run owns two Redis databases: REDIS_DB and REDIS_DB + 1 (the e2e stack's).
 REDIS_DB = int(os.environ.get("LOCKMASTER_TEST_REDIS_DB", "14"))
 SECRET_ENV = "LOCKMASTER_TEST_WEBHOOK_SECRET"
+# `sqlite` (a file per test) or `postgresql` (a database per run, emptied before each test).
+TEST_DATABASE = os.environ.get("LOCKMASTER_TEST_DATABASE", "sqlite")
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +40,39 @@ def services():
     started.ensure()
     yield started
     started.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_database(services):
+    """The URL of this run's PostgreSQL database, or None when testing on SQLite."""
+    if TEST_DATABASE == "sqlite":
+        yield None
+        return
+    if TEST_DATABASE != "postgresql":
+        raise ValueError("LOCKMASTER_TEST_DATABASE must be sqlite or postgresql")
+    server = ServiceSet(ROOT / "var")
+    server.ensure([postgres_service()])
+    name = f"lockmaster_test_{REDIS_DB}"
+    engine = create_engine(admin_url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    yield admin_url(name)
+    server.stop()
+
+
+@pytest.fixture
+def database_url(tmp_path, postgres_database):
+    """An empty database for this test: a SQLite file, or the PostgreSQL database emptied."""
+    if postgres_database is None:
+        return f"sqlite:///{tmp_path / 'var' / 'lockmaster.db'}"
+    engine = create_engine(postgres_database)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return postgres_database
 
 
 @pytest.fixture(scope="session")
@@ -79,8 +116,9 @@ def source_repo(tmp_path, base_image):
 
 
 @pytest.fixture
-def make_app(tmp_path, redis_url, secret, registry_prefix):
+def make_app(tmp_path, redis_url, secret, registry_prefix, database_url):
     """Build a Lockmaster app for a lockmaster.yml made of the given repositories."""
+    engines = []
 
     def factory(repositories: list[dict], redis: str | None = None, **top):
         document = {"registry": {"url": REGISTRY_ADDR, "insecure": True,
@@ -91,11 +129,16 @@ def make_app(tmp_path, redis_url, secret, registry_prefix):
         config.write_text(yaml.safe_dump(document))
         settings = load_settings({"LOCKMASTER_DATA_DIR": str(tmp_path / "var"),
                                   "LOCKMASTER_CONFIG": str(config),
-                                  "LOCKMASTER_REDIS_URL": redis or redis_url})
+                                  "LOCKMASTER_REDIS_URL": redis or redis_url,
+                                  "LOCKMASTER_DATABASE_URL": database_url})
         upgrade(settings.database_url)
-        return create_app(settings)
+        app = create_app(settings)
+        engines.append(app.extensions["lockmaster"].db.engine)
+        return app
 
-    return factory
+    yield factory
+    for engine in engines:
+        engine.dispose()
 
 
 def repo_entry(repo: SourceRepo, **overrides) -> dict:
