@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import sys
@@ -12,6 +11,7 @@ from flask import Flask
 
 from bootstrap import Runtime
 from config import ConfigError, Settings, load_settings
+from ops import jsonlog
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(api_bp)
     app.register_error_handler(413, _too_large)
+    jsonlog.init_app(app)
     return app
 
 
@@ -48,9 +49,7 @@ def _settings_or_exit() -> Settings:
 @click.group()
 def cli() -> None:
     """Lockmaster: build, check and promote container images."""
-    logging.basicConfig(level=os.environ.get("LOCKMASTER_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    jsonlog.configure(os.environ.get("LOCKMASTER_LOG_LEVEL", "INFO"))
 
 
 @cli.command()
@@ -62,7 +61,7 @@ def web(host: str, port: int, workers: int) -> None:
     _settings_or_exit()
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
     os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers),
-                        "--access-logfile", "-", "app:create_app()"])
+                        "--logger-class", "ops.gunicornlog.JsonLogger", "app:create_app()"])
 
 
 @cli.command()

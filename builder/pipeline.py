@@ -121,6 +121,7 @@ class BuildRun:
                 build.finished_at = now
             for key, value in fields.items():
                 setattr(build, key, value)
+        log.info("build %s is %s", self.build_id, status.value)
 
     def _status(self) -> str:
         with self.runtime.db.session() as session:

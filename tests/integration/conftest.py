@@ -181,3 +181,12 @@ def registry_get(path: str, accept: str | None = None) -> requests.Response:
     """GET from the registry's HTTP API, as any client would."""
     headers = {"Accept": accept} if accept else {}
     return requests.get(f"http://{REGISTRY_ADDR}/v2/{path}", headers=headers, timeout=30)
+
+
+def app_environ(app) -> dict[str, str]:
+    """The environment a `lockmaster` process needs to be the same installation as app."""
+    settings = app.extensions["lockmaster"].settings
+    return {**os.environ, "LOCKMASTER_DATA_DIR": str(settings.data_dir),
+            "LOCKMASTER_CONFIG": str(settings.config_path),
+            "LOCKMASTER_REDIS_URL": settings.redis_url,
+            "LOCKMASTER_DATABASE_URL": settings.database_url}

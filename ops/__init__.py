@@ -1,0 +1,1 @@
+"""Operating Lockmaster: structured logs (and, later, metrics)."""
