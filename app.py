@@ -67,15 +67,16 @@ def web(host: str, port: int, workers: int) -> None:
 @cli.command()
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker(burst: bool) -> None:
-    """Run one RQ worker on the builds and promotions queues."""
+    """Run one RQ worker on the builds, promotions and notifications queues."""
     from rq import Worker
 
-    from bootstrap import BUILDS_QUEUE, PROMOTIONS_QUEUE
+    from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE
 
     app = create_app(_settings_or_exit())
     runtime = app.extensions["lockmaster"]
     with app.app_context():
-        queues = [runtime.queue(BUILDS_QUEUE), runtime.queue(PROMOTIONS_QUEUE)]
+        queues = [runtime.queue(name)
+                  for name in (BUILDS_QUEUE, PROMOTIONS_QUEUE, NOTIFICATIONS_QUEUE)]
         Worker(queues, connection=runtime.redis).work(burst=burst)
 
 

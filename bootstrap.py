@@ -14,6 +14,7 @@ from lineage.db import Database
 
 BUILDS_QUEUE = "builds"
 PROMOTIONS_QUEUE = "promotions"
+NOTIFICATIONS_QUEUE = "notifications"
 
 
 class Runtime:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from notify.messages import EVENTS, FORMATS
+
 PROVIDERS = ("github", "gitlab", "gitea", "bitbucket")
 
 
@@ -37,6 +39,18 @@ class RegistrySettings:
 
 
 @dataclass(frozen=True)
+class NotificationTarget:
+    """Where to tell people that a build or promotion moved, and how."""
+
+    url: str
+    format: str = "json"
+    secret_env: str | None = None
+    events: tuple[str, ...] = EVENTS
+    attempts: int = 5
+    backoff_seconds: int = 2
+
+
+@dataclass(frozen=True)
 class RepositoryConfig:
     """One source repository that Lockmaster builds."""
 
@@ -51,6 +65,7 @@ class RepositoryConfig:
     context: str = "."
     target: str | None = None
     build_args: dict[str, str] = field(default_factory=dict)
+    notifications: tuple[NotificationTarget, ...] = ()
 
     @property
     def secret(self) -> str | None:
@@ -134,8 +149,9 @@ _REGISTRY_KEYS = {"url", "insecure", "staging", "production"}
 _WEBHOOK_KEYS = {"max_body_mb"}
 _REPO_KEYS = {
     "name", "provider", "secret_env", "clone_url", "image", "branches", "tags",
-    "dockerfile", "context", "target", "build_args",
+    "dockerfile", "context", "target", "build_args", "notifications",
 }
+_NOTIFY_KEYS = {"url", "format", "secret_env", "events", "attempts", "backoff_seconds"}
 _REPO_REQUIRED = ("name", "provider", "secret_env")
 
 
@@ -246,4 +262,28 @@ def _parse_repository(source: str, item: object, index: int) -> RepositoryConfig
         context=reader.get("context", str, "."),
         target=reader.get("target", str),
         build_args={k: str(v) for k, v in build_args.items()},
+        notifications=tuple(
+            _parse_notification(source, item, f"repositories[{index}].notifications[{n}]")
+            for n, item in enumerate(reader.get("notifications", list, []))
+        ),
     )
+
+
+def _parse_notification(source: str, item: object, where: str) -> NotificationTarget:
+    reader = _Reader(source, item, where, _NOTIFY_KEYS)
+    url = reader.get("url", str, required=True)
+    if not url.startswith(("http://", "https://")):
+        reader.fail("url", "must be an http(s) URL")
+    kind = reader.get("format", str, "json")
+    if kind not in FORMATS:
+        reader.fail("format", f"must be one of {', '.join(FORMATS)}")
+    events = reader.strings("events", EVENTS)
+    unknown = sorted(set(events) - set(EVENTS))
+    if unknown:
+        reader.fail("events", f"has unknown events {unknown}; use {', '.join(EVENTS)}")
+    attempts = reader.get("attempts", int, 5)
+    backoff = reader.get("backoff_seconds", int, 2)
+    if not 1 <= attempts <= 20 or not 0 <= backoff <= 3600:
+        reader.fail("attempts", "must be 1–20 (and backoff_seconds 0–3600)")
+    return NotificationTarget(url=url, format=kind, secret_env=reader.get("secret_env", str),
+                              events=events, attempts=attempts, backoff_seconds=backoff)

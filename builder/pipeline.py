@@ -16,9 +16,11 @@ from builder.states import BuildStatus, check_transition
 from builder.tags import branch_name, ref_to_tag, short_sha, tag_name
 from config import RepositoryConfig
 from lineage.models import Build, utcnow
+from notify.publish import publish
 from registry.client import RegistryClient, RegistryError
 
 BUILD_ID_LABEL = "io.lockmaster.build-id"
+NOTIFIED = {"staged", "rejected", "failed"}
 log = logging.getLogger(__name__)
 
 
@@ -122,6 +124,8 @@ class BuildRun:
             for key, value in fields.items():
                 setattr(build, key, value)
         log.info("build %s is %s", self.build_id, status.value)
+        if status.value in NOTIFIED:
+            publish(self.runtime, self.build_id, status.value)
 
     def _status(self) -> str:
         with self.runtime.db.session() as session:

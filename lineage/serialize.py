@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from lineage.models import Build
 
@@ -32,9 +33,24 @@ def build_document(build: Build) -> dict:
         "checks": [],
         "promotions": [],
         "history": list(build.history or []),
+        "notifications": [notification_document(n) for n in build.notifications],
         "links": {"self": f"/api/v1/builds/{build.id}",
                   "log": f"/api/v1/builds/{build.id}/log"},
         "created_at": iso(build.created_at),
         "started_at": iso(build.started_at),
         "finished_at": iso(build.finished_at),
+    }
+
+
+def notification_document(notification) -> dict:
+    """A notification's delivery state; the URL shows only its host (URLs can hold tokens)."""
+    return {
+        "event": notification.event,
+        "target": urlsplit(notification.url).netloc,
+        "format": notification.kind,
+        "status": notification.status,
+        "attempts": notification.attempts,
+        "last_status_code": notification.last_status_code,
+        "last_error": notification.last_error,
+        "delivered_at": iso(notification.delivered_at),
     }

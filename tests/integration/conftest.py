@@ -16,7 +16,7 @@ from rq import SimpleWorker
 from sqlalchemy import create_engine, text
 
 from app import create_app
-from bootstrap import BUILDS_QUEUE, PROMOTIONS_QUEUE
+from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE
 from config import load_settings
 from devstack.baseimage import ensure_base_image
 from devstack.gitpush import signed_headers
@@ -173,7 +173,8 @@ def work(app) -> None:
     """Run every queued job with a real RQ worker, then return."""
     runtime = app.extensions["lockmaster"]
     with app.app_context():
-        queues = [runtime.queue(BUILDS_QUEUE), runtime.queue(PROMOTIONS_QUEUE)]
+        queues = [runtime.queue(name)
+                  for name in (BUILDS_QUEUE, PROMOTIONS_QUEUE, NOTIFICATIONS_QUEUE)]
         SimpleWorker(queues, connection=runtime.redis).work(burst=True)
 
 

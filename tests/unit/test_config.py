@@ -84,3 +84,15 @@ def test_settings_come_from_the_environment(tmp_path):
 def test_a_missing_config_file_says_what_to_do(tmp_path):
     with pytest.raises(ConfigError, match="LOCKMASTER_CONFIG"):
         load_settings({"LOCKMASTER_CONFIG": str(tmp_path / "nope.yml")})
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("{url: 'ftp://x'}", "http\\(s\\) URL"),
+    ("{url: 'http://x', format: xml}", "one of json, slack"),
+    ("{url: 'http://x', events: [deployed]}", "unknown events \\['deployed'\\]"),
+    ("{url: 'http://x', attempts: 0}", "1–20"),
+    ("{url: 'http://x', retries: 3}", "unknown key 'retries'"),
+])
+def test_bad_notification_targets_are_explained(entry, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config(GOOD + f"    notifications: [{entry}]\n")

@@ -1,0 +1,73 @@
+"""Delivering one notification: signed POST, retried with backoff, every attempt recorded."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+
+import requests
+
+from bootstrap import current_runtime
+from lineage.models import utcnow
+from lineage.notifications import Notification
+from webhooks.signatures import hmac_sha256_hex
+
+log = logging.getLogger(__name__)
+
+
+def deliver(notification_id: int) -> str:
+    """POST the notification until it is accepted (2xx) or its attempts run out."""
+    runtime = current_runtime()
+    runtime.after_fork()
+    with runtime.db.session() as session:
+        row = session.get(Notification, notification_id)
+        if row is None or row.status != "pending":
+            return row.status if row else "missing"
+        body = json.dumps(row.body).encode()
+        headers = _headers(row, body)
+        url, attempts, backoff = row.url, row.max_attempts - row.attempts, row.backoff_seconds
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(backoff * 2 ** (attempt - 1))
+        status, error = _post(url, body, headers)
+        outcome = "delivered" if status and 200 <= status < 300 else None
+        if outcome is None and attempt == attempts - 1:
+            outcome = "failed"
+        _record(runtime, notification_id, status, error, outcome)
+        if outcome:
+            return outcome
+    return "failed"
+
+
+def _headers(row: Notification, body: bytes) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "User-Agent": "Lockmaster-Notifier",
+               "X-Lockmaster-Event": row.event, "X-Lockmaster-Delivery": str(row.id)}
+    secret = os.environ.get(row.secret_env) if row.secret_env else None
+    if secret:
+        headers["X-Lockmaster-Signature-256"] = "sha256=" + hmac_sha256_hex(secret, body)
+    return headers
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str | None]:
+    try:
+        response = requests.post(url, data=body, headers=headers, timeout=10,
+                                 allow_redirects=False)
+    except requests.RequestException as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    if 200 <= response.status_code < 300:
+        return response.status_code, None
+    return response.status_code, f"answered {response.status_code}: {response.text[:200]}"
+
+
+def _record(runtime, notification_id: int, status: int | None, error: str | None,
+            outcome: str | None) -> None:
+    with runtime.db.session() as session:
+        row = session.get(Notification, notification_id)
+        row.attempts += 1
+        row.last_status_code, row.last_error = status, error
+        if outcome:
+            row.status = outcome
+            row.delivered_at = utcnow() if outcome == "delivered" else None
+    log.info("notification %s attempt: %s", notification_id, outcome or error)

@@ -1,0 +1,36 @@
+"""Recording the notifications an event calls for and queueing their delivery."""
+
+from __future__ import annotations
+
+import logging
+
+from bootstrap import NOTIFICATIONS_QUEUE, Runtime
+from lineage.models import Build
+from lineage.notifications import Notification
+from lineage.serialize import build_document
+from notify.messages import message_body
+
+log = logging.getLogger(__name__)
+
+
+def publish(runtime: Runtime, build_id: str, event: str) -> list[int]:
+    """Record one notification per configured target that wants `event`, and queue each."""
+    with runtime.db.session() as session:
+        build = session.get(Build, build_id)
+        repo = runtime.settings.repository_named(build.repository)
+        targets = [t for t in (repo.notifications if repo else ()) if event in t.events]
+        document = build_document(build)
+        rows = [Notification(build_id=build_id, event=event, url=t.url, kind=t.format,
+                             secret_env=t.secret_env, max_attempts=t.attempts,
+                             backoff_seconds=t.backoff_seconds,
+                             body=message_body(t.format, event, document))
+                for t in targets]
+        session.add_all(rows)
+    for row in rows:
+        try:
+            runtime.queue(NOTIFICATIONS_QUEUE).enqueue_call(
+                "notify.jobs.deliver", args=(row.id,), job_id=f"notification-{row.id}",
+                timeout=600, description=f"notify {event} of build {build_id}")
+        except Exception as exc:  # the row stays pending; `lockmaster reconcile` re-queues it
+            log.warning("could not queue notification %s: %s", row.id, exc)
+    return [row.id for row in rows]

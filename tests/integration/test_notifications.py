@@ -1,0 +1,103 @@
+"""Outgoing notifications: signed, retried with backoff, each delivered once and recorded."""
+
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.integration.conftest import post_github, repo_entry, work
+
+
+class Receiver:
+    """A local HTTP endpoint that fails its first `failures` requests, then accepts."""
+
+    def __init__(self, failures: int):
+        self.failures, self.requests = failures, []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                failing = len(receiver.requests) <= receiver.failures
+                self.send_response(500 if failing else 204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def factory(failures=0):
+        made.append(Receiver(failures))
+        return made[-1]
+
+    yield factory
+    for item in made:
+        item.close()
+
+
+def test_an_endpoint_that_fails_twice_gets_the_message_once_and_it_is_recorded(
+        make_app, source_repo, secret, receiver, monkeypatch):
+    monkeypatch.setenv("NOTIFY_SECRET", "n0tify")
+    hook = receiver(failures=2)
+    app = make_app([repo_entry(source_repo, notifications=[
+        {"url": hook.url, "secret_env": "NOTIFY_SECRET", "backoff_seconds": 0}])])
+    client = app.test_client()
+    build_id = post_github(client, source_repo.payload(), secret).get_json()["builds"][0]["id"]
+    work(app)
+    assert len(hook.requests) == 3
+    headers, body = hook.requests[-1]
+    assert headers["X-Lockmaster-Event"] == "staged"
+    expected = "sha256=" + hmac.new(b"n0tify", body, hashlib.sha256).hexdigest()
+    assert headers["X-Lockmaster-Signature-256"] == expected
+    message = json.loads(body)
+    assert message["event"] == "staged" and message["build"]["id"] == build_id
+    assert message["build"]["image"]["digest"].startswith("sha256:")
+    (record,) = client.get(f"/api/v1/builds/{build_id}").get_json()["notifications"]
+    assert record["status"] == "delivered" and record["attempts"] == 3
+    assert record["last_status_code"] == 204 and record["target"].startswith("127.0.0.1:")
+
+
+def test_a_slack_target_gets_a_readable_text_and_gives_up_after_its_attempts(
+        make_app, source_repo, secret, receiver):
+    hook = receiver(failures=99)
+    dockerfile = (source_repo.path / "Dockerfile").read_text()
+    source_repo.commit({"Dockerfile": dockerfile + "RUN exit 1\n"}, "Break it")
+    app = make_app([repo_entry(source_repo, notifications=[
+        {"url": hook.url, "format": "slack", "events": ["failed"], "attempts": 2,
+         "backoff_seconds": 0}])])
+    client = app.test_client()
+    build_id = post_github(client, source_repo.payload(), secret).get_json()["builds"][0]["id"]
+    work(app)
+    assert len(hook.requests) == 2
+    text = json.loads(hook.requests[0][1])["text"]
+    assert "acme/web" in text and "failed" in text and "reason:" in text
+    (record,) = client.get(f"/api/v1/builds/{build_id}").get_json()["notifications"]
+    assert (record["status"], record["attempts"], record["last_status_code"]) == (
+        "failed", 2, 500)
+
+
+def test_events_a_target_did_not_ask_for_send_nothing(make_app, source_repo, secret, receiver):
+    hook = receiver()
+    app = make_app([repo_entry(source_repo, notifications=[
+        {"url": hook.url, "events": ["promoted"]}])])
+    client = app.test_client()
+    build_id = post_github(client, source_repo.payload(), secret).get_json()["builds"][0]["id"]
+    work(app)
+    assert hook.requests == []
+    assert client.get(f"/api/v1/builds/{build_id}").get_json()["notifications"] == []
