@@ -35,7 +35,9 @@ stamp=.venv/.installed-$(cat "$requirements" requirements.txt pyproject.toml | s
 if [ ! -f "$stamp" ]; then
   echo "[lockmaster] installing Python packages from $requirements"
   .venv/bin/pip install -q --disable-pip-version-check -r "$requirements"
-  .venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
+  # compat mode puts the checkout itself on sys.path, so new packages need no reinstall.
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -e . \
+    --config-settings editable_mode=compat
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
