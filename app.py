@@ -11,7 +11,7 @@ from flask import Flask
 
 from bootstrap import Runtime
 from config import ConfigError, Settings, load_settings
-from ops import jsonlog
+from ops import jsonlog, multiproc
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -24,11 +24,13 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from health import bp as health_bp
     from lineage.api import bp as api_bp
+    from ops.metrics import bp as metrics_bp
     from webhooks.views import bp as webhooks_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(metrics_bp)
     app.register_error_handler(413, _too_large)
     jsonlog.init_app(app)
     return app
@@ -58,9 +60,10 @@ def cli() -> None:
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn processes")
 def web(host: str, port: int, workers: int) -> None:
     """Serve the web app (webhooks, API, UI) with gunicorn."""
-    _settings_or_exit()
+    multiproc.prepare(_settings_or_exit().data_dir)
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
     os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers),
+                        "--config", "python:ops.gunicorn_conf",
                         "--logger-class", "ops.gunicornlog.JsonLogger", "app:create_app()"])
 
 
@@ -72,7 +75,9 @@ def worker(burst: bool) -> None:
 
     from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE
 
-    app = create_app(_settings_or_exit())
+    settings = _settings_or_exit()
+    multiproc.prepare(settings.data_dir, same_files_for_children=True)
+    app = create_app(settings)
     runtime = app.extensions["lockmaster"]
     with app.app_context():
         queues = [runtime.queue(name)

@@ -17,6 +17,7 @@ from builder.tags import branch_name, ref_to_tag, short_sha, tag_name
 from config import RepositoryConfig
 from lineage.models import Build, utcnow
 from notify.publish import publish
+from ops import metrics
 from registry.client import RegistryClient, RegistryError
 
 BUILD_ID_LABEL = "io.lockmaster.build-id"
@@ -106,6 +107,7 @@ class BuildRun:
         try:
             served = RegistryClient(registry.base_url).manifest(name, digest)
         except RegistryError as exc:
+            metrics.registry_errors.labels("verify").inc()
             raise BuildFailure("push", f"the registry does not serve the pushed image: {exc}") \
                 from exc
         if served.digest != digest:
@@ -117,6 +119,7 @@ class BuildRun:
         with self.runtime.db.session() as session:
             build = session.get(Build, self.build_id, with_for_update=True)
             check_transition(BuildStatus(build.status), status)
+            _observe_stage(build, now)
             build.status = status.value
             build.history = [*build.history, {"status": status.value, "at": _iso(now)}]
             if status.is_final:
@@ -124,6 +127,8 @@ class BuildRun:
             for key, value in fields.items():
                 setattr(build, key, value)
         log.info("build %s is %s", self.build_id, status.value)
+        if status.is_final:
+            metrics.builds_finished.labels(status.value).inc()
         if status.value in NOTIFIED:
             publish(self.runtime, self.build_id, status.value)
 
@@ -144,6 +149,18 @@ def image_tags(build: Build) -> list[str]:
     if name is not None and ref_to_tag(name) not in tags:
         tags.append(ref_to_tag(name))
     return tags
+
+
+STAGE_OF_STATUS = {"cloning": "clone", "building": "build", "checking": "gates",
+                   "pushing": "push"}
+
+
+def _observe_stage(build: Build, now: datetime) -> None:
+    """Record how long the stage the build is leaving took."""
+    stage = STAGE_OF_STATUS.get(build.status)
+    if stage and build.history:
+        entered = datetime.fromisoformat(build.history[-1]["at"].removesuffix("Z"))
+        metrics.stage_seconds.labels(stage).observe((now - entered).total_seconds())
 
 
 def _iso(moment: datetime) -> str:

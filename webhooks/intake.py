@@ -12,6 +12,7 @@ from builder.dispatch import enqueue_build
 from config import RepositoryConfig
 from lineage.db import Database
 from lineage.models import Build, Delivery, utcnow
+from ops import metrics
 from webhooks.events import PushEvent
 
 
@@ -49,6 +50,7 @@ def record(db: Database, provider: str, delivery_id: str | None, outcome: str, s
     row = Delivery(provider=provider, delivery_id=delivery_id, event=event, outcome=outcome,
                    dedupe_key=dedupe_key(provider, delivery_id) if authentic else None,
                    repository=repository, ref=ref, reason=reason, status_code=status)
+    metrics.deliveries.labels(provider, outcome).inc()
     try:
         with db.session() as session:
             session.add(row)
@@ -78,7 +80,9 @@ def accept_push(runtime: Runtime, delivery_id: str, event: PushEvent,
         enqueue_build(runtime, build.id)
     except Exception as exc:
         _forget(runtime.db, delivery.id)
+        metrics.deliveries.labels(event.provider, "unavailable").inc()
         raise QueueUnavailable(str(exc)) from exc
+    metrics.deliveries.labels(event.provider, "accepted").inc()
     return Outcome(202, _body(delivery))
 
 

@@ -1,0 +1,69 @@
+"""Prometheus metrics, safe under gunicorn's and RQ's many processes (multiprocess mode)."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from redis.exceptions import RedisError
+
+from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE, current_runtime
+from ops.multiproc import MULTIPROC_ENV
+
+STAGE_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
+
+deliveries = Counter("lockmaster_webhook_deliveries_total",
+                     "Webhook deliveries by provider and outcome", ["provider", "outcome"])
+builds_finished = Counter("lockmaster_builds_finished_total",
+                          "Builds that reached a final status", ["status"])
+stage_seconds = Histogram("lockmaster_stage_duration_seconds",
+                          "Time spent in each stage (clone, build, gates, push, promotion)",
+                          ["stage"], buckets=STAGE_BUCKETS)
+gate_failures = Counter("lockmaster_gate_failures_total", "Gates that failed or broke", ["gate"])
+registry_errors = Counter("lockmaster_registry_errors_total", "Registry errors by kind",
+                          ["kind"])
+promotions = Counter("lockmaster_promotions_total", "Promotions by environment and outcome",
+                     ["environment", "outcome"])
+
+bp = Blueprint("metrics", __name__)
+
+
+class QueueDepthCollector:
+    """Queue depth per RQ queue, read from Redis at scrape time."""
+
+    def __init__(self, runtime):
+        self.runtime = runtime
+
+    def collect(self):
+        """Yield one gauge with a sample per queue."""
+        gauge = GaugeMetricFamily("lockmaster_queue_depth", "Jobs waiting per queue",
+                                  labels=["queue"])
+        try:
+            for name in (BUILDS_QUEUE, PROMOTIONS_QUEUE, NOTIFICATIONS_QUEUE):
+                gauge.add_metric([name], len(self.runtime.queue(name)))
+        except RedisError:
+            return  # /readyz names Redis; the other metrics stay scrapeable
+        yield gauge
+
+
+@bp.get("/metrics")
+def metrics():
+    """All metrics in the Prometheus text format."""
+    registry = REGISTRY
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    text = generate_latest(registry)
+    queues = CollectorRegistry()
+    queues.register(QueueDepthCollector(current_runtime()))
+    return Response(text + generate_latest(queues), mimetype=CONTENT_TYPE_LATEST)
