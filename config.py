@@ -11,6 +11,14 @@ import yaml
 from notify.messages import EVENTS, FORMATS
 
 PROVIDERS = ("github", "gitlab", "gitea", "bitbucket")
+# Every environment variable Lockmaster reads (the compose test keeps docker-compose.yml honest).
+ENVIRONMENT_VARIABLES = {
+    "LOCKMASTER_CONFIG": "path of lockmaster.yml",
+    "LOCKMASTER_DATABASE_URL": "SQLAlchemy URL of the lineage database",
+    "LOCKMASTER_REDIS_URL": "Redis URL (queues, locks, live logs)",
+    "LOCKMASTER_DATA_DIR": "local state: workspaces, metrics, caches",
+    "LOCKMASTER_LOG_LEVEL": "log level (INFO by default)",
+}
 
 
 class ConfigError(Exception):

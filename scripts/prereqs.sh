@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 requirements="${1:-requirements.txt}"
 packages=(docker.io docker-registry redis-server git busybox-static ca-certificates)
 if [ "$requirements" = requirements-dev.txt ]; then
-  # What only the test suite needs: PostgreSQL (the suite runs on it as well as on SQLite).
-  packages+=(postgresql)
+  # What only the test suite needs: PostgreSQL (the suite runs on it as well as on SQLite),
+  # debootstrap (a Debian base for Lockmaster's own image) and docker-compose (validation).
+  packages+=(postgresql debootstrap docker-compose)
 fi
 
 missing=()

@@ -1,0 +1,3 @@
+"""Deployment tests share the integration suite's services."""
+
+from tests.integration.conftest import docker_client, services  # noqa: F401  (fixtures)

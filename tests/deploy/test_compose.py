@@ -1,0 +1,82 @@
+"""docker-compose.yml is valid and says what the code reads: services, commands, environment."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from app import cli
+from config import ENVIRONMENT_VARIABLES
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCKMASTER_SERVICES = {"migrate": ["db", "upgrade"], "web": ["web"], "worker": ["worker"]}
+
+
+@pytest.fixture(scope="module")
+def compose(tmp_path_factory) -> dict:
+    """The compose file as `docker-compose config` resolves it with the example .env."""
+    folder = tmp_path_factory.mktemp("compose")
+    shutil.copy(ROOT / "docker-compose.yml", folder / "docker-compose.yml")
+    shutil.copy(ROOT / ".env.example", folder / ".env")
+    shutil.copy(ROOT / "lockmaster.example.yml", folder / "lockmaster.yml")
+    result = subprocess.run(["docker-compose", "config"], cwd=folder, capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def test_the_production_services_are_all_there(compose):
+    assert set(compose["services"]) == {"migrate", "web", "worker", "redis", "postgres",
+                                        "registry"}
+
+
+@pytest.mark.parametrize(("service", "args"), LOCKMASTER_SERVICES.items())
+def test_lockmaster_services_run_commands_the_cli_has(compose, service, args):
+    command = compose["services"][service]["command"]
+    assert command[0] == "lockmaster"
+    group = cli
+    for word in command[1:1 + len(args)]:
+        assert word in group.commands, f"`lockmaster {' '.join(command[1:])}` does not exist"
+        group = group.commands[word]
+    assert command[1:1 + len(args)] == args
+    assert Path(compose["services"][service]["build"]["context"]).name.startswith("compose")
+
+
+@pytest.mark.parametrize("service", LOCKMASTER_SERVICES)
+def test_lockmaster_services_set_only_variables_the_code_reads(compose, service):
+    environment = compose["services"][service]["environment"]
+    ours = {name for name in environment if name.startswith("LOCKMASTER_")}
+    assert ours <= set(ENVIRONMENT_VARIABLES), ours - set(ENVIRONMENT_VARIABLES)
+    for needed in ("LOCKMASTER_DATABASE_URL", "LOCKMASTER_REDIS_URL", "LOCKMASTER_CONFIG",
+                   "LOCKMASTER_DATA_DIR"):
+        assert needed in environment
+    assert environment["LOCKMASTER_DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert "@postgres:5432/" in environment["LOCKMASTER_DATABASE_URL"]
+    assert environment["LOCKMASTER_REDIS_URL"].startswith("redis://redis:6379/")
+
+
+def test_state_is_on_volumes_and_redis_persists(compose):
+    services = compose["services"]
+    assert "--appendonly" in services["redis"]["command"]
+    for name, path in (("redis", "/data"), ("postgres", "/var/lib/postgresql/data"),
+                       ("registry", "/var/lib/registry")):
+        mounts = [_mount(v) for v in services[name]["volumes"]]
+        assert (path, "volume") in mounts, (name, mounts)
+
+
+def _mount(volume) -> tuple[str, str]:
+    """(target, kind) of a volume in long or short (`name:/path:rw`) syntax."""
+    if isinstance(volume, dict):
+        return volume["target"], volume["type"]
+    source, target = volume.split(":")[:2]
+    return target, "bind" if source.startswith(("/", ".")) else "volume"
+
+
+def test_workers_scale_and_have_healthy_dependencies(compose):
+    worker = compose["services"]["worker"]
+    assert "ports" not in worker and "container_name" not in worker  # --scale worker=N works
+    assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    for name in ("web", "redis", "postgres"):
+        assert "healthcheck" in compose["services"][name]
