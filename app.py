@@ -24,11 +24,13 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from health import bp as health_bp
     from lineage.api import bp as api_bp
+    from lineage.checks_api import bp as checks_api_bp
     from webhooks.views import bp as webhooks_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(checks_api_bp)
     app.register_error_handler(413, _too_large)
     return app
 
@@ -94,6 +96,10 @@ def db_upgrade() -> None:
     upgrade(settings.database_url)
     click.echo(f"database at {settings.database_url} is up to date")
 
+
+from builder.checks.cli import advisories  # noqa: E402
+
+cli.add_command(advisories)
 
 if __name__ == "__main__":
     cli()

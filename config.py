@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from builder.checks.settings import ChecksPolicy, parse_checks, resolve
+
 PROVIDERS = ("github", "gitlab", "gitea", "bitbucket")
 
 
@@ -51,6 +53,7 @@ class RepositoryConfig:
     context: str = "."
     target: str | None = None
     build_args: dict[str, str] = field(default_factory=dict)
+    checks: ChecksPolicy = field(default_factory=ChecksPolicy)
 
     @property
     def secret(self) -> str | None:
@@ -129,12 +132,12 @@ class _Mapping(dict):
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
-_TOP_KEYS = {"registry", "repositories", "webhooks"}
+_TOP_KEYS = {"registry", "repositories", "webhooks", "checks"}
 _REGISTRY_KEYS = {"url", "insecure", "staging", "production"}
 _WEBHOOK_KEYS = {"max_body_mb"}
 _REPO_KEYS = {
     "name", "provider", "secret_env", "clone_url", "image", "branches", "tags",
-    "dockerfile", "context", "target", "build_args",
+    "dockerfile", "context", "target", "build_args", "checks",
 }
 _REPO_REQUIRED = ("name", "provider", "secret_env")
 
@@ -202,9 +205,10 @@ def parse_config(text: str, source: str = "lockmaster.yml"):
     max_mb = hooks.get("max_body_mb", int, 25)
     if max_mb < 1:
         hooks.fail("max_body_mb", "must be at least 1")
+    checks = parse_checks(_Reader, source, top.get("checks", dict, {}), "checks")
     repositories = []
     for index, item in enumerate(top.get("repositories", list, [])):
-        repositories.append(_parse_repository(source, item, index))
+        repositories.append(_parse_repository(source, item, index, checks))
     names = [(r.provider, r.name.lower()) for r in repositories]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:
@@ -225,7 +229,7 @@ def _parse_registry(reader: _Reader) -> RegistrySettings:
     )
 
 
-def _parse_repository(source: str, item: object, index: int) -> RepositoryConfig:
+def _parse_repository(source: str, item: object, index: int, checks: dict) -> RepositoryConfig:
     reader = _Reader(source, item, f"repositories[{index}]", _REPO_KEYS)
     values = {key: reader.get(key, str, required=True) for key in _REPO_REQUIRED}
     if values["provider"] not in PROVIDERS:
@@ -246,4 +250,6 @@ def _parse_repository(source: str, item: object, index: int) -> RepositoryConfig
         context=reader.get("context", str, "."),
         target=reader.get("target", str),
         build_args={k: str(v) for k, v in build_args.items()},
+        checks=resolve(checks, parse_checks(_Reader, source, reader.get("checks", dict, {}),
+                                            f"repositories[{index}].checks")),
     )

@@ -88,3 +88,6 @@ class Build(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     delivery: Mapped[Delivery | None] = relationship(back_populates="builds")
+
+
+from lineage import checks as _checks  # noqa: E402, F401  (the gates' tables join the metadata)
