@@ -15,7 +15,8 @@ _STRUCTURE_KEYS = {"exists", "absent", "contents", "env", "labels", "user", "wor
                    "exposed_ports"}
 _SERVICE_KEYS = {"port", "command", "wait", "requests"}
 _REQUEST_KEYS = {"path", "status", "body"}
-_GATE_WORDS = {"checks", "gates", *GATES}
+# `tests:` is the list of tests; as a mapping it would be an attempt to configure the gate.
+_GATE_WORDS = {"checks", "gates", *GATES} - {"tests"}
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,10 @@ def parse_tests_file(text: str, source: str) -> TestsFile:
         raise ConfigError(f"{source} is not valid YAML: {exc}") from exc
     if not isinstance(document, dict):
         raise ConfigError(f"{source}: the file must be a mapping with a 'tests' list")
-    ignored = [f"'{k}' (line {document.lines.get(k)})" for k in document if k in _GATE_WORDS]
-    kept = type(document)({k: v for k, v in document.items() if k not in _GATE_WORDS})
+    gate_keys = [k for k, v in document.items()
+                 if k in _GATE_WORDS or (k == "tests" and isinstance(v, dict))]
+    ignored = [f"'{k}' (line {document.lines.get(k)})" for k in gate_keys]
+    kept = type(document)({k: v for k, v in document.items() if k not in gate_keys})
     kept.lines, kept.line = document.lines, document.line
     top = _Reader(source, kept, "the tests file", {"tests"})
     tests = [_test(source, item, n) for n, item in enumerate(top.get("tests", list, []))]
