@@ -100,7 +100,8 @@ def probe_script(port: int, paths: list[str], wait_seconds: float, wait_port: bo
     for path in paths:
         url = shlex.quote(f"http://127.0.0.1:{port}/{path.lstrip('/')}")
         lines += ["echo @@REQUEST", "rm -f /tmp/b /tmp/h",
-                  f"wget -S -T 5 -O /tmp/b {url} 2>/tmp/h; echo \"@@EXIT $?\"",
+                  # busybox wget's own -T crashes in the static build; timeout(1) bounds it.
+                  f"timeout 10 wget -S -O /tmp/b {url} 2>/tmp/h; echo \"@@EXIT $?\"",
                   "grep -m1 'HTTP/' /tmp/h", "echo @@BODY", "head -c 4000 /tmp/b 2>/dev/null",
                   "echo", "echo @@END"]
     return "\n".join(lines) + "\n"
