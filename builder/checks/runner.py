@@ -56,6 +56,9 @@ def run_gates(runtime, build, repo, image_id: str, workspace: Path, build_log) -
         label = f"{result.name}[{result.test}]" if result.test else result.name
         build_log.write(f"check {label}: {result.status.value} ({result.duration_ms} ms) — "
                         f"{result.summary}")
+        output = result.details.get("output") if result.status != CheckStatus.PASS else None
+        if output:
+            build_log.write("\n".join(f"    | {line}" for line in output.splitlines()[-20:]))
     blocking = [r for r in results if r.blocks(policy.fail_closed)]
     reason = None
     if blocking:

@@ -1,0 +1,28 @@
+"""A gate that breaks gives an `error` result, which blocks unless fail_closed is off."""
+
+from builder.checks import base
+from builder.checks.base import CheckResult, CheckStatus, GateError, worst
+from builder.checks.runner import run_all
+
+
+def test_a_broken_gate_is_an_error_that_blocks_by_default(monkeypatch):
+    def broken(_context):
+        raise RuntimeError("tool crashed")
+
+    def missing_tool(_context):
+        raise GateError("syft is not installed")
+
+    monkeypatch.setitem(base._GATES, "broken", broken)
+    monkeypatch.setitem(base._GATES, "missing", missing_tool)
+    crashed, unavailable = run_all(None, ["broken", "missing"])
+    assert crashed.status == unavailable.status == CheckStatus.ERROR
+    assert "the broken gate broke: RuntimeError('tool crashed')" in crashed.summary
+    assert unavailable.summary == "the missing gate could not run: syft is not installed"
+    assert crashed.blocks(fail_closed=True) and not crashed.blocks(fail_closed=False)
+
+
+def test_only_fail_blocks_and_the_worst_status_wins():
+    assert CheckResult("size", CheckStatus.FAIL, "").blocks(fail_closed=False)
+    assert not CheckResult("size", CheckStatus.WARN, "").blocks(fail_closed=True)
+    assert worst([CheckStatus.PASS, CheckStatus.WARN]) == CheckStatus.WARN
+    assert worst([]) == CheckStatus.PASS
