@@ -31,14 +31,14 @@ def _in_layers(context: GateContext) -> list[dict]:
             for member in layer:
                 if not member.isfile() or member.size > MAX_FILE_BYTES:
                     continue
-                text = layer.extractfile(member).read().decode("latin-1")
+                content = layer.extractfile(member).read()
                 path = "/" + member.name.lstrip("./")
                 kept = final.get(path)
                 fate = "" if kept and kept.layer == index else ", deleted or replaced later"
                 findings += [{"kind": hit.kind, "values": hit.values, "path": path,
                               "layer": index, "step": step[:200],
                               "where": f"{path} (layer {index}: {step[:60]}{fate})"}
-                             for hit in find_secrets(text)]
+                             for hit in find_secrets(content)]
     return findings
 
 
