@@ -256,6 +256,8 @@ def test_service_tests_probe_the_image_over_its_own_loopback(docker_client, base
     assert silent.status == CheckStatus.FAIL
     assert "port 9999 not listening within 3 s" in silent.summary
     assert silent.duration_ms < 15_000
+    assert by_test["healthy"].status == CheckStatus.PASS, by_test["healthy"].summary
+    assert "not healthy within 3 s" in by_test["never healthy"].summary
     wrong = by_test["wrong answer"]
     assert wrong.status == CheckStatus.FAIL
     assert "GET /: body does not match /goodbye/" in wrong.summary
@@ -266,12 +268,17 @@ def test_service_tests_probe_the_image_over_its_own_loopback(docker_client, base
 SERVICE_DOCKERFILE = """FROM {base}
 RUN mkdir -p /www && echo "hello from httpd" > /www/index.html
 EXPOSE 8080
+HEALTHCHECK --interval=1s --timeout=3s CMD wget -q -O /dev/null http://127.0.0.1:8080/ || exit 1
 CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
 """
 SERVICE_TESTS = {"tests": [
     {"name": "serves http", "service": {"port": 8080, "requests": [
         {"path": "/", "status": 200, "body": "hello from httpd"},
         {"path": "/missing", "status": 404}]}},
+    {"name": "healthy", "service": {"port": 8080, "wait": "healthy",
+                                    "requests": [{"path": "/", "body": "hello"}]}},
+    {"name": "never healthy", "timeout_seconds": 3,
+     "service": {"port": 8080, "wait": "healthy", "command": "sleep 60"}},
     {"name": "never listens", "timeout_seconds": 3,
      "service": {"port": 9999, "command": "sleep 60"}},
     {"name": "wrong answer", "service": {"port": 8080, "requests": [
