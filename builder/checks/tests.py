@@ -17,7 +17,11 @@ from config import ConfigError
 def run(context: GateContext) -> list[CheckResult]:
     """One result per declared test (and one about anything the file may not do)."""
     options = context.policy.tests
-    path = context.workspace / options["file"]
+    root = context.workspace.resolve()
+    path = (root / options["file"]).resolve()
+    if root not in path.parents:
+        return [CheckResult("tests", CheckStatus.FAIL, f"{options['file']} points outside the "
+                                                       "repository (a symlink?); not read")]
     if not path.is_file():
         return [CheckResult("tests", CheckStatus.PASS, f"no tests declared ({options['file']} "
                                                        "not in the commit)")]

@@ -26,3 +26,18 @@ def test_only_fail_blocks_and_the_worst_status_wins():
     assert not CheckResult("size", CheckStatus.WARN, "").blocks(fail_closed=True)
     assert worst([CheckStatus.PASS, CheckStatus.WARN]) == CheckStatus.WARN
     assert worst([]) == CheckStatus.PASS
+
+
+def test_a_tests_file_that_links_outside_the_repository_is_not_read(tmp_path):
+    from builder.checks.context import GateContext
+    from builder.checks.settings import ChecksPolicy
+
+    (tmp_path / "repo" / ".lockmaster").mkdir(parents=True)
+    (tmp_path / "secret.yml").write_text("tests: []\n")
+    (tmp_path / "repo" / ".lockmaster" / "tests.yml").symlink_to(tmp_path / "secret.yml")
+    context = GateContext(build_id="b", image_id="i", archive=None, policy=ChecksPolicy(),
+                          workspace=tmp_path / "repo", dockerfile=tmp_path / "repo" / "Dockerfile",
+                          docker=None, advisories=lambda names: [])
+    [result] = run_all(context, ["tests"])
+    assert result.status == CheckStatus.FAIL
+    assert "points outside the repository" in result.summary
