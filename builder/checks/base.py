@@ -38,7 +38,8 @@ class GateError(Exception):
     """A gate could not do its work (a tool missing or crashing); becomes an `error` result."""
 
 
-Gate = Callable[[Any], list[CheckResult]]
+# A gate gives one result, or one per item it checks (the tests gate: one per test).
+Gate = Callable[[Any], "CheckResult | list[CheckResult]"]
 _GATES: dict[str, Gate] = {}
 
 

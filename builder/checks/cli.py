@@ -16,6 +16,8 @@ def advisories() -> None:
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 def import_command(path: Path) -> None:
     """Load OSV records from a folder or zip of JSON files (re-import updates in place)."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
     from app import _settings_or_exit
     from builder.checks.advisorydb import AdvisoryImportError, import_advisories
     from lineage.db import Database
@@ -25,5 +27,8 @@ def import_command(path: Path) -> None:
         report = import_advisories(Database(settings.database_url), path)
     except AdvisoryImportError as exc:
         raise click.ClickException(f"{exc}; nothing was imported") from exc
+    except (OperationalError, ProgrammingError) as exc:
+        raise click.ClickException(f"the database at {settings.database_url} is not ready "
+                                   f"({exc.orig}); run `lockmaster db upgrade` first") from exc
     click.echo(f"imported {report.added + report.updated} advisories from {path} "
                f"({report.added} new, {report.updated} updated)")

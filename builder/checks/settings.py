@@ -40,10 +40,6 @@ class ChecksPolicy:
         "file": ".lockmaster/tests.yml", "timeout_seconds": 60, "memory_mb": 256,
         "cpus": 1.0, "probe_image": PROBE_IMAGE})
 
-    def option(self, gate: str, key: str):
-        """One setting of one gate."""
-        return getattr(self, gate)[key]
-
 
 _KINDS: dict[str, dict[str, object]] = {
     "size": {"max_mb": float, "max_uncompressed_mb": float, "max_growth_percent": float,

@@ -23,7 +23,7 @@ def test_every_gate_runs_by_default_and_errors_block():
     assert policy.enabled == {"size", "lint", "sbom", "vulnerabilities", "secrets", "policy",
                               "tests"}
     assert policy.fail_closed is True
-    assert policy.option("vulnerabilities", "fail_on") == "high"
+    assert policy.vulnerabilities["fail_on"] == "high"
 
 
 def test_repository_overrides_go_over_the_server_defaults():
