@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import random
+import resource
 import statistics
 import subprocess
 import tempfile
@@ -81,6 +83,13 @@ def advisories(folder: Path) -> Database:
     return db
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (syft, hadolint) so far."""
+    own, children = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
+                                                      resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def baseline(image_id: str, dockerfile: Path) -> float:
     """syft then hadolint, each run standalone as a user would."""
     env = {**OFFLINE_ENV, "PATH": "/usr/bin:/bin"}
@@ -121,25 +130,33 @@ def main() -> None:
                                        pull=False, labels={LABEL: "gates"})
         try:
             db = advisories(folder)
-            base_times, lm_times = [], []
+            base_times, lm_times, base_cpu, lm_cpu = [], [], [], []
             for _ in range(rounds):
+                cpu = cpu_seconds()
                 base_times.append(baseline(image.id, folder / "Dockerfile"))
+                base_cpu.append(cpu_seconds() - cpu)
+                cpu = cpu_seconds()
                 elapsed, results = lockmaster(client, image.id, folder, db)
                 lm_times.append(elapsed)
+                lm_cpu.append(cpu_seconds() - cpu)
             size = image.attrs["Size"]
         finally:
             client.images.remove(image.id, force=True)
     base, ours = statistics.median(base_times), statistics.median(lm_times)
     print(f"reference image: {size / 1e6:.1f} MB, {rounds} rounds (median)")
-    print(f"{'run':<44}{'seconds':>10}")
-    print(f"{'baseline: syft + hadolint standalone':<44}{base:>10.2f}")
-    print(f"{'lockmaster: export + all 7 gates':<44}{ours:>10.2f}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (the machine is shared)")
+    print(f"{'run':<44}{'wall s':>10}{'cpu s':>10}")
+    print(f"{'baseline: syft + hadolint standalone':<44}{base:>10.2f}"
+          f"{statistics.median(base_cpu):>10.2f}")
+    print(f"{'lockmaster: export + all 7 gates':<44}{ours:>10.2f}"
+          f"{statistics.median(lm_cpu):>10.2f}")
     for result in results:
         label = f"{result.name}[{result.test}]" if result.test else result.name
         print(f"  {label:<42}{result.duration_ms / 1000:>10.2f}  {result.status.value}")
     print(json.dumps({"ratio": round(ours / base, 3), "lockmaster_seconds": round(ours, 3),
                       "baseline_seconds": round(base, 3), "image_mb": round(size / 1e6, 1),
-                      "rounds": rounds}))
+                      "rounds": rounds, "rounds_wall": {"baseline": base_times,
+                                                        "lockmaster": lm_times}}))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ PATTERNS: list[tuple[str, tuple[bytes, ...], re.Pattern]] = [
     ("GitHub token", (b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_"),
      re.compile(rb"\b(gh[pousr]_[A-Za-z0-9]{36,255})\b")),
     ("GitLab token", (b"glpat-",), re.compile(rb"\b(glpat-[A-Za-z0-9_-]{20,})")),
-    ("Slack token", (b"xox",), re.compile(rb"\b(xox[abprs]-[A-Za-z0-9-]{10,})")),
+    ("Slack token", (b"xoxa-", b"xoxb-", b"xoxp-", b"xoxr-", b"xoxs-"),
+     re.compile(rb"\b(xox[abprs]-[A-Za-z0-9-]{10,})")),
     ("Google API key", (b"AIza",), re.compile(rb"\b(AIza[0-9A-Za-z_-]{35})")),
     ("Stripe secret key", (b"_live_",), re.compile(rb"\b([rs]k_live_[0-9a-zA-Z]{24,})")),
 ]
