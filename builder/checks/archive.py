@@ -47,6 +47,11 @@ class ImageArchive:
                 tarfile.open(fileobj=outer.extractfile(self.layer_members[index])) as layer:
             yield layer
 
+    @property
+    def diff_ids(self) -> list[str]:
+        """The digest of each uncompressed layer, as the image config lists them."""
+        return list(self.config.get("rootfs", {}).get("diff_ids", []))
+
     @cached_property
     def steps(self) -> list[str]:
         """The Dockerfile step that made each layer, from the image history."""

@@ -16,10 +16,14 @@ CHUNK = 1 << 20
 def run(context: GateContext) -> CheckResult:
     """Measure the image and judge it against the size policy."""
     options = context.policy.size
-    layers = [{"step": step, "size": size, "compressed": _compressed(context, index)}
-              for index, (step, size) in enumerate(zip(context.archive.steps,
-                                                       context.archive.layer_sizes,
-                                                       strict=True))]
+    archive = context.archive
+    # gzip is deterministic: a layer the last staged build already had keeps its measured size.
+    known = {layer.get("diff_id"): layer["compressed"]
+             for layer in (context.previous or {}).get("layers", [])}
+    layers = [{"step": step, "size": size, "diff_id": diff_id,
+               "compressed": known.get(diff_id) or _compressed(context, index)}
+              for index, (step, size, diff_id) in enumerate(zip(
+                  archive.steps, archive.layer_sizes, archive.diff_ids, strict=True))]
     measured = {"compressed": sum(layer["compressed"] for layer in layers),
                 "uncompressed": sum(layer["size"] for layer in layers), "layers": layers}
     problems, status = [], CheckStatus.PASS
