@@ -11,6 +11,7 @@ import click
 from flask import Flask
 
 from bootstrap import Runtime
+from builder.checks.cli import advisories
 from config import ConfigError, Settings, load_settings
 
 
@@ -96,8 +97,6 @@ def db_upgrade() -> None:
     upgrade(settings.database_url)
     click.echo(f"database at {settings.database_url} is up to date")
 
-
-from builder.checks.cli import advisories  # noqa: E402
 
 cli.add_command(advisories)
 
