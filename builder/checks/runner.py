@@ -42,9 +42,10 @@ class Verdict:
 def run_gates(runtime, build, repo, image_id: str, workspace: Path, build_log) -> Verdict:
     """Run the repository's gates on the built image, store every result, and judge."""
     policy: ChecksPolicy = repo.checks
+    enabled = [g for g in GATES if g in policy.enabled]
+    build_log.write(f"running the gates: {', '.join(enabled) or 'none enabled'}")
     scratch = Path(tempfile.mkdtemp(prefix=f"checks-{build.id}-",
                                     dir=_scratch_root(runtime.settings.data_dir)))
-    enabled = [g for g in GATES if g in policy.enabled]
     try:
         context = _context(runtime, build, repo, image_id, workspace, scratch)
         results = run_all(context, enabled)
@@ -59,19 +60,31 @@ def run_gates(runtime, build, repo, image_id: str, workspace: Path, build_log) -
     build_log.redact(lambda line: redact(line, secrets))
     store_results(runtime.db, build.id, results,
                   redact(sbom.decode(), secrets).encode() if sbom else None)
-    for result in results:
-        label = f"{result.name}[{result.test}]" if result.test else result.name
-        build_log.write(f"check {label}: {result.status.value} ({result.duration_ms} ms) — "
-                        f"{result.summary}")
-        output = result.details.get("output") if result.status != CheckStatus.PASS else None
-        if output:
-            build_log.write("\n".join(f"    | {line}" for line in output.splitlines()[-20:]))
-    blocking = [r for r in results if r.blocks(policy.fail_closed)]
+    _write_log(build_log, results)
+    return verdict(results, policy.fail_closed)
+
+
+def verdict(results: list[CheckResult], fail_closed: bool) -> Verdict:
+    """Whether the results keep the image out of staging, and why."""
+    blocking = [r for r in results if r.blocks(fail_closed)]
     reason = None
     if blocking:
         reason = "rejected by the gates: " + "; ".join(
-            f"{r.name}{f'[{r.test}]' if r.test else ''}: {r.summary}" for r in blocking)
+            f"{_label(r)}: {r.summary}" for r in blocking)
     return Verdict(results, bool(blocking), reason)
+
+
+def _write_log(build_log, results: list[CheckResult]) -> None:
+    for result in results:
+        build_log.write(f"check {_label(result)}: {result.status.value} "
+                        f"({result.duration_ms} ms) — {result.summary}")
+        output = result.details.get("output") if result.status != CheckStatus.PASS else None
+        if output:
+            build_log.write("\n".join(f"    | {line}" for line in output.splitlines()[-20:]))
+
+
+def _label(result: CheckResult) -> str:
+    return f"{result.name}[{result.test}]" if result.test else result.name
 
 
 def run_all(context: GateContext, names: list[str]) -> list[CheckResult]:

@@ -41,3 +41,18 @@ def test_a_tests_file_that_links_outside_the_repository_is_not_read(tmp_path):
     [result] = run_all(context, ["tests"])
     assert result.status == CheckStatus.FAIL
     assert "points outside the repository" in result.summary
+
+
+def test_the_verdict_names_every_blocking_result():
+    from builder.checks.runner import verdict
+
+    results = [CheckResult("size", CheckStatus.FAIL, "too big"),
+               CheckResult("sbom", CheckStatus.ERROR, "syft crashed"),
+               CheckResult("tests", CheckStatus.FAIL, "exit 3", test="smoke"),
+               CheckResult("policy", CheckStatus.WARN, "root")]
+    closed = verdict(results, fail_closed=True)
+    assert closed.rejected
+    assert closed.reason == ("rejected by the gates: size: too big; sbom: syft crashed; "
+                             "tests[smoke]: exit 3")
+    opened = verdict(results[1:2] + results[3:], fail_closed=False)
+    assert not opened.rejected and opened.reason is None
