@@ -284,3 +284,18 @@ SERVICE_TESTS = {"tests": [
     {"name": "wrong answer", "service": {"port": 8080, "requests": [
         {"path": "/", "body": "goodbye"}, {"path": "/missing"}]}},
 ]}
+
+
+@pytest.mark.parametrize(("on_growth", "status"), [("fail", CheckStatus.FAIL),
+                                                   ("warn", CheckStatus.WARN),
+                                                   ("off", CheckStatus.PASS)])
+def test_growth_over_the_limit_has_the_configured_outcome(docker_client, image, on_growth,
+                                                          status):
+    context = _context(docker_client, image, size={**ChecksPolicy().size,
+                                                   "max_growth_percent": 5.0,
+                                                   "on_growth": on_growth})
+    context.previous = {"build_id": "earlier", "compressed": 1000, "layers": []}
+    [result] = run_all(context, ["size"])
+    assert result.status == status
+    assert result.details["growth"]["over_limit"] is True
+    assert "since build earlier (limit 5%)" in result.summary
