@@ -10,6 +10,7 @@ import click
 from flask import Flask
 
 from bootstrap import Runtime
+from builder.checks.cli import advisories
 from config import ConfigError, Settings, load_settings
 from ops import jsonlog, multiproc
 
@@ -24,6 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from health import bp as health_bp
     from lineage.api import bp as api_bp
+    from lineage.checks_api import bp as checks_api_bp
     from ops.metrics import bp as metrics_bp
     from webhooks.views import bp as webhooks_bp
 
@@ -31,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(metrics_bp)
+    app.register_blueprint(checks_api_bp)
     app.register_error_handler(413, _too_large)
     jsonlog.init_app(app)
     return app
@@ -99,6 +102,8 @@ def db_upgrade() -> None:
     upgrade(settings.database_url)
     click.echo(f"database at {settings.database_url} is up to date")
 
+
+cli.add_command(advisories)
 
 if __name__ == "__main__":
     cli()

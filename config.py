@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from builder.checks.settings import ChecksPolicy, parse_checks, resolve
 from notify.messages import EVENTS, FORMATS
 
 PROVIDERS = ("github", "gitlab", "gitea", "bitbucket")
@@ -74,6 +75,7 @@ class RepositoryConfig:
     target: str | None = None
     build_args: dict[str, str] = field(default_factory=dict)
     notifications: tuple[NotificationTarget, ...] = ()
+    checks: ChecksPolicy = field(default_factory=ChecksPolicy)
 
     @property
     def secret(self) -> str | None:
@@ -152,12 +154,12 @@ class _Mapping(dict):
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
-_TOP_KEYS = {"registry", "repositories", "webhooks"}
+_TOP_KEYS = {"registry", "repositories", "webhooks", "checks"}
 _REGISTRY_KEYS = {"url", "insecure", "staging", "production"}
 _WEBHOOK_KEYS = {"max_body_mb"}
 _REPO_KEYS = {
     "name", "provider", "secret_env", "clone_url", "image", "branches", "tags",
-    "dockerfile", "context", "target", "build_args", "notifications",
+    "dockerfile", "context", "target", "build_args", "notifications", "checks",
 }
 _NOTIFY_KEYS = {"url", "format", "secret_env", "events", "attempts", "backoff_seconds"}
 _REPO_REQUIRED = ("name", "provider", "secret_env")
@@ -226,9 +228,10 @@ def parse_config(text: str, source: str = "lockmaster.yml"):
     max_mb = hooks.get("max_body_mb", int, 25)
     if max_mb < 1:
         hooks.fail("max_body_mb", "must be at least 1")
+    checks = parse_checks(_Reader, source, top.get("checks", dict, {}), "checks")
     repositories = []
     for index, item in enumerate(top.get("repositories", list, [])):
-        repositories.append(_parse_repository(source, item, index))
+        repositories.append(_parse_repository(source, item, index, checks))
     names = [(r.provider, r.name.lower()) for r in repositories]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:
@@ -249,7 +252,7 @@ def _parse_registry(reader: _Reader) -> RegistrySettings:
     )
 
 
-def _parse_repository(source: str, item: object, index: int) -> RepositoryConfig:
+def _parse_repository(source: str, item: object, index: int, checks: dict) -> RepositoryConfig:
     reader = _Reader(source, item, f"repositories[{index}]", _REPO_KEYS)
     values = {key: reader.get(key, str, required=True) for key in _REPO_REQUIRED}
     if values["provider"] not in PROVIDERS:
@@ -274,6 +277,8 @@ def _parse_repository(source: str, item: object, index: int) -> RepositoryConfig
             _parse_notification(source, item, f"repositories[{index}].notifications[{n}]")
             for n, item in enumerate(reader.get("notifications", list, []))
         ),
+        checks=resolve(checks, parse_checks(_Reader, source, reader.get("checks", dict, {}),
+                                            f"repositories[{index}].checks")),
     )
 
 

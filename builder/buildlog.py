@@ -35,6 +35,21 @@ class BuildLog:
             except RedisError as exc:  # the stored log at the end still has the line
                 log.warning("could not publish a log line: %s", exc)
 
+    def redact(self, clean) -> None:
+        """Rewrite every line so far with clean(line) (masking secrets), live stream included."""
+        cleaned = [clean(line) for line in self.lines]
+        if cleaned == self.lines:
+            return
+        self.lines = cleaned
+        try:
+            pipe = self.redis.pipeline()
+            pipe.delete(self.key)
+            for line in cleaned:
+                pipe.xadd(self.key, {"line": line}, maxlen=STREAM_MAXLEN, approximate=True)
+            pipe.execute()
+        except RedisError as exc:
+            log.warning("could not rewrite the live log: %s", exc)
+
     def tail(self, count: int = 15) -> str:
         """The last `count` lines, for failure reasons."""
         return "\n".join(self.lines[-count:])

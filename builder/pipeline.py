@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bootstrap import Runtime
 from builder.buildlog import BuildLog
+from builder.checks.runner import run_gates
 from builder.errors import BuildFailure
 from builder.image import build_image
 from builder.push import push_image
@@ -72,6 +73,11 @@ class BuildRun:
         image_id = self._build(client, build, repo, workspace)
         self.stage = "checks"
         self._advance(BuildStatus.CHECKING)
+        verdict = run_gates(self.runtime, build, repo, image_id, workspace, self.log)
+        if verdict.rejected:
+            self.log.write(f"REJECTED: {verdict.reason}")
+            self._advance(BuildStatus.REJECTED, error=verdict.reason, failed_stage="checks")
+            return
         self.stage = "push"
         self._advance(BuildStatus.PUSHING)
         repository = self.runtime.settings.registry.repository("staging", repo.image)

@@ -90,4 +90,5 @@ class Build(Base):
     delivery: Mapped[Delivery | None] = relationship(back_populates="builds")
 
 
+from lineage import checks as _checks  # noqa: E402, F401  (the gates' tables join the metadata)
 from lineage import notifications as _notifications  # noqa: E402, F401  (registers the table)

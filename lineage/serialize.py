@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from lineage.checks import CheckRecord
 from lineage.models import Build
 
 
@@ -30,12 +31,13 @@ def build_document(build: Build) -> dict:
         "error": build.error,
         "failed_stage": build.failed_stage,
         "image": image,
-        "checks": [],
+        "checks": [check_document(c) for c in build.checks],
         "promotions": [],
         "history": list(build.history or []),
         "notifications": [notification_document(n) for n in build.notifications],
         "links": {"self": f"/api/v1/builds/{build.id}",
-                  "log": f"/api/v1/builds/{build.id}/log"},
+                  "log": f"/api/v1/builds/{build.id}/log",
+                  "sbom": f"/api/v1/builds/{build.id}/sbom"},
         "created_at": iso(build.created_at),
         "started_at": iso(build.started_at),
         "finished_at": iso(build.finished_at),
@@ -54,3 +56,11 @@ def notification_document(notification) -> dict:
         "last_error": notification.last_error,
         "delivered_at": iso(notification.delivered_at),
     }
+
+
+def check_document(check: CheckRecord) -> dict:
+    """One gate's result as the build document's `checks` array lists it."""
+    document = {"name": check.name, "status": check.status, "summary": check.summary}
+    if check.test:
+        document["test"] = check.test
+    return {**document, "details": check.details, "duration_ms": check.duration_ms}

@@ -1,7 +1,7 @@
 """notifications
 
 Revision ID: 0007
-Revises: 0001
+Revises: 0005
 Create Date: 2026-11-29 10:48:40.766141
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0007'
-down_revision = '0001'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Quality gates run between the build and the push to staging: one module per gate."""

@@ -1,0 +1,57 @@
+"""What every gate sees: the build, the policy and one shared export of the image."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from builder.checks.archive import ImageArchive
+from builder.checks.base import GateError
+from builder.checks.settings import ChecksPolicy
+from builder.checks.tools import run_tool
+
+SYFT_TIMEOUT_SECONDS = 600
+CONTAINER_LABEL = "io.lockmaster.check-run"
+
+
+@dataclass
+class GateContext:
+    """One build's inputs to the gates; gates only read it (the SBOM is made once, on demand)."""
+
+    build_id: str
+    image_id: str
+    archive: ImageArchive
+    policy: ChecksPolicy
+    workspace: Path
+    dockerfile: Path
+    docker: object
+    advisories: Callable[[list[tuple[str, str]]], list[dict]]
+    previous: dict | None = None
+    today: date = field(default_factory=date.today)
+    container_label: str = CONTAINER_LABEL
+    secrets: set[str] = field(default_factory=set)
+    artifacts: dict[str, bytes] = field(default_factory=dict)
+    _sbom_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def sbom(self) -> dict:
+        """The CycloneDX SBOM of the image, made by syft from the shared export (once)."""
+        with self._sbom_lock:
+            if "sbom" not in self.artifacts:
+                self.artifacts["sbom"] = self._run_syft()
+        return json.loads(self.artifacts["sbom"])
+
+    def _run_syft(self) -> bytes:
+        out = self.archive.path.with_name("sbom.cdx.json")
+        done = run_tool(["syft", "scan", f"docker-archive:{self.archive.path}", "-q",
+                         "-o", f"cyclonedx-json={out}"], SYFT_TIMEOUT_SECONDS)
+        if done.returncode != 0 or not out.exists():
+            raise GateError(f"syft failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+        return out.read_bytes()
+
+    def dockerfile_text(self) -> str:
+        """The Dockerfile the image was built from."""
+        return self.dockerfile.read_text(errors="replace")

@@ -1,0 +1,148 @@
+"""Runs the enabled gates concurrently on one shared export and records what they found."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from docker.errors import DockerException
+
+from builder.checks.archive import ImageArchive
+from builder.checks.base import CheckResult, CheckStatus, GateError, registered_gates
+from builder.checks.context import CONTAINER_LABEL, GateContext
+from builder.checks.masking import redact, redact_all
+from builder.checks.probes import remove_labelled
+from builder.checks.record import advisories_lookup, previous_size, store_results
+from builder.checks.settings import GATES, ChecksPolicy
+
+log = logging.getLogger(__name__)
+# syft (sbom) then the advisory match (vulnerabilities) is the longest chain; the other gates
+# are CPU work that fits around it on a busy worker when it yields the CPU to that chain.
+CRITICAL_PATH = {"sbom", "vulnerabilities"}
+BACKGROUND_NICENESS = 10
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The gates' results and whether they keep the image out of staging."""
+
+    results: list[CheckResult]
+    rejected: bool
+    reason: str | None
+
+
+def run_gates(runtime, build, repo, image_id: str, workspace: Path, build_log) -> Verdict:
+    """Run the repository's gates on the built image, store every result, and judge."""
+    policy: ChecksPolicy = repo.checks
+    enabled = [g for g in GATES if g in policy.enabled]
+    build_log.write(f"running the gates: {', '.join(enabled) or 'none enabled'}")
+    scratch = Path(tempfile.mkdtemp(prefix=f"checks-{build.id}-",
+                                    dir=_scratch_root(runtime.settings.data_dir)))
+    try:
+        context = _context(runtime, build, repo, image_id, workspace, scratch)
+        results = run_all(context, enabled)
+        secrets, sbom = context.secrets, context.artifacts.get("sbom")
+    except GateError as exc:
+        results = [CheckResult(g, CheckStatus.ERROR, str(exc)) for g in enabled]
+        secrets, sbom = set(), None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        remove_labelled(runtime.docker(), {CONTAINER_LABEL: build.id})
+    results = [_masked(r, secrets) for r in results]
+    build_log.redact(lambda line: redact(line, secrets))
+    store_results(runtime.db, build.id, results,
+                  redact(sbom.decode(), secrets).encode() if sbom else None)
+    _write_log(build_log, results)
+    return verdict(results, policy.fail_closed)
+
+
+def verdict(results: list[CheckResult], fail_closed: bool) -> Verdict:
+    """Whether the results keep the image out of staging, and why."""
+    blocking = [r for r in results if r.blocks(fail_closed)]
+    reason = None
+    if blocking:
+        reason = "rejected by the gates: " + "; ".join(
+            f"{_label(r)}: {r.summary}" for r in blocking)
+    return Verdict(results, bool(blocking), reason)
+
+
+def _write_log(build_log, results: list[CheckResult]) -> None:
+    for result in results:
+        build_log.write(f"check {_label(result)}: {result.status.value} "
+                        f"({result.duration_ms} ms) — {result.summary}")
+        output = result.details.get("output") if result.status != CheckStatus.PASS else None
+        if output:
+            build_log.write("\n".join(f"    | {line}" for line in output.splitlines()[-20:]))
+
+
+def _label(result: CheckResult) -> str:
+    return f"{result.name}[{result.test}]" if result.test else result.name
+
+
+def run_all(context: GateContext, names: list[str]) -> list[CheckResult]:
+    """Run the named gates concurrently; a gate that breaks gives an `error` result."""
+    gates = registered_gates()
+    with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+        futures = [(name, pool.submit(_timed, name, gates[name], context)) for name in names]
+        return [result for _name, future in futures for result in future.result()]
+
+
+def _timed(name: str, run, context: GateContext) -> list[CheckResult]:
+    if name not in CRITICAL_PATH:
+        _yield_cpu()
+    started = time.monotonic()
+    try:
+        outcome = run(context)
+    except GateError as exc:
+        outcome = CheckResult(name, CheckStatus.ERROR, f"the {name} gate could not run: {exc}")
+    except Exception as exc:
+        log.exception("gate %s broke", name)
+        outcome = CheckResult(name, CheckStatus.ERROR,
+                              f"the {name} gate broke: {exc!r}; see the worker log")
+    results = outcome if isinstance(outcome, list) else [outcome]
+    elapsed = int((time.monotonic() - started) * 1000)
+    for result in results:
+        result.duration_ms = result.duration_ms or elapsed
+    return results
+
+
+def _yield_cpu() -> None:
+    """Lower this gate thread's CPU priority so that syft, the longest step, goes first."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+
+
+def _context(runtime, build, repo, image_id: str, workspace: Path, scratch: Path):
+    client = runtime.docker()
+    tar = scratch / "image.tar"
+    try:
+        with tar.open("wb") as out:
+            for chunk in client.images.get(image_id).save(named=False):
+                out.write(chunk)
+    except DockerException as exc:
+        raise GateError(f"the Docker engine could not export the image: {exc}") from exc
+    return GateContext(
+        build_id=build.id, image_id=image_id, archive=ImageArchive(tar), policy=repo.checks,
+        workspace=workspace, dockerfile=workspace / repo.dockerfile, docker=client,
+        advisories=advisories_lookup(runtime.db),
+        previous=previous_size(runtime.db, build))
+
+
+def _masked(result: CheckResult, secrets: set[str]) -> CheckResult:
+    result.summary = redact(result.summary, secrets)
+    result.details = redact_all(result.details, secrets)
+    return result
+
+
+def _scratch_root(data_dir: Path) -> Path:
+    root = data_dir / "checks"
+    root.mkdir(parents=True, exist_ok=True)
+    return root

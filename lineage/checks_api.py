@@ -1,0 +1,26 @@
+"""Gate artifacts under /api/v1: the CycloneDX SBOM of a build."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from bootstrap import current_runtime
+from lineage.checks import Artifact
+from lineage.models import Build
+
+bp = Blueprint("checks_api", __name__, url_prefix="/api/v1")
+
+
+@bp.get("/builds/<build_id>/sbom")
+def get_sbom(build_id: str):
+    """The build's SBOM (CycloneDX JSON), as the sbom gate made it."""
+    with current_runtime().db.session() as session:
+        if session.get(Build, build_id) is None:
+            return jsonify({"error": f"no build with id '{build_id}'"}), 404
+        artifact = session.get(Artifact, (build_id, "sbom"))
+        if artifact is None:
+            return jsonify({"error": f"build {build_id} has no SBOM: its sbom gate did not "
+                                     "run (yet), or it is disabled in lockmaster.yml"}), 404
+        return Response(artifact.content, mimetype=artifact.media_type,
+                        headers={"Content-Disposition":
+                                 f'attachment; filename="{build_id}.cdx.json"'})
