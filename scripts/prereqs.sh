@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 requirements="${1:-requirements.txt}"
-packages=(docker.io docker-registry redis-server git busybox-static ca-certificates)
+packages=(docker.io docker-registry redis-server git busybox-static ca-certificates skopeo chromium)
 
 missing=()
 for pkg in "${packages[@]}"; do
