@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from promotion.settings import PROMOTION_KEYS, PromotionRules, parse_promotion
+
 PROVIDERS = ("github", "gitlab", "gitea", "bitbucket")
 
 
@@ -23,11 +25,16 @@ class RegistrySettings:
     insecure: bool = True
     staging: str = "staging"
     production: str = "production"
+    environments: dict[str, str] = field(default_factory=dict)
 
     def repository(self, environment: str, image: str) -> str:
         """Full repository name, e.g. 127.0.0.1:5000/staging/acme/web."""
-        prefix = self.staging if environment == "staging" else self.production
-        return f"{self.url}/{prefix}/{image}"
+        return f"{self.url}/{self.path(environment, image)}"
+
+    def path(self, environment: str, image: str) -> str:
+        """Repository name inside the registry, e.g. staging/acme/web."""
+        prefixes = {**self.environments, "staging": self.staging, "production": self.production}
+        return f"{prefixes.get(environment, environment)}/{image}"
 
     @property
     def base_url(self) -> str:
@@ -51,6 +58,7 @@ class RepositoryConfig:
     context: str = "."
     target: str | None = None
     build_args: dict[str, str] = field(default_factory=dict)
+    promotion: PromotionRules = field(default_factory=PromotionRules)
 
     @property
     def secret(self) -> str | None:
@@ -130,11 +138,11 @@ class _Mapping(dict):
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 _TOP_KEYS = {"registry", "repositories", "webhooks"}
-_REGISTRY_KEYS = {"url", "insecure", "staging", "production"}
+_REGISTRY_KEYS = {"url", "insecure", "staging", "production", "environments"}
 _WEBHOOK_KEYS = {"max_body_mb"}
 _REPO_KEYS = {
     "name", "provider", "secret_env", "clone_url", "image", "branches", "tags",
-    "dockerfile", "context", "target", "build_args",
+    "dockerfile", "context", "target", "build_args", "promotion",
 }
 _REPO_REQUIRED = ("name", "provider", "secret_env")
 
@@ -222,7 +230,15 @@ def _parse_registry(reader: _Reader) -> RegistrySettings:
         insecure=reader.get("insecure", bool, defaults.insecure),
         staging=reader.get("staging", str, defaults.staging).strip("/"),
         production=reader.get("production", str, defaults.production).strip("/"),
+        environments=_environment_prefixes(reader),
     )
+
+
+def _environment_prefixes(reader: _Reader) -> dict[str, str]:
+    prefixes = reader.get("environments", dict, {})
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in prefixes.items()):
+        reader.fail("environments", "must map environment names to repository prefixes")
+    return {name: prefix.strip("/") for name, prefix in prefixes.items()}
 
 
 def _parse_repository(source: str, item: object, index: int) -> RepositoryConfig:
@@ -246,4 +262,6 @@ def _parse_repository(source: str, item: object, index: int) -> RepositoryConfig
         context=reader.get("context", str, "."),
         target=reader.get("target", str),
         build_args={k: str(v) for k, v in build_args.items()},
+        promotion=parse_promotion(_Reader(source, reader.get("promotion", dict, {}),
+                                          f"repositories[{index}].promotion", PROMOTION_KEYS)),
     )

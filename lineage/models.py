@@ -88,3 +88,9 @@ class Build(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     delivery: Mapped[Delivery | None] = relationship(back_populates="builds")
+
+
+# Tables of other packages join this metadata (migrations, Build.promotions).
+from auth import models as _auth_models  # noqa: E402, F401
+from lineage import audit as _audit  # noqa: E402, F401
+from promotion import models as _promotion_models  # noqa: E402, F401
