@@ -10,8 +10,10 @@ import sys
 import click
 from flask import Flask
 
+from auth.cli import tokens_group, users_group
 from bootstrap import Runtime
 from config import ConfigError, Settings, load_settings
+from promotion.cli import approve
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -22,13 +24,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False
     app.extensions["lockmaster"] = Runtime(settings)
 
+    from auth.sessions import init_auth
     from health import bp as health_bp
     from lineage.api import bp as api_bp
+    from promotion.web import init_promotion
     from webhooks.views import bp as webhooks_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(api_bp)
+    init_auth(app)
+    init_promotion(app)
     app.register_error_handler(413, _too_large)
     return app
 
@@ -93,6 +99,11 @@ def db_upgrade() -> None:
     settings = _settings_or_exit()
     upgrade(settings.database_url)
     click.echo(f"database at {settings.database_url} is up to date")
+
+
+cli.add_command(users_group)
+cli.add_command(tokens_group)
+cli.add_command(approve)
 
 
 if __name__ == "__main__":

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_login import UserMixin
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lineage.models import Base, utcnow
 
 
-class User(Base):
+class User(UserMixin, Base):
     """A person who logs in: role, repository scope, password hash."""
 
     __tablename__ = "users"

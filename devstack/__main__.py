@@ -47,6 +47,7 @@ def run() -> None:
             demo.write_config(config_path, repo)
             _say(f"created the demo repository {repo} and {config_path}")
         _lockmaster("db", "upgrade")
+        _lockmaster("users", "bootstrap-admin")
         children.append(_spawn(data_dir, "web", "--host", "127.0.0.1", "--port", str(PORT)))
         children.append(_spawn(data_dir, "worker"))
         _wait_for_web(children[0])

@@ -30,11 +30,35 @@ def build_document(build: Build) -> dict:
         "failed_stage": build.failed_stage,
         "image": image,
         "checks": [],
-        "promotions": [],
+        "promotions": [promotion_document(p) for p in getattr(build, "promotions", [])],
         "history": list(build.history or []),
         "links": {"self": f"/api/v1/builds/{build.id}",
                   "log": f"/api/v1/builds/{build.id}/log"},
         "created_at": iso(build.created_at),
         "started_at": iso(build.started_at),
         "finished_at": iso(build.finished_at),
+    }
+
+
+def promotion_document(promotion) -> dict:
+    """A promotion as the build and environment APIs return it."""
+    return {
+        "id": promotion.id,
+        "kind": promotion.kind,
+        "build_id": promotion.build_id,
+        "image": promotion.image,
+        "digest": promotion.digest,
+        "from": promotion.from_environment,
+        "to": promotion.to_environment,
+        "status": promotion.status,
+        "reason": promotion.reason,
+        "tags": list(promotion.tags or []),
+        "actor": promotion.actor,
+        "approvals": [{"by": a.username, "decision": a.decision, "digest": a.digest,
+                       "comment": a.comment, "self_approval": a.self_approval, "via": a.via,
+                       "at": iso(a.at)} for a in promotion.approvals],
+        "replaced_digest": promotion.replaced_digest,
+        "created_at": iso(promotion.created_at),
+        "started_at": iso(promotion.started_at),
+        "finished_at": iso(promotion.finished_at),
     }
