@@ -75,11 +75,16 @@ def _decide(runtime: Runtime, build_id: str, username: str, decision: str, diges
             raise NotFound(f"no build with id '{build_id}'")
         rules = rules_for(runtime, build)
         where = environments.reached(session, rules, build)
-        target = next_environment(rules, where) or rules.environments[-1]
+        target = next_environment(rules, where)
+        if where and target is None:
+            raise Refused(f"this digest is already in {where}, the last environment")
+        target = target or rules.environments[1]
         request = environments.open_request(session, build, target)
-        if request is not None and request.status != "pending":
-            raise Refused(f"the promotion of this digest to {target} is already "
-                          f"{request.status}")
+        # A late approval of a promotion already under way is still recorded (two approvers
+        # clicking at once); a rejected or failed one is closed.
+        if request is not None and request.status in ("rejected", "failed"):
+            raise Refused(f"the promotion of this digest to {target} was {request.status}; "
+                          "push a new commit (or roll back) instead")
         candidate = Candidate(
             build.repository, build.status, build.digest, build.pusher,
             frozenset(author_identities(runtime, build)), gate_outcomes(session, build), where,

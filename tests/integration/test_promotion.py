@@ -164,7 +164,7 @@ def test_n_approvals_and_a_finished_promotion_is_not_redone(promoting, source_re
     work(app)
     again = _promotions(app)[0]
     assert (again.status, again.finished_at) == ("promoted", done.finished_at)
-    with pytest.raises(Refused, match="already promoted"):
+    with pytest.raises(Refused, match="already in production, the last environment"):
         _approve(app, build, "erin")
 
 
