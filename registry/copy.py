@@ -45,14 +45,15 @@ def referenced_blobs(manifest: Manifest) -> list[str]:
 def copy_blob(source: RegistryClient, source_name: str, target: RegistryClient,
               target_name: str, digest: str) -> str:
     """Link one blob into target_name; returns how: 'present', 'mounted' or 'uploaded'."""
-    if target.has_blob(target_name, digest):
-        return "present"
     upload_url = None
     if _same_registry(source, target):
+        # A mount of a blob the target already links answers 201 too: no HEAD needed first.
         upload_url = target.mount_blob(target_name, digest, source_name)
         if upload_url is None:
             return "mounted"
         log.info("mount of %s into %s answered 202; uploading it", digest, target_name)
+    elif target.has_blob(target_name, digest):
+        return "present"
     _upload(source, source_name, target, target_name, digest, upload_url)
     return "uploaded"
 
