@@ -8,11 +8,6 @@ ROLES = ("viewer", "developer", "approver", "admin")
 TOKEN_SCOPES = ("read", "build", "admin")
 
 
-def role_at_least(role: str, needed: str) -> bool:
-    """True if role grants at least what `needed` grants."""
-    return ROLES.index(role) >= ROLES.index(needed)
-
-
 def scope_covers(granted: str, needed: str) -> bool:
     """True if a token scope grants `needed` (admin ⊇ build ⊇ read)."""
     return TOKEN_SCOPES.index(granted) >= TOKEN_SCOPES.index(needed)

@@ -15,7 +15,14 @@ from promotion import environments
 from promotion.changes import author_identities
 from promotion.dispatch import enqueue_promotion
 from promotion.models import Approval, Promotion
-from promotion.policy import Candidate, Person, Refused, check_decision, next_environment
+from promotion.policy import (
+    Candidate,
+    Person,
+    Refused,
+    check_decision,
+    enough_approvals,
+    next_environment,
+)
 from promotion.settings import PromotionRules
 
 DECISIONS = ("approve", "reject")
@@ -137,7 +144,7 @@ def _settle(runtime: Runtime, promotion_id: int, decision: str, rules: Promotion
         approvals = session.scalar(select(func.count()).select_from(Approval).where(
             Approval.promotion_id == promotion_id, Approval.decision == "approve"))
         settled = "rejected" if decision == "reject" else (
-            "approved" if approvals >= rules.approvals else None)
+            "approved" if enough_approvals(rules, approvals) else None)
         won = settled is not None and session.execute(
             update(Promotion).where(Promotion.id == promotion_id, Promotion.status == "pending")
             .values(status=settled, actor=username)).rowcount == 1

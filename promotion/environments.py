@@ -9,8 +9,6 @@ from lineage.models import Build
 from promotion.models import Promotion
 from promotion.settings import PromotionRules
 
-FINAL = ("promoted", "failed", "rejected")
-
 
 def history(session: Session, image: str, environment: str) -> list[Promotion]:
     """Finished promotions into an environment, newest first."""

@@ -50,7 +50,7 @@ def _handler(faults: Faults) -> type[BaseHTTPRequestHandler]:
         def _forward(self) -> None:
             parts = urlsplit(self.path)
             query = parse_qs(parts.query)
-            faults.seen.append(f"{self.command} {parts.path}")
+            faults.seen.append(f"{self.command} {self.path}")
             if self.command == "PUT" and "/manifests/" in parts.path \
                     and faults.manifest_put_errors > 0:
                 faults.manifest_put_errors -= 1

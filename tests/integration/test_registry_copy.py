@@ -57,7 +57,7 @@ def test_blobs_are_mounted_not_uploaded(names):
         copy_image(client, staging, client, production, digest)
     uploads = [s for s in proxy.faults.seen if s.startswith(("PUT", "PATCH")) and "/blobs/" in s]
     assert uploads == []
-    assert sum("POST" in s for s in proxy.faults.seen) == 2
+    assert sum("POST" in s and "mount=sha256" in s for s in proxy.faults.seen) == 2
 
 
 def test_a_mount_answered_202_falls_back_to_an_upload(names):
@@ -91,3 +91,13 @@ def test_a_registry_that_keeps_failing_raises_and_nothing_is_stored(names):
         client = _client(proxy.address)
         copy_image(client, staging, client, production, digest)
     assert registry_get(f"{production}/manifests/{digest}", accept=ACCEPT).status_code == 404
+
+
+def test_a_copy_to_another_registry_streams_the_blobs(names):
+    staging, production = names
+    digest, raw = push_image(staging, "v1")
+    with RegistryProxy() as other:
+        copy_image(_client(), staging, _client(other.address), production, digest)
+    assert not any("mount=" in s for s in other.faults.seen)
+    assert sum(s.startswith("PUT") and "/blobs/uploads/" in s for s in other.faults.seen) == 2
+    assert registry_get(f"{production}/manifests/{digest}", accept=ACCEPT).content == raw
