@@ -1,7 +1,10 @@
 """Users, tokens and logins: the CLI, the token-guarded approval API, login throttling."""
 
+import threading
+
 import pytest
 from click.testing import CliRunner
+from werkzeug.serving import make_server
 
 from app import cli
 from auth.models import User
@@ -151,3 +154,26 @@ def test_the_session_is_rotated_at_login_and_ends_when_idle(access_app):
     idle = client.get("/")
     assert idle.status_code == 302 and "/login" in idle.headers["Location"]
     assert client.get("/").status_code == 302
+
+
+def test_lockmaster_approve_decides_through_the_api(access_app, source_repo, monkeypatch):
+    add_people(access_app)
+    build = stage(access_app, source_repo)
+    server = make_server("127.0.0.1", 0, access_app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("LOCKMASTER_URL", f"http://127.0.0.1:{server.server_port}")
+    try:
+        monkeypatch.delenv("LOCKMASTER_TOKEN", raising=False)
+        assert "set LOCKMASTER_TOKEN" in _run("approve", build.id).output
+        monkeypatch.setenv("LOCKMASTER_TOKEN", _token("dave-cli", "build", "dave"))
+        rejected = _run("approve", build.id, "--reject", "--comment", "not this one")
+        assert rejected.exit_code == 0, rejected.output
+        assert "reject recorded: 0 of 1 approvals; promotion 1 is rejected" in rejected.output
+        monkeypatch.setenv("LOCKMASTER_TOKEN", _token("carol-cli", "build", "carol"))
+        refused = _run("approve", build.id)
+        assert refused.exit_code != 0 and "was rejected" in refused.output
+    finally:
+        server.shutdown()
+    work(access_app)
+    promotion = access_app.test_client().get(f"/api/v1/builds/{build.id}").get_json()
+    assert [p["status"] for p in promotion["promotions"]] == ["rejected"]
