@@ -86,19 +86,24 @@ def _decide(runtime: Runtime, build_id: str, username: str, decision: str, diges
         if where and target is None:
             raise Refused(f"this digest is already in {where}, the last environment")
         target = target or rules.environments[1]
-        request = environments.open_request(session, build, target)
+        past = environments.requests_for(session, build, target)
+        request = past[-1] if past else None
         # A late approval of a promotion already under way is still recorded (two approvers
-        # clicking at once); a rejected or failed one is closed.
-        if request is not None and request.status in ("rejected", "failed"):
-            raise Refused(f"the promotion of this digest to {target} was {request.status}; "
-                          "push a new commit (or roll back) instead")
+        # clicking at once); a rejected one is closed; a failed one is decided afresh.
+        if request is not None and request.status == "rejected":
+            raise Refused(f"the promotion of this digest to {target} was rejected; "
+                          "push a new commit instead")
+        if request is not None and request.status == "failed":
+            request = None
+        attempt = len(past) + (1 if request is None else 0)
         candidate = Candidate(
             build.repository, build.status, build.digest, build.pusher,
             frozenset(author_identities(runtime, build)), gate_outcomes(session, build), where,
             frozenset(a.username for a in request.approvals) if request else frozenset())
         is_self = check_decision(rules, person(user), candidate, digest, target)
         image = runtime.settings.repository_named(build.repository).image
-    promotion_id = _open(runtime, build_id, image, digest, where, target)
+    key = environments.request_key(build_id, target, digest, attempt)
+    promotion_id = _open(runtime, key, build_id, image, digest, where, target)
     _record(runtime, promotion_id, username, decision, digest, comment, is_self, via)
     return _settle(runtime, promotion_id, decision, rules, username, is_self, comment)
 
@@ -110,10 +115,9 @@ def _user(session, username: str) -> User:
     return user
 
 
-def _open(runtime: Runtime, build_id: str, image: str, digest: str, source: str,
+def _open(runtime: Runtime, key: str, build_id: str, image: str, digest: str, source: str,
           target: str) -> int:
-    """The pending promotion for this digest and target, created once however many race."""
-    key = environments.request_key(build_id, target, digest)
+    """The pending promotion with this key, created once however many race."""
     try:
         with runtime.db.session() as session:
             row = Promotion(request_key=key, build_id=build_id, image=image, digest=digest,

@@ -38,12 +38,21 @@ def reached(session: Session, rules: PromotionRules, build: Build) -> str | None
     return furthest
 
 
+def requests_for(session: Session, build: Build, target: str) -> list[Promotion]:
+    """The approval-driven promotions of this build's digest into target, oldest first."""
+    return list(session.scalars(select(Promotion).where(
+        Promotion.build_id == build.id, Promotion.to_environment == target,
+        Promotion.digest == (build.digest or ""), Promotion.kind == "promotion")
+        .order_by(Promotion.id)))
+
+
 def open_request(session: Session, build: Build, target: str) -> Promotion | None:
-    """The promotion request for this build's digest into target, if one was opened."""
-    return session.scalar(select(Promotion).where(
-        Promotion.request_key == request_key(build.id, target, build.digest or "")))
+    """The latest promotion request for this build's digest into target, if any."""
+    found = requests_for(session, build, target)
+    return found[-1] if found else None
 
 
-def request_key(build_id: str, target: str, digest: str) -> str:
-    """The one key an approval-driven promotion of this digest into target can have."""
-    return f"{build_id}:{target}:{digest}"
+def request_key(build_id: str, target: str, digest: str, attempt: int = 1) -> str:
+    """The one key attempt N of promoting this digest into target can have."""
+    key = f"{build_id}:{target}:{digest}"
+    return key if attempt == 1 else f"{key}#{attempt}"

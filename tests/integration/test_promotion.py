@@ -89,7 +89,7 @@ def test_a_promoted_tag_pulls_with_docker_and_skopeo_sees_the_digest(promoting, 
     assert inspected.stdout.strip() == build.digest
 
 
-def test_a_registry_500_on_the_manifest_put_is_retried_then_fails_with_no_tag_moved(
+def test_a_registry_500_on_the_manifest_put_is_retried_fails_and_can_be_approved_again(
         promoting, source_repo, registry_prefix):
     with RegistryProxy(Faults(manifest_put_errors=100)) as proxy:
         app = promoting(registry={"url": proxy.address, "insecure": True,
@@ -98,13 +98,20 @@ def test_a_registry_500_on_the_manifest_put_is_retried_then_fails_with_no_tag_mo
         build = stage(app, source_repo)
         _approve(app, build)
         work(app)
-    puts = [s for s in proxy.faults.seen if s.startswith("PUT") and "/manifests/" in s]
-    assert len(puts) == 4
-    promotion = _promotions(app)[0]
-    assert promotion.status == "failed"
-    assert "answered 500" in promotion.reason and "registry refused the copy" in promotion.reason
-    assert _served(app, "production", "latest") is None
-    assert _served(app, "production", build.digest) is None
+        puts = [s for s in proxy.faults.seen if s.startswith("PUT") and "/manifests/" in s]
+        assert len(puts) == 4
+        promotion = _promotions(app)[0]
+        assert promotion.status == "failed"
+        assert "answered 500" in promotion.reason
+        assert "registry refused the copy" in promotion.reason
+        assert _served(app, "production", "latest") is None
+        assert _served(app, "production", build.digest) is None
+
+        proxy.faults.manifest_put_errors = 0
+        assert _approve(app, build).status == "approved"
+        work(app)
+    assert [p.status for p in _promotions(app)] == ["failed", "promoted"]
+    assert _served(app, "production", "latest") == build.digest
 
 
 def test_an_immutable_tag_is_never_moved(promoting, source_repo):
