@@ -105,6 +105,17 @@ def test_log_in_open_a_pending_build_approve_and_see_it_promoted(web, browser, s
     page.goto(f"{base}/audit")
     assert "looks right" in page.inner_text("#audit")
 
+    admin = _log_in(browser, base, "erin")
+    admin.goto(f"{base}/environments/production/acme/web")
+    admin.fill("input[name=comment]", "back to the first")
+    admin.click("text=Roll back to this")
+    assert "Rollback of acme/web in production" in admin.inner_text(".flash")
+    work(app)
+    served = registry_get(f"{name}/manifests/latest", accept=ACCEPT)
+    assert served.headers["Docker-Content-Digest"] == first["image"]["digest"]
+    admin.goto(f"{base}/audit")
+    assert "rollback" in admin.inner_text("#audit")
+
 
 def test_forged_posts_and_gets_change_nothing(web, browser, source_repo, secret):
     app, base = web
