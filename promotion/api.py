@@ -10,7 +10,8 @@ from bootstrap import current_runtime
 from lineage.models import Build
 from lineage.serialize import iso, promotion_document
 from promotion import environments
-from promotion.decisions import NotFound, decide
+from promotion.decisions import decide
+from promotion.facts import NotFound
 from promotion.policy import Refused
 
 bp = Blueprint("promotion_api", __name__, url_prefix="/api/v1")

@@ -14,10 +14,10 @@ from lineage.models import Build
 from promotion import environments
 from promotion.changes import author_identities
 from promotion.dispatch import enqueue_promotion
+from promotion.facts import NotFound, gate_outcomes, person, rules_for
 from promotion.models import Approval, Promotion
 from promotion.policy import (
     Candidate,
-    Person,
     Refused,
     check_decision,
     enough_approvals,
@@ -26,10 +26,6 @@ from promotion.policy import (
 from promotion.settings import PromotionRules
 
 DECISIONS = ("approve", "reject")
-
-
-class NotFound(Exception):
-    """No such build or user."""
 
 
 @dataclass(frozen=True)
@@ -41,24 +37,6 @@ class Decided:
     approvals: int
     needed: int
     self_approval: bool
-
-
-def gate_outcomes(_session, _build: Build) -> tuple[str, ...]:
-    """The build's gate results; none are recorded yet, which the policy counts as passed."""
-    return ()
-
-
-def person(user: User) -> Person:
-    """The policy's view of a user."""
-    return Person(user.username, user.role, tuple(user.repositories or ()), user.identity_values)
-
-
-def rules_for(runtime: Runtime, build: Build) -> PromotionRules:
-    """The promotion rules of the build's repository."""
-    repo = runtime.settings.repository_named(build.repository)
-    if repo is None:
-        raise Refused(f"repository {build.repository} is no longer configured in lockmaster.yml")
-    return repo.promotion
 
 
 def decide(runtime: Runtime, build_id: str, username: str, decision: str, digest: str,
@@ -96,16 +74,22 @@ def _decide(runtime: Runtime, build_id: str, username: str, decision: str, diges
         if request is not None and request.status == "failed":
             request = None
         attempt = len(past) + (1 if request is None else 0)
-        candidate = Candidate(
-            build.repository, build.status, build.digest, build.pusher,
-            frozenset(author_identities(runtime, build)), gate_outcomes(session, build), where,
-            frozenset(a.username for a in request.approvals) if request else frozenset())
+        candidate = _candidate(runtime, session, build, where, request)
         is_self = check_decision(rules, person(user), candidate, digest, target)
         image = runtime.settings.repository_named(build.repository).image
     key = environments.request_key(build_id, target, digest, attempt)
     promotion_id = _open(runtime, key, build_id, image, digest, where, target)
     _record(runtime, promotion_id, username, decision, digest, comment, is_self, via)
     return _settle(runtime, promotion_id, decision, rules, username, is_self, comment)
+
+
+def _candidate(runtime: Runtime, session, build: Build, where: str | None,
+               request: Promotion | None) -> Candidate:
+    """The policy's view of the build's digest and of who already decided on it."""
+    return Candidate(
+        build.repository, build.status, build.digest, build.pusher,
+        frozenset(author_identities(runtime, build)), gate_outcomes(session, build), where,
+        frozenset(a.username for a in request.approvals) if request else frozenset())
 
 
 def _user(session, username: str) -> User:

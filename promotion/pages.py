@@ -13,7 +13,7 @@ from bootstrap import Runtime
 from lineage.models import Build
 from promotion import environments
 from promotion.changes import commits_between
-from promotion.decisions import gate_outcomes
+from promotion.facts import gate_outcomes
 from promotion.policy import next_environment
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from auth.roles import may_approve
 from bootstrap import Runtime
 from lineage.audit import audit
 from promotion import environments
-from promotion.decisions import NotFound, person, rules_for
 from promotion.dispatch import enqueue_promotion
+from promotion.facts import NotFound, person, rules_for
 from promotion.models import Approval, Promotion
 from promotion.policy import Refused
 

@@ -11,7 +11,8 @@ from wtforms import HiddenField, TextAreaField
 from bootstrap import current_runtime
 from lineage.audit import AuditEvent, audit
 from promotion import environments, pages
-from promotion.decisions import NotFound, decide
+from promotion.decisions import decide
+from promotion.facts import NotFound
 from promotion.policy import Refused
 from promotion.rollback import rollback
 
