@@ -59,6 +59,7 @@ class RepositoryConfig:
     target: str | None = None
     build_args: dict[str, str] = field(default_factory=dict)
     promotion: PromotionRules = field(default_factory=PromotionRules)
+    team: str | None = None
 
     @property
     def secret(self) -> str | None:
@@ -142,7 +143,7 @@ _REGISTRY_KEYS = {"url", "insecure", "staging", "production", "environments"}
 _WEBHOOK_KEYS = {"max_body_mb"}
 _REPO_KEYS = {
     "name", "provider", "secret_env", "clone_url", "image", "branches", "tags",
-    "dockerfile", "context", "target", "build_args", "promotion",
+    "dockerfile", "context", "target", "build_args", "promotion", "team",
 }
 _REPO_REQUIRED = ("name", "provider", "secret_env")
 
@@ -262,6 +263,7 @@ def _parse_repository(source: str, item: object, index: int) -> RepositoryConfig
         context=reader.get("context", str, "."),
         target=reader.get("target", str),
         build_args={k: str(v) for k, v in build_args.items()},
+        team=reader.get("team", str),
         promotion=parse_promotion(_Reader(source, reader.get("promotion", dict, {}),
                                           f"repositories[{index}].promotion", PROMOTION_KEYS)),
     )

@@ -13,14 +13,21 @@ def scope_covers(granted: str, needed: str) -> bool:
     return TOKEN_SCOPES.index(granted) >= TOKEN_SCOPES.index(needed)
 
 
-def in_scope(patterns: list[str], repository: str) -> bool:
-    """True if a repository full name matches one of the patterns (e.g. 'acme/*')."""
+def in_scope(patterns: list[str], repository: str, team: str | None = None) -> bool:
+    """True if the repository matches a pattern ('acme/*') or its team does ('team:payments')."""
     name = repository.lower()
-    return any(fnmatchcase(name, pattern.lower()) for pattern in patterns)
+    for pattern in (p.lower() for p in patterns):
+        if pattern.startswith("team:"):
+            if team and pattern.removeprefix("team:") == team.lower():
+                return True
+        elif fnmatchcase(name, pattern):
+            return True
+    return False
 
 
-def may_approve(role: str, patterns: list[str], repository: str) -> bool:
-    """Admins approve anything; approvers only repositories in their scope."""
+def may_approve(role: str, patterns: list[str], repository: str, team: str | None = None) \
+        -> bool:
+    """Admins approve anything; approvers only repositories (or teams) in their scope."""
     if role == "admin":
         return True
-    return role == "approver" and in_scope(patterns, repository)
+    return role == "approver" and in_scope(patterns, repository, team)

@@ -86,10 +86,12 @@ def _decide(runtime: Runtime, build_id: str, username: str, decision: str, diges
 def _candidate(runtime: Runtime, session, build: Build, where: str | None,
                request: Promotion | None) -> Candidate:
     """The policy's view of the build's digest and of who already decided on it."""
+    repo = runtime.settings.repository_named(build.repository)
     return Candidate(
         build.repository, build.status, build.digest, build.pusher,
         frozenset(author_identities(runtime, build)), gate_outcomes(session, build), where,
-        frozenset(a.username for a in request.approvals) if request else frozenset())
+        frozenset(a.username for a in request.approvals) if request else frozenset(),
+        team=repo.team if repo else None)
 
 
 def _user(session, username: str) -> User:

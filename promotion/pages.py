@@ -59,7 +59,8 @@ def build_view(runtime: Runtime, build_id: str) -> dict | None:
     view["size_delta"] = (build.size - live_build.size
                           if live_build and build.size and live_build.size else None)
     view["may_decide"] = bool(target and current_user.is_authenticated and may_approve(
-        current_user.role, list(current_user.repositories or []), build.repository))
+        current_user.role, list(current_user.repositories or []), build.repository,
+        repo.team if repo else None))
     return view
 
 

@@ -44,6 +44,7 @@ class Candidate:
     gate_outcomes: tuple[str, ...] = ()
     environment: str | None = None  # the last environment this digest reached
     decided_by: frozenset[str] = field(default_factory=frozenset)
+    team: str | None = None
 
 
 def next_environment(rules: PromotionRules, current: str | None) -> str | None:
@@ -68,7 +69,8 @@ def check_target(rules: PromotionRules, current: str | None, target: str) -> Non
 def check_decision(rules: PromotionRules, person: Person, candidate: Candidate,
                    digest: str, target: str) -> bool:
     """Raise Refused unless person may decide on digest for target; True if self-approval."""
-    if not may_approve(person.role, list(person.repositories), candidate.repository):
+    if not may_approve(person.role, list(person.repositories), candidate.repository,
+                       candidate.team):
         raise Refused(f"{person.username} ({person.role}) may not approve "
                       f"{candidate.repository}: ask an admin for approver rights on it")
     if candidate.status != "staged":

@@ -65,7 +65,9 @@ def _check_rights(runtime: Runtime, user: User, earlier: Promotion) -> None:
         return
     rules = rules_for(runtime, earlier.build)
     who = person(user)
-    if not may_approve(who.role, list(who.repositories), earlier.build.repository):
+    repo = runtime.settings.repository_named(earlier.build.repository)
+    if not may_approve(who.role, list(who.repositories), earlier.build.repository,
+                       repo.team if repo else None):
         raise Refused(f"{user.username} ({user.role}) may not roll back "
                       f"{earlier.build.repository}: ask an admin")
     if rules.approvals > 1:

@@ -106,6 +106,8 @@ def test_the_promotion_section_parses():
 
 
 def test_promotion_defaults():
+    assert parse_config(GOOD)[1][0].team is None
+    assert parse_config(GOOD + "    team: payments\n")[1][0].team == "payments"
     rules = parse_config(GOOD)[1][0].promotion
     assert (rules.approvals, rules.allow_self_approval) == (1, False)
     assert rules.environments == ("staging", "production")

@@ -79,6 +79,13 @@ def test_people_without_approver_rights_on_the_repository_are_refused(who):
         check_decision(RULES, who, candidate(), DIGEST, "production")
 
 
+def test_an_approver_of_the_repositorys_team_may_approve():
+    payments = Person("pat", "approver", ("team:payments",))
+    check_decision(RULES, payments, candidate(team="payments"), DIGEST, "production")
+    with pytest.raises(Refused, match="may not approve"):
+        check_decision(RULES, payments, candidate(team="search"), DIGEST, "production")
+
+
 def test_a_second_decision_by_the_same_person_is_refused():
     with pytest.raises(Refused, match="already decided"):
         check_decision(RULES, CAROL, candidate(decided_by=frozenset({"carol"})), DIGEST,
@@ -124,5 +131,8 @@ def test_roles_and_scopes():
     assert in_scope(["acme/*"], "ACME/web") and not in_scope(["acme/*"], "other/web")
     assert may_approve("admin", [], "any/thing")
     assert not may_approve("approver", [], "acme/web")
+    assert may_approve("approver", ["team:Payments"], "acme/pay", "payments")
+    assert not may_approve("approver", ["team:payments"], "acme/pay", None)
+    assert not may_approve("approver", ["team:payments"], "acme/pay", "search")
     assert scope_covers("admin", "build") and scope_covers("build", "read")
     assert not scope_covers("read", "build")
