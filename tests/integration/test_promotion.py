@@ -234,3 +234,15 @@ def test_refusals_are_audited_and_change_nothing(promoting, source_repo):
     with runtime.db.session() as session:
         outcomes = [e.outcome for e in session.query(AuditEvent).filter_by(action="approve")]
     assert outcomes == ["refused"] * 3
+
+
+def test_an_allowed_self_approval_is_marked_in_the_audit_log(promoting, source_repo):
+    app = promoting(allow_self_approval=True)
+    build = stage(app, source_repo)
+    assert _approve(app, build, "bob").self_approval is True
+    work(app)
+    promotion = _promotions(app)[0]
+    assert promotion.status == "promoted" and promotion.approvals[0].self_approval
+    with app.extensions["lockmaster"].db.session() as session:
+        approval = session.query(AuditEvent).filter_by(action="approve").one()
+    assert approval.detail == "self-approval allowed by promotion.allow_self_approval"
