@@ -9,24 +9,29 @@ import sys
 import click
 from flask import Flask
 
+from auth.cli import tokens_group, users_group
 from bootstrap import Runtime
 from builder.checks.cli import advisories
 from config import ConfigError, Settings, load_settings
 from ops import jsonlog, multiproc
+from promotion.cli import approve
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app for one installation (settings from the environment by default)."""
     settings = settings or load_settings()
     app = Flask(__name__)
+    jsonlog.init_app(app)  # first, so every request has an id before other hooks answer
     app.config["MAX_CONTENT_LENGTH"] = settings.max_webhook_bytes
     app.json.sort_keys = False
     app.extensions["lockmaster"] = Runtime(settings)
 
+    from auth.sessions import init_auth
     from health import bp as health_bp
     from lineage.api import bp as api_bp
     from lineage.checks_api import bp as checks_api_bp
     from ops.metrics import bp as metrics_bp
+    from promotion.web import init_promotion
     from webhooks.views import bp as webhooks_bp
 
     app.register_blueprint(health_bp)
@@ -34,8 +39,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(metrics_bp)
     app.register_blueprint(checks_api_bp)
+    init_auth(app)
+    init_promotion(app)
     app.register_error_handler(413, _too_large)
-    jsonlog.init_app(app)
     return app
 
 
@@ -104,6 +110,10 @@ def db_upgrade() -> None:
 
 
 cli.add_command(advisories)
+cli.add_command(users_group)
+cli.add_command(tokens_group)
+cli.add_command(approve)
+
 
 if __name__ == "__main__":
     cli()

@@ -10,6 +10,7 @@ import yaml
 
 from builder.checks.settings import ChecksPolicy, parse_checks, resolve
 from notify.messages import EVENTS, FORMATS
+from promotion.settings import PROMOTION_KEYS, PromotionRules, parse_promotion
 
 PROVIDERS = ("github", "gitlab", "gitea", "bitbucket")
 # Every environment variable Lockmaster reads (the compose test keeps docker-compose.yml honest).
@@ -19,6 +20,9 @@ ENVIRONMENT_VARIABLES = {
     "LOCKMASTER_REDIS_URL": "Redis URL (queues, locks, live logs)",
     "LOCKMASTER_DATA_DIR": "local state: workspaces, metrics, caches",
     "LOCKMASTER_LOG_LEVEL": "log level (INFO by default)",
+    "LOCKMASTER_SECRET_KEY": "signs web sessions; one value for all web processes",
+    "LOCKMASTER_URL": "the server `lockmaster approve` talks to",
+    "LOCKMASTER_TOKEN": "the API token `lockmaster approve` uses",
 }
 
 
@@ -34,11 +38,16 @@ class RegistrySettings:
     insecure: bool = True
     staging: str = "staging"
     production: str = "production"
+    environments: dict[str, str] = field(default_factory=dict)
 
     def repository(self, environment: str, image: str) -> str:
         """Full repository name, e.g. 127.0.0.1:5000/staging/acme/web."""
-        prefix = self.staging if environment == "staging" else self.production
-        return f"{self.url}/{prefix}/{image}"
+        return f"{self.url}/{self.path(environment, image)}"
+
+    def path(self, environment: str, image: str) -> str:
+        """Repository name inside the registry, e.g. staging/acme/web."""
+        prefixes = {**self.environments, "staging": self.staging, "production": self.production}
+        return f"{prefixes.get(environment, environment)}/{image}"
 
     @property
     def base_url(self) -> str:
@@ -76,6 +85,8 @@ class RepositoryConfig:
     build_args: dict[str, str] = field(default_factory=dict)
     notifications: tuple[NotificationTarget, ...] = ()
     checks: ChecksPolicy = field(default_factory=ChecksPolicy)
+    promotion: PromotionRules = field(default_factory=PromotionRules)
+    team: str | None = None
 
     @property
     def secret(self) -> str | None:
@@ -155,11 +166,12 @@ class _Mapping(dict):
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 _TOP_KEYS = {"registry", "repositories", "webhooks", "checks"}
-_REGISTRY_KEYS = {"url", "insecure", "staging", "production"}
+_REGISTRY_KEYS = {"url", "insecure", "staging", "production", "environments"}
 _WEBHOOK_KEYS = {"max_body_mb"}
 _REPO_KEYS = {
     "name", "provider", "secret_env", "clone_url", "image", "branches", "tags",
-    "dockerfile", "context", "target", "build_args", "notifications", "checks",
+    "dockerfile", "context", "target", "build_args", "notifications", "checks", "promotion",
+    "team",
 }
 _NOTIFY_KEYS = {"url", "format", "secret_env", "events", "attempts", "backoff_seconds"}
 _REPO_REQUIRED = ("name", "provider", "secret_env")
@@ -249,7 +261,15 @@ def _parse_registry(reader: _Reader) -> RegistrySettings:
         insecure=reader.get("insecure", bool, defaults.insecure),
         staging=reader.get("staging", str, defaults.staging).strip("/"),
         production=reader.get("production", str, defaults.production).strip("/"),
+        environments=_environment_prefixes(reader),
     )
+
+
+def _environment_prefixes(reader: _Reader) -> dict[str, str]:
+    prefixes = reader.get("environments", dict, {})
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in prefixes.items()):
+        reader.fail("environments", "must map environment names to repository prefixes")
+    return {name: prefix.strip("/") for name, prefix in prefixes.items()}
 
 
 def _parse_repository(source: str, item: object, index: int, checks: dict) -> RepositoryConfig:
@@ -279,6 +299,9 @@ def _parse_repository(source: str, item: object, index: int, checks: dict) -> Re
         ),
         checks=resolve(checks, parse_checks(_Reader, source, reader.get("checks", dict, {}),
                                             f"repositories[{index}].checks")),
+        team=reader.get("team", str),
+        promotion=parse_promotion(_Reader(source, reader.get("promotion", dict, {}),
+                                          f"repositories[{index}].promotion", PROMOTION_KEYS)),
     )
 
 

@@ -47,6 +47,7 @@ def run() -> None:
             demo.write_config(config_path, repo)
             _say(f"created the demo repository {repo} and {config_path}")
         _lockmaster("db", "upgrade")
+        _lockmaster("users", "bootstrap-admin")
         children.append(_spawn(data_dir, "web", "--host", "127.0.0.1", "--port", str(PORT)))
         children.append(_spawn(data_dir, "worker"))
         _wait_for_web(children[0])
@@ -136,6 +137,7 @@ def _run_demo_build(data_dir: Path) -> None:
 def _print_where_to_look(data_dir: Path) -> None:
     _say(f"""Lockmaster is running (Ctrl-C stops what `make run` started).
   web, webhooks, API:   {WEB}   (try {WEB}/api/v1/builds)
+  approvals UI:         {WEB}/   (log in as admin; `lockmaster users add` for others)
   webhook endpoint:     {WEB}/webhooks/github   (secret in ${demo.SECRET_ENV})
   registry:             http://127.0.0.1:5000/v2/_catalog
   logs:                 {data_dir}/log/   (web.log, worker.log, dockerd.log, ...)

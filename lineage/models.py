@@ -90,5 +90,9 @@ class Build(Base):
     delivery: Mapped[Delivery | None] = relationship(back_populates="builds")
 
 
+# Tables of other packages join this metadata (migrations, Build.promotions).
+from auth import models as _auth_models  # noqa: E402, F401
+from lineage import audit as _audit  # noqa: E402, F401
 from lineage import checks as _checks  # noqa: E402, F401  (the gates' tables join the metadata)
 from lineage import notifications as _notifications  # noqa: E402, F401  (registers the table)
+from promotion import models as _promotion_models  # noqa: E402, F401

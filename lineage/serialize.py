@@ -32,7 +32,7 @@ def build_document(build: Build) -> dict:
         "failed_stage": build.failed_stage,
         "image": image,
         "checks": [check_document(c) for c in build.checks],
-        "promotions": [],
+        "promotions": [promotion_document(p) for p in getattr(build, "promotions", [])],
         "history": list(build.history or []),
         "notifications": [notification_document(n) for n in build.notifications],
         "links": {"self": f"/api/v1/builds/{build.id}",
@@ -64,3 +64,27 @@ def check_document(check: CheckRecord) -> dict:
     if check.test:
         document["test"] = check.test
     return {**document, "details": check.details, "duration_ms": check.duration_ms}
+
+
+def promotion_document(promotion) -> dict:
+    """A promotion as the build and environment APIs return it."""
+    return {
+        "id": promotion.id,
+        "kind": promotion.kind,
+        "build_id": promotion.build_id,
+        "image": promotion.image,
+        "digest": promotion.digest,
+        "from": promotion.from_environment,
+        "to": promotion.to_environment,
+        "status": promotion.status,
+        "reason": promotion.reason,
+        "tags": list(promotion.tags or []),
+        "actor": promotion.actor,
+        "approvals": [{"by": a.username, "decision": a.decision, "digest": a.digest,
+                       "comment": a.comment, "self_approval": a.self_approval, "via": a.via,
+                       "at": iso(a.at)} for a in promotion.approvals],
+        "replaced_digest": promotion.replaced_digest,
+        "created_at": iso(promotion.created_at),
+        "started_at": iso(promotion.started_at),
+        "finished_at": iso(promotion.finished_at),
+    }

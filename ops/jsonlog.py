@@ -74,6 +74,8 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _finish(response):
+        if "request_id" not in g:  # a hook before ours answered the request
+            g.request_id, g.started = uuid.uuid4().hex, time.perf_counter()
         response.headers["X-Request-ID"] = g.request_id
         elapsed = round((time.perf_counter() - g.started) * 1000, 2)
         access.info("%s %s %s", request.method, request.path, response.status_code,

@@ -1,8 +1,12 @@
-"""A small OCI distribution API client (manifests by tag or digest)."""
+"""A small OCI distribution API client: manifests and blobs, with retries on transient errors."""
 
 from __future__ import annotations
 
+import hashlib
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 import requests
 
@@ -12,6 +16,9 @@ MANIFEST_TYPES = (
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 )
+INDEX_TYPES = MANIFEST_TYPES[:2]
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+CHUNK = 1024 * 1024
 
 
 class RegistryError(Exception):
@@ -26,27 +33,103 @@ class Manifest:
     media_type: str
     raw: bytes
 
+    @property
+    def is_index(self) -> bool:
+        """True for an OCI index or a Docker manifest list."""
+        return self.media_type in INDEX_TYPES
+
+
+def sha256_digest(data: bytes) -> str:
+    """The OCI digest of some bytes."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
 
 class RegistryClient:
-    """Reads from one registry over its HTTP API."""
+    """Talks to one registry over its HTTP API; retries 429, 5xx and connection errors."""
 
-    def __init__(self, base_url: str, timeout: float = 30):
+    def __init__(self, base_url: str, timeout: float = 30, attempts: int = 4,
+                 backoff: float = 0.5):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.attempts = attempts
+        self.backoff = backoff
         self.http = requests.Session()
+
+    def request(self, method: str, url: str, expect: tuple[int, ...], attempts: int = 0,
+                **kwargs) -> requests.Response:
+        """Send a request, retrying transient failures with exponential backoff."""
+        url = url if url.startswith("http") else urljoin(self.base_url + "/", url.lstrip("/"))
+        problem = ""
+        for attempt in range(attempts or self.attempts):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                response = self.http.request(method, url, timeout=self.timeout, **kwargs)
+            except requests.RequestException as exc:
+                problem = f"did not answer ({exc})"
+                continue
+            if response.status_code in expect:
+                return response
+            problem = f"answered {response.status_code}: {response.text[:200]}"
+            if response.status_code not in RETRY_STATUSES:
+                break
+        raise RegistryError(f"{method} {url.split('?')[0]} {problem}")
 
     def manifest(self, name: str, reference: str) -> Manifest:
         """The manifest of name at a tag or digest, never converted by the registry."""
-        url = f"{self.base_url}/v2/{name}/manifests/{reference}"
-        try:
-            response = self.http.get(url, headers={"Accept": ", ".join(MANIFEST_TYPES)},
-                                     timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise RegistryError(f"registry at {self.base_url} did not answer: {exc}") from exc
-        if response.status_code != 200:
-            raise RegistryError(f"GET {url} answered {response.status_code}: {response.text[:200]}")
+        response = self.request("GET", f"/v2/{name}/manifests/{reference}", (200,),
+                                headers={"Accept": ", ".join(MANIFEST_TYPES)})
         return Manifest(
             digest=response.headers.get("Docker-Content-Digest", ""),
             media_type=response.headers.get("Content-Type", ""),
             raw=response.content,
         )
+
+    def manifest_digest(self, name: str, reference: str) -> str | None:
+        """The digest name:reference points at, or None if there is no such manifest."""
+        response = self.request("HEAD", f"/v2/{name}/manifests/{reference}", (200, 404),
+                                headers={"Accept": ", ".join(MANIFEST_TYPES)})
+        return response.headers.get("Docker-Content-Digest") if response.ok else None
+
+    def put_manifest(self, name: str, reference: str, manifest: Manifest) -> str:
+        """Store the identical manifest bytes under reference; returns the registry's digest."""
+        response = self.request("PUT", f"/v2/{name}/manifests/{reference}", (201,),
+                                data=manifest.raw,
+                                headers={"Content-Type": manifest.media_type})
+        return response.headers.get("Docker-Content-Digest", "")
+
+    def has_blob(self, name: str, digest: str) -> bool:
+        """True if the repository already links the blob."""
+        response = self.request("HEAD", f"/v2/{name}/blobs/{digest}", (200, 404))
+        return response.status_code == 200
+
+    def mount_blob(self, name: str, digest: str, source: str) -> str | None:
+        """Mount a blob from another repository; None if mounted, else the upload URL (202)."""
+        response = self.request("POST", f"/v2/{name}/blobs/uploads/", (201, 202),
+                                params={"mount": digest, "from": source})
+        if response.status_code == 201:
+            return None
+        return self._location(response)
+
+    def start_upload(self, name: str) -> str:
+        """Open an upload session; returns its URL."""
+        return self._location(self.request("POST", f"/v2/{name}/blobs/uploads/", (202,)))
+
+    def upload_blob(self, upload_url: str, digest: str, chunks: Iterator[bytes]) -> None:
+        """Finish an upload session with the whole blob streamed in one PUT (not retried: a
+        stream cannot be replayed; the caller starts a new session instead)."""
+        joiner = "&" if "?" in upload_url else "?"
+        self.request("PUT", f"{upload_url}{joiner}digest={digest}", (201,), attempts=1,
+                     data=chunks, headers={"Content-Type": "application/octet-stream"})
+
+    def blob_chunks(self, name: str, digest: str) -> Iterator[bytes]:
+        """The blob's bytes, streamed."""
+        response = self.request("GET", f"/v2/{name}/blobs/{digest}", (200,), stream=True)
+        with response:
+            yield from response.iter_content(CHUNK)
+
+    def _location(self, response: requests.Response) -> str:
+        location = response.headers.get("Location")
+        if not location:
+            raise RegistryError(f"{response.request.method} {response.url} gave no Location")
+        return urljoin(self.base_url + "/", location)

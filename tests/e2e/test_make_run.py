@@ -51,6 +51,7 @@ def test_first_start_stages_the_demo_and_ctrl_c_stops_it(services, tmp_path, dat
         output = _read_until(process, "Lockmaster is running", timeout=180)
         assert "build " in output and ": queued" in output and ": staged" in output
         assert "staged 127.0.0.1:5000/staging/demo/hello@sha256:" in output
+        assert "created user 'admin' with the one-time password: " in output
         builds = requests.get(f"http://127.0.0.1:{port}/api/v1/builds", timeout=5).json()
         assert builds["items"][0]["status"] == "staged"
         assert (tmp_path / "lockmaster.yml").exists()

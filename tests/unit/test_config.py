@@ -1,5 +1,7 @@
 """lockmaster.yml validation: every mistake names the file, the line and the key."""
 
+import re
+
 import pytest
 
 from config import ConfigError, load_settings, parse_config
@@ -96,3 +98,49 @@ def test_a_missing_config_file_says_what_to_do(tmp_path):
 def test_bad_notification_targets_are_explained(entry, message):
     with pytest.raises(ConfigError, match=message):
         parse_config(GOOD + f"    notifications: [{entry}]\n")
+PROMOTING = GOOD + """\
+    promotion:
+      approvals: 2
+      allow_self_approval: true
+      environments: [staging, qa, production]
+      tags: ["{version}", "latest", "sha-{short_sha}"]
+"""
+
+
+def test_the_promotion_section_parses():
+    _registry, repositories, _limits = parse_config(PROMOTING)
+    rules = repositories[0].promotion
+    assert (rules.approvals, rules.allow_self_approval) == (2, True)
+    assert rules.environments == ("staging", "qa", "production")
+    assert rules.moving_tags == ("latest",)
+
+
+def test_promotion_defaults():
+    assert parse_config(GOOD)[1][0].team is None
+    assert parse_config(GOOD + "    team: payments\n")[1][0].team == "payments"
+    rules = parse_config(GOOD)[1][0].promotion
+    assert (rules.approvals, rules.allow_self_approval) == (1, False)
+    assert rules.environments == ("staging", "production")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ("approvals: 2", "'approvals' in repositories[0].promotion must be at least 1"),
+    ("environments: [staging, qa, production]", "must list at least two environments"),
+    ('tags: ["{version}", "latest", "sha-{short_sha}"]', "unknown placeholder"),
+    ("allow_self_approval: true", "unknown key 'owner'"),
+])
+def test_promotion_mistakes_are_named(change, message):
+    bad = {"approvals: 2": "approvals: 0",
+           "environments: [staging, qa, production]": "environments: [qa, production]",
+           'tags: ["{version}", "latest", "sha-{short_sha}"]': 'tags: ["{sha}"]',
+           "allow_self_approval: true": "owner: me"}[change]
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_config(PROMOTING.replace(change, bad))
+
+
+def test_extra_environment_prefixes():
+    text = GOOD.replace("  production: production\n",
+                        "  production: production\n  environments: {qa: quality}\n")
+    registry = parse_config(text)[0]
+    assert registry.repository("qa", "acme/web") == "127.0.0.1:5000/quality/acme/web"
+    assert registry.repository("production", "acme/web") == "127.0.0.1:5000/production/acme/web"

@@ -1,0 +1,1 @@
+"""People and access: users, roles, repository scopes, sessions and API tokens."""

@@ -1,0 +1,128 @@
+"""`lockmaster users …` and `lockmaster tokens …`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from auth import tokens, users
+from auth.roles import ROLES, TOKEN_SCOPES
+
+IDENTITY_KINDS = ("github", "gitlab", "gitea", "bitbucket", "email")
+
+
+def _db():
+    from app import _settings_or_exit
+    from lineage.db import Database
+
+    return Database(_settings_or_exit().database_url)
+
+
+def _password(stdin: bool) -> str:
+    if stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@click.group("users")
+def users_group() -> None:
+    """People who log in to the web UI."""
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
+@click.option("--repos", default="", help="Repositories an approver may approve, e.g. 'acme/*' "
+                                          "(comma-separated patterns).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+def users_add(name: str, role: str, repos: str, password_stdin: bool) -> None:
+    """Create a user (prompts for the password unless --password-stdin)."""
+    patterns = [p.strip() for p in repos.split(",") if p.strip()]
+    try:
+        users.add_user(_db(), name, role, patterns, _password(password_stdin))
+    except users.UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    scope = f" on {', '.join(patterns)}" if patterns else ""
+    click.echo(f"created {role} {name}{scope}")
+
+
+@users_group.command("list")
+def users_list() -> None:
+    """Every user with role, repositories and linked identities."""
+    for user in users.all_users(_db()):
+        linked = ", ".join(f"{i.kind}:{i.value}" for i in user.identities) or "-"
+        click.echo(f"{user.username}\t{user.role}\t{','.join(user.repositories) or '-'}\t{linked}")
+
+
+@users_group.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+def users_passwd(name: str, password_stdin: bool) -> None:
+    """Set a user's password."""
+    try:
+        users.set_password(_db(), name, _password(password_stdin))
+    except users.UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"password of {name} changed")
+
+
+@users_group.command("link")
+@click.argument("name")
+@click.option("--github", multiple=True)
+@click.option("--gitlab", multiple=True)
+@click.option("--gitea", multiple=True)
+@click.option("--bitbucket", multiple=True)
+@click.option("--email", multiple=True)
+def users_link(name: str, **kinds: tuple[str, ...]) -> None:
+    """Link Git host usernames and emails to a user (used by four-eyes)."""
+    pairs = [(kind, value) for kind in IDENTITY_KINDS for value in kinds[kind]]
+    if not pairs:
+        raise click.UsageError("give at least one of --github/--gitlab/--gitea/--bitbucket/--email")
+    try:
+        users.link(_db(), name, pairs)
+    except users.UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"linked {', '.join(f'{k}:{v}' for k, v in pairs)} to {name}")
+
+
+@users_group.command("bootstrap-admin")
+def users_bootstrap_admin() -> None:
+    """Create user 'admin' with a one-time password when no user exists yet."""
+    db = _db()
+    if users.all_users(db):
+        return
+    password = users.one_time_password()
+    users.add_user(db, "admin", "admin", [], password, must_change=True)
+    click.echo(f"created user 'admin' with the one-time password: {password}\n"
+               "  (you will be asked to choose a new one at the first login)")
+
+
+@click.group("tokens")
+def tokens_group() -> None:
+    """API tokens (shown once, stored hashed)."""
+
+
+@tokens_group.command("create")
+@click.argument("name")
+@click.option("--scope", type=click.Choice(TOKEN_SCOPES), default="read", show_default=True)
+@click.option("--user", "owner", help="Owner of the token (default: the first admin).")
+def tokens_create(name: str, scope: str, owner: str | None) -> None:
+    """Create a token; it is printed once, alone on the last line."""
+    try:
+        token = tokens.create_token(_db(), name, scope, owner)
+    except tokens.TokenError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"token '{name}' with scope {scope}; keep it now, it is not shown again:")
+    click.echo(token)
+
+
+@tokens_group.command("revoke")
+@click.argument("name")
+def tokens_revoke(name: str) -> None:
+    """Revoke a token; it stops working at once."""
+    try:
+        tokens.revoke_token(_db(), name)
+    except tokens.TokenError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"token '{name}' revoked")

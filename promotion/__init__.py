@@ -1,0 +1,1 @@
+"""Approval and promotion: the gate between staging and production."""

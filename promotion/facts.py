@@ -1,0 +1,31 @@
+"""The facts the promotion policy needs, gathered from the record and lockmaster.yml."""
+
+from __future__ import annotations
+
+from auth.models import User
+from bootstrap import Runtime
+from lineage.models import Build
+from promotion.policy import Person, Refused
+from promotion.settings import PromotionRules
+
+
+class NotFound(Exception):
+    """No such build or user."""
+
+
+def gate_outcomes(_session, _build: Build) -> tuple[str, ...]:
+    """The build's gate results; none are recorded yet, which the policy counts as passed."""
+    return ()
+
+
+def person(user: User) -> Person:
+    """The policy's view of a user."""
+    return Person(user.username, user.role, tuple(user.repositories or ()), user.identity_values)
+
+
+def rules_for(runtime: Runtime, build: Build) -> PromotionRules:
+    """The promotion rules of the build's repository."""
+    repo = runtime.settings.repository_named(build.repository)
+    if repo is None:
+        raise Refused(f"repository {build.repository} is no longer configured in lockmaster.yml")
+    return repo.promotion

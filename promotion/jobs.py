@@ -1,0 +1,113 @@
+"""The promote job: copy the approved digest into the next environment and put its tags."""
+
+from __future__ import annotations
+
+import logging
+
+from bootstrap import Runtime, current_runtime
+from builder.tags import branch_name, ref_to_tag, short_sha, tag_name
+from lineage.audit import audit
+from lineage.models import Build, utcnow
+from promotion import environments
+from promotion.models import Promotion
+from promotion.policy import Refused, check_tag_move, render_tags
+from promotion.settings import PromotionRules
+from registry.client import RegistryClient, RegistryError
+from registry.copy import copy_image
+
+LOCK_SECONDS = 900
+log = logging.getLogger(__name__)
+
+
+def run_promotion(promotion_id: int) -> str:
+    """Promote one approved digest (a finished promotion is left as it is)."""
+    runtime = current_runtime()
+    runtime.after_fork()
+    return PromotionRun(runtime, promotion_id).run()
+
+
+def lock_name(image: str, environment: str) -> str:
+    """The Redis lock that keeps one promotion per image and environment at a time."""
+    return f"lockmaster:promotion-lock:{image}:{environment}"
+
+
+class PromotionRun:
+    """Runs one promotion under the (image, environment) lock."""
+
+    def __init__(self, runtime: Runtime, promotion_id: int, registry: RegistryClient | None = None):
+        self.runtime = runtime
+        self.promotion_id = promotion_id
+        self.registry = registry or RegistryClient(runtime.settings.registry.base_url)
+
+    def run(self) -> str:
+        """Promote unless already finished; returns the promotion's status."""
+        promotion = self._load()
+        if promotion is None or promotion.status not in ("approved", "promoting"):
+            return promotion.status if promotion else "missing"
+        lock = self.runtime.redis.lock(lock_name(promotion.image, promotion.to_environment),
+                                       timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS)
+        if not lock.acquire():
+            return self._finish("failed", reason="another promotion of this image to "
+                                f"{promotion.to_environment} held the lock too long; retry")
+        try:
+            return self._promote(promotion)
+        finally:
+            lock.release()
+
+    def _promote(self, promotion: Promotion) -> str:
+        with self.runtime.db.session() as session:
+            build = session.get(Build, promotion.build_id)
+            now = environments.current(session, promotion.image, promotion.to_environment)
+            session.get(Promotion, self.promotion_id).status = "promoting"
+            session.get(Promotion, self.promotion_id).started_at = utcnow()
+        replaced = now.digest if now else None
+        repo = self.runtime.settings.repository_named(build.repository)
+        rules = repo.promotion if repo else PromotionRules()
+        registry = self.runtime.settings.registry
+        source = registry.path(promotion.from_environment, promotion.image)
+        target = registry.path(promotion.to_environment, promotion.image)
+        tags = tags_for(rules, build)
+        try:
+            for tag in tags:
+                current = self.registry.manifest_digest(target, tag)
+                check_tag_move(tag, current, promotion.digest, rules.moving_tags)
+            manifest = copy_image(self.registry, source, self.registry, target, promotion.digest)
+            for tag in tags:
+                stored = self.registry.put_manifest(target, tag, manifest)
+                if stored != promotion.digest:
+                    raise RegistryError(f"tag {tag} stored as {stored}, not {promotion.digest}")
+        except Refused as exc:
+            audit(self.runtime.db, "tag-move", promotion.actor, f"{target}", outcome="refused",
+                  detail=str(exc), promotion=self.promotion_id)
+            return self._finish("failed", reason=str(exc), replaced_digest=replaced)
+        except RegistryError as exc:
+            return self._finish("failed", reason=f"the registry refused the copy: {exc}",
+                                replaced_digest=replaced)
+        return self._finish("promoted", tags=tags, replaced_digest=replaced)
+
+    def _load(self) -> Promotion | None:
+        with self.runtime.db.session() as session:
+            return session.get(Promotion, self.promotion_id)
+
+    def _finish(self, status: str, **fields) -> str:
+        with self.runtime.db.session() as session:
+            promotion = session.get(Promotion, self.promotion_id)
+            promotion.status, promotion.finished_at = status, utcnow()
+            for key, value in fields.items():
+                setattr(promotion, key, value)
+            action = "rollback" if promotion.kind == "rollback" else "promotion"
+            audit(session, action, promotion.actor,
+                  f"{promotion.image}@{promotion.digest} → {promotion.to_environment}",
+                  outcome="ok" if status == "promoted" else "failed",
+                  detail=promotion.reason, promotion=promotion.id, tags=promotion.tags,
+                  replaced=promotion.replaced_digest)
+        log.info("promotion %s %s", self.promotion_id, status)
+        return status
+
+
+def tags_for(rules: PromotionRules, build: Build) -> list[str]:
+    """The configured tags for a build, made valid OCI tags."""
+    version = tag_name(build.ref)
+    branch = branch_name(build.ref)
+    return render_tags(rules.tags, ref_to_tag(version) if version else None,
+                       short_sha(build.commit_sha), ref_to_tag(branch) if branch else None)

@@ -1,0 +1,74 @@
+"""What the UI pages show, gathered from the record, the registry config and the mirror."""
+
+from __future__ import annotations
+
+import logging
+
+import git
+from flask_login import current_user
+from sqlalchemy import select
+
+from auth.roles import may_approve
+from bootstrap import Runtime
+from lineage.models import Build
+from promotion import environments
+from promotion.changes import commits_between
+from promotion.facts import gate_outcomes
+from promotion.policy import next_environment
+
+log = logging.getLogger(__name__)
+
+
+def dashboard(runtime: Runtime) -> dict:
+    """Recent builds, builds waiting for a decision, and each image per environment."""
+    settings = runtime.settings
+    with runtime.db.session() as session:
+        builds = list(session.scalars(select(Build).order_by(Build.id.desc()).limit(30)))
+        pending = []
+        for build in builds:
+            repo = settings.repository_named(build.repository)
+            if repo and build.status == "staged":
+                target = next_environment(repo.promotion,
+                                          environments.reached(session, repo.promotion, build))
+                if target:
+                    pending.append((build, target))
+        serving = [(repo.image, env, environments.current(session, repo.image, env))
+                   for repo in settings.repositories for env in repo.promotion.environments[1:]]
+    return {"builds": builds, "pending": pending, "serving": serving}
+
+
+def build_view(runtime: Runtime, build_id: str) -> dict | None:
+    """Everything the build page shows, or None if there is no such build."""
+    with runtime.db.session() as session:
+        build = session.get(Build, build_id)
+        if build is None:
+            return None
+        repo = runtime.settings.repository_named(build.repository)
+        rules = repo.promotion if repo else None
+        where = environments.reached(session, rules, build) if rules else None
+        target = next_environment(rules, where) if rules else None
+        last = rules.environments[-1] if rules else "production"
+        live = environments.current(session, repo.image, last) if repo else None
+        live_build = live.build if live else None
+        request = environments.open_request(session, build, target) if target else None
+        view = {"build": build, "rules": rules, "where": where, "target": target,
+                "live": live, "live_build": live_build, "request": request,
+                "gates": gate_outcomes(session, build), "promotions": list(build.promotions),
+                "last": last, "image": repo.image if repo else None}
+    view["changes"], view["changes_error"] = _changes(runtime, build, live_build)
+    view["size_delta"] = (build.size - live_build.size
+                          if live_build and build.size and live_build.size else None)
+    view["may_decide"] = bool(target and current_user.is_authenticated and may_approve(
+        current_user.role, list(current_user.repositories or []), build.repository,
+        repo.team if repo else None))
+    return view
+
+
+def _changes(runtime: Runtime, build: Build, live_build: Build | None):
+    if build.status != "staged":
+        return [], None
+    try:
+        return commits_between(runtime, build, live_build.commit_sha if live_build else None), None
+    except (git.GitCommandError, ValueError) as exc:
+        log.warning("could not list commits for build %s: %s", build.id, exc)
+        return [], f"the repository mirror could not be read ({str(exc).splitlines()[0]})"

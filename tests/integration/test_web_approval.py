@@ -1,0 +1,161 @@
+"""The approval UI in real Chromium (Debian's package) driven by Playwright."""
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+from lineage.audit import AuditEvent
+from promotion.decisions import decide
+from promotion.models import Promotion
+from tests.integration.conftest import post_github, registry_get, repo_entry, work
+from tests.integration.promotionkit import PASSWORD, add_people
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, never a browser Playwright downloads."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                              args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def web(make_app, source_repo):
+    """The app served on a free local port (threaded, like gunicorn's concurrent requests)."""
+    app = make_app([repo_entry(source_repo)])
+    add_people(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def _staged(app, source_repo, secret) -> dict:
+    response = post_github(app.test_client(), source_repo.payload(), secret)
+    work(app)
+    build_id = response.get_json()["builds"][0]["id"]
+    build = app.test_client().get(f"/api/v1/builds/{build_id}").get_json()
+    assert build["status"] == "staged", build["error"]
+    return build
+
+
+def _log_in(browser, base: str, username: str):
+    page = browser.new_context().new_page()
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    return page
+
+
+def _promotions(app) -> list[Promotion]:
+    with app.extensions["lockmaster"].db.session() as session:
+        return list(session.query(Promotion))
+
+
+def test_log_in_open_a_pending_build_approve_and_see_it_promoted(web, browser, source_repo,
+                                                                 secret, tmp_path):
+    app, base = web
+    first = _staged(app, source_repo, secret)
+    decide(app.extensions["lockmaster"], first["id"], "dave", "approve",
+           first["image"]["digest"])
+    work(app)
+    source_repo.commit({"app.txt": "version 2\n"}, "Say version 2")
+    source_repo.commit({"extra.txt": "x" * 5000, "Dockerfile": (source_repo.path / "Dockerfile")
+                        .read_text() + "COPY extra.txt /app/\n"}, "Ship the extra file")
+    build = _staged(app, source_repo, secret)
+
+    page = _log_in(browser, base, "carol")
+    page.click(f"#pending a[href='/builds/{build['id']}']")
+    assert page.inner_text("#digest") == build["image"]["digest"]
+    assert page.input_value("input[name=digest]") == build["image"]["digest"]
+    commits = page.inner_text("#commits")
+    assert "Ship the extra file" in commits and "Say version 2" in commits
+    assert "Initial version" not in commits
+    assert page.inner_text("#size-delta").startswith("+")
+    page.screenshot(path=str(tmp_path / "build-page.png"), full_page=True)
+    if os.environ.get("LOCKMASTER_UPDATE_SCREENSHOT"):
+        shutil.copy(tmp_path / "build-page.png", ROOT / "docs" / "build-page.png")
+
+    page.fill("textarea[name=comment]", "looks right")
+    page.click("button[value=approve]")
+    assert "(1 of 1 approvals); promotion is approved" in page.inner_text(".flash")
+    work(app)
+    page.reload()
+    assert "promoted" in page.inner_text("#promotions")
+    assert page.inner_text("#environment") == "production"
+    name = app.extensions["lockmaster"].settings.registry.path("production", "acme/web")
+    served = registry_get(f"{name}/manifests/latest", accept=ACCEPT)
+    assert served.headers["Docker-Content-Digest"] == build["image"]["digest"]
+    page.goto(f"{base}/audit")
+    assert "looks right" in page.inner_text("#audit")
+
+    admin = _log_in(browser, base, "erin")
+    admin.goto(f"{base}/environments/production/acme/web")
+    admin.fill("input[name=comment]", "back to the first")
+    admin.click("text=Roll back to this")
+    assert "Rollback of acme/web in production" in admin.inner_text(".flash")
+    work(app)
+    served = registry_get(f"{name}/manifests/latest", accept=ACCEPT)
+    assert served.headers["Docker-Content-Digest"] == first["image"]["digest"]
+    admin.goto(f"{base}/audit")
+    assert "rollback" in admin.inner_text("#audit")
+
+
+def test_forged_posts_and_gets_change_nothing(web, browser, source_repo, secret):
+    app, base = web
+    build = _staged(app, source_repo, secret)
+    page = _log_in(browser, base, "carol")
+    url = f"{base}/builds/{build['id']}/decision"
+    digest = build["image"]["digest"]
+
+    no_token = page.request.post(url, form={"decision": "approve", "digest": digest})
+    assert no_token.status == 400
+    assert page.goto(url).status == 405
+
+    page.goto(f"{base}/builds/{build['id']}")
+    token = page.input_value("input[name=csrf_token]")
+    page.route("http://evil.test/", lambda route: route.fulfill(content_type="text/html", body=(
+        f'<form id=f method=post action="{url}"><input name=csrf_token value="{token}">'
+        f'<input name=digest value="{digest}"><input name=decision value=approve></form>'
+        "<script>document.getElementById('f').submit()</script>")))
+    with page.expect_response(url) as answer:
+        page.goto("http://evil.test/")
+    assert answer.value.status == 403
+
+    work(app)
+    assert _promotions(app) == []
+    with app.extensions["lockmaster"].db.session() as session:
+        refused = {e.action for e in session.query(AuditEvent).filter_by(outcome="refused")}
+    assert refused == {"decision", "cross-site-post"}
+
+
+def test_two_approvers_clicking_at_once_make_one_promotion(web, browser, source_repo, secret):
+    app, base = web
+    build = _staged(app, source_repo, secret)
+    pages = [_log_in(browser, base, who) for who in ("carol", "dave")]
+    for page in pages:
+        page.goto(f"{base}/builds/{build['id']}")
+    for page in pages:
+        page.click("button[value=approve]", no_wait_after=True)
+    for page in pages:
+        page.wait_for_selector(".flash")
+    work(app)
+    promotions = _promotions(app)
+    assert len(promotions) == 1 and promotions[0].status == "promoted"
+    assert {a.username for a in promotions[0].approvals} == {"carol", "dave"}
