@@ -1,0 +1,45 @@
+"""A newer push to a ref makes older queued builds of that ref superseded: never built.
+
+Only queued builds are superseded here. Cancelling a running build belongs to the build
+cancellation work (issue 4); once that lands, a repository setting can ask for it here."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from lineage.db import Database
+from lineage.models import Build, utcnow
+from lineage.triggers import BuildTrigger, current_refs, refs_of
+
+
+def supersede_older(db: Database, build_ids: list[str]) -> list[str]:
+    """Mark superseded every older queued build whose refs all have a newer build; their ids."""
+    superseded = []
+    with db.session() as session:
+        for build_id in build_ids:
+            build = session.get(Build, build_id)
+            for older in _older_queued(session, build):
+                if current_refs(session, older):
+                    continue  # another ref still wants this commit
+                if _mark(session, older, build, refs_of(build)):
+                    superseded.append(older.id)
+    return superseded
+
+
+def _older_queued(session, build: Build) -> list[Build]:
+    refs = [ref for ref in refs_of(build) if ref]
+    query = select(Build).join(BuildTrigger, BuildTrigger.build_id == Build.id).where(
+        BuildTrigger.repository == build.repository, BuildTrigger.ref.in_(refs),
+        Build.id < build.id, Build.status == "queued").distinct()
+    return list(session.scalars(query))
+
+
+def _mark(session, older: Build, newer: Build, refs: list[str]) -> bool:
+    """Compare-and-set queued → superseded, so a worker that took the build meanwhile wins."""
+    now = utcnow()
+    entry = {"status": "superseded", "at": now.isoformat() + "Z", "by": newer.id}
+    result = session.execute(
+        update(Build).where(Build.id == older.id, Build.status == "queued").values(
+            status="superseded", finished_at=now, history=[*older.history, entry],
+            error=f"superseded by build {newer.id}, a newer push to {', '.join(refs)}"))
+    return result.rowcount == 1
