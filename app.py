@@ -12,6 +12,7 @@ from flask import Flask
 
 from bootstrap import Runtime
 from config import ConfigError, Settings, load_settings
+from webhooks import cli as webhooks_cli
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -24,11 +25,13 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from health import bp as health_bp
     from lineage.api import bp as api_bp
+    from webhooks.api import bp as manual_builds_bp
     from webhooks.views import bp as webhooks_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(manual_builds_bp)
     app.register_error_handler(413, _too_large)
     return app
 
@@ -94,6 +97,8 @@ def db_upgrade() -> None:
     upgrade(settings.database_url)
     click.echo(f"database at {settings.database_url} is up to date")
 
+
+webhooks_cli.add_commands(cli)
 
 if __name__ == "__main__":
     cli()

@@ -14,7 +14,7 @@ class MalformedPayload(Exception):
 
 @dataclass(frozen=True)
 class PushEvent:
-    """A push of one ref, whatever host it came from."""
+    """A push of one ref, whatever host it came from (ref "" : a commit built by hand)."""
 
     provider: str
     repository: str
@@ -51,7 +51,7 @@ def load_json_object(body: bytes) -> dict:
 def field(mapping: dict, key: str, kind: type):
     """mapping[key] if it is a kind, else MalformedPayload naming the key."""
     value = mapping.get(key)
-    if not isinstance(value, kind):
+    if not isinstance(value, kind) or value in ("", None):
         raise MalformedPayload(f"push payload has no valid '{key}'")
     return value
 

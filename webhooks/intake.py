@@ -173,12 +173,12 @@ def _forget(db: Database, delivery_pk: int) -> None:
     with db.session() as session:
         delivery = session.get(Delivery, delivery_pk)
         created = list(delivery.builds)
-        for trigger in delivery.triggers:
+        triggers = {t.id: t for t in delivery.triggers}
+        triggers.update((t.id, t) for build in created for t in build.triggers)
+        for trigger in triggers.values():
             session.delete(trigger)
         session.flush()
         for build in created:
-            for trigger in build.triggers:
-                session.delete(trigger)
             session.delete(build)
         session.delete(delivery)
 

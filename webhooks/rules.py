@@ -32,7 +32,7 @@ def is_valid_ref(ref: str) -> bool:
 
 def validate_push(event: PushEvent) -> None:
     """Raise MalformedPayload for a ref or commit id that must never reach git."""
-    if not is_valid_ref(event.ref):
+    if event.ref and not is_valid_ref(event.ref):
         raise MalformedPayload(f"ref {event.ref!r} is not a valid Git ref name")
     if not _SHA.match(event.after):
         raise MalformedPayload(f"commit id {event.after!r} is not a 40-hex (or 64-hex) SHA")
@@ -42,6 +42,8 @@ def ignore_reason(event: PushEvent, branches: tuple[str, ...], tags: tuple[str, 
     """Why this push builds nothing, or None if it builds."""
     if event.deleted:
         return f"{event.ref} was deleted: nothing to build"
+    if not event.ref:
+        return None  # a commit asked for by hand, without a ref
     message = (event.commit_message or "").lower()
     if any(marker in message for marker in _SKIP_MARKERS):
         return f"commit {event.after[:12]} asks not to be built ([skip ci] in its message)"
