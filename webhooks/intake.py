@@ -15,7 +15,7 @@ from lineage.models import Build, Delivery, utcnow
 from lineage.triggers import BuildTrigger
 from webhooks.events import PushEvent
 from webhooks.rules import build_key
-from webhooks.supersede import supersede_older
+from webhooks.supersede import restore, supersede_older
 
 # A build in one of these states gives no image: the same commit pushed again builds afresh.
 _RELEASED = ("failed", "cancelled", "superseded", "rejected")
@@ -91,10 +91,11 @@ def record(db: Database, received: Received, outcome: str, status: int, reason: 
 
 def accept(runtime: Runtime, received: Received, event: str, plans: list[Plan]) -> Outcome:
     """Record the delivery with a build per plan (joining a build of the same commit and
-    settings if there is one), enqueue the new builds, then supersede older queued ones."""
+    settings if there is one) and supersede older queued builds of the same refs, all in one
+    transaction; then enqueue the new builds."""
     for _attempt in range(_WRITE_ATTEMPTS):
         try:
-            delivery, new_builds = _write(runtime.db, received, event, plans)
+            delivery, new_builds, superseded = _write(runtime.db, received, event, plans)
             break
         except IntegrityError:
             # Either this delivery id was recorded meanwhile, or another request created the
@@ -108,14 +109,13 @@ def accept(runtime: Runtime, received: Received, event: str, plans: list[Plan]) 
         for build in new_builds:
             enqueue_build(runtime, build.id)
     except Exception as exc:
-        _forget(runtime.db, delivery.id)
+        _forget(runtime.db, delivery.id, superseded)
         raise QueueUnavailable(str(exc)) from exc
-    supersede_older(runtime.db, [build.id for build in new_builds])
     return Outcome(202, _body(delivery))
 
 
 def _write(db: Database, received: Received, event: str,
-           plans: list[Plan]) -> tuple[Delivery, list[Build]]:
+           plans: list[Plan]) -> tuple[Delivery, list[Build], list[str]]:
     first = plans[0].event
     delivery = Delivery(provider=received.provider, delivery_id=received.delivery_id,
                         event=event, dedupe_key=received.dedupe_key,
@@ -136,8 +136,9 @@ def _write(db: Database, received: Received, event: str,
             session.add(BuildTrigger(build=build, delivery=delivery,
                                      repository=plan.repo.name, ref=plan.event.ref))
         session.flush()
+        superseded = supersede_older(session, new_builds)
         _body(delivery)  # load what the answer shows while the session is open
-    return delivery, new_builds
+    return delivery, new_builds, superseded
 
 
 def _existing_build(session, key: str) -> Build | None:
@@ -168,9 +169,10 @@ def _new_build(plan: Plan) -> Build:
     )
 
 
-def _forget(db: Database, delivery_pk: int) -> None:
+def _forget(db: Database, delivery_pk: int, superseded: list[str]) -> None:
     """Undo an accepted delivery whose job could not be queued, so a redelivery builds."""
     with db.session() as session:
+        restore(session, superseded)
         delivery = session.get(Delivery, delivery_pk)
         created = list(delivery.builds)
         triggers = {t.id: t for t in delivery.triggers}

@@ -6,24 +6,30 @@ cancellation work (issue 4); once that lands, a repository setting can ask for i
 from __future__ import annotations
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
-from lineage.db import Database
 from lineage.models import Build, utcnow
 from lineage.triggers import BuildTrigger, current_refs, refs_of
 
 
-def supersede_older(db: Database, build_ids: list[str]) -> list[str]:
+def supersede_older(session: Session, builds: list[Build]) -> list[str]:
     """Mark superseded every older queued build whose refs all have a newer build; their ids."""
     superseded = []
-    with db.session() as session:
-        for build_id in build_ids:
-            build = session.get(Build, build_id)
-            for older in _older_queued(session, build):
-                if current_refs(session, older):
-                    continue  # another ref still wants this commit
-                if _mark(session, older, build, refs_of(build)):
-                    superseded.append(older.id)
+    for build in builds:
+        for older in _older_queued(session, build):
+            if current_refs(session, older):
+                continue  # another ref still wants this commit
+            if _mark(session, older, build, refs_of(build)):
+                superseded.append(older.id)
     return superseded
+
+
+def restore(session: Session, build_ids: list[str]) -> None:
+    """Undo supersede_older for a delivery that is being forgotten (its job never queued)."""
+    for build in session.scalars(select(Build).where(Build.id.in_(build_ids),
+                                                     Build.status == "superseded")):
+        build.status, build.finished_at, build.error = "queued", None, None
+        build.history = build.history[:-1]
 
 
 def _older_queued(session, build: Build) -> list[Build]:

@@ -224,3 +224,18 @@ def test_a_gitlab_annotated_tag_builds_the_commit_not_the_tag_object(make_app, s
     response = host.post(app.test_client(), "Tag Push Hook", payload, secret)
     url = response.get_json()["builds"][0]["url"]
     assert app.test_client().get(url).get_json()["commit"]["sha"] == source_repo.head
+
+
+def test_redis_down_leaves_the_older_build_queued_not_superseded(make_app, source_repo, secret):
+    app = make_app([repo_entry(source_repo)])
+    host = HOSTS["github"]
+    older = host.post(app.test_client(), "push", push(host, source_repo), secret)
+    newer_sha = source_repo.commit({"app.txt": "version 2\n"}, "Second")
+    down = make_app([repo_entry(source_repo)], redis="redis://127.0.0.1:1/0")
+    response = host.post(down.test_client(), "push", push(host, source_repo, sha=newer_sha),
+                         secret)
+    assert response.status_code == 503
+    build = app.test_client().get(older.get_json()["builds"][0]["url"]).get_json()
+    assert build["status"] == "queued" and build["error"] is None
+    assert [h["status"] for h in build["history"]] == ["queued"]
+    assert count(app, Build) == 1
