@@ -50,3 +50,16 @@ class RegistryClient:
             media_type=response.headers.get("Content-Type", ""),
             raw=response.content,
         )
+
+    def put_manifest(self, name: str, reference: str, manifest: Manifest) -> str:
+        """Store manifest under reference (a tag) byte for byte; returns the digest it got."""
+        url = f"{self.base_url}/v2/{name}/manifests/{reference}"
+        try:
+            response = self.http.put(url, data=manifest.raw,
+                                     headers={"Content-Type": manifest.media_type},
+                                     timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise RegistryError(f"registry at {self.base_url} did not answer: {exc}") from exc
+        if response.status_code != 201:
+            raise RegistryError(f"PUT {url} answered {response.status_code}: {response.text[:200]}")
+        return response.headers.get("Docker-Content-Digest", "")

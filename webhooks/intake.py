@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bootstrap import Runtime
 from builder.dispatch import enqueue_build
+from builder.retag import enqueue_retag
 from config import RepositoryConfig
 from lineage.db import Database
 from lineage.models import Build, Delivery, utcnow
@@ -108,10 +109,19 @@ def accept(runtime: Runtime, received: Received, event: str, plans: list[Plan]) 
     try:
         for build in new_builds:
             enqueue_build(runtime, build.id)
+        for build_id in _joined_after_start(delivery, new_builds):
+            enqueue_retag(runtime, build_id)
     except Exception as exc:
         _forget(runtime.db, delivery.id, superseded)
         raise QueueUnavailable(str(exc)) from exc
     return Outcome(202, _body(delivery))
+
+
+def _joined_after_start(delivery: Delivery, new_builds: list[Build]) -> list[str]:
+    """Builds this delivery joined that may have pushed already: they need the new tags."""
+    new = {b.id for b in new_builds}
+    joined = {t.build.id: t.build for t in delivery.triggers if t.build.id not in new}
+    return [b.id for b in joined.values() if b.status not in ("queued", *_RELEASED)]
 
 
 def _write(db: Database, received: Received, event: str,

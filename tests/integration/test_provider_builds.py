@@ -48,3 +48,23 @@ def test_a_newer_push_supersedes_the_queued_build_which_is_never_built(app, clie
     assert new_build["status"] == "staged"
     served = registry_get(f"{registry_prefix}/staging/acme/web/manifests/main", accept=DOCKER_V2)
     assert served.headers["Docker-Content-Digest"] == new_build["image"]["digest"]
+
+
+def test_a_ref_pushed_after_the_image_was_staged_tags_the_same_digest(make_app, source_repo,
+                                                                      secret, registry_prefix):
+    app = make_app([repo_entry(source_repo, branches=["main", "release/*"])])
+    client, host = app.test_client(), HOSTS["github"]
+    first = host.post(client, "push", source_repo.payload(), secret)
+    work(app)
+    staged = client.get(first.get_json()["builds"][0]["url"]).get_json()
+    assert staged["status"] == "staged", staged["error"]
+    later = host.post(client, "push", source_repo.payload(ref="refs/heads/release/9"), secret)
+    assert later.status_code == 202
+    assert later.get_json()["builds"][0]["id"] == staged["id"]
+    work(app)
+    build = client.get(first.get_json()["builds"][0]["url"]).get_json()
+    assert build["refs"] == ["refs/heads/main", "refs/heads/release/9"]
+    assert build["image"]["tags"] == [source_repo.head[:12], "main", "release-9"]
+    served = registry_get(f"{registry_prefix}/staging/acme/web/manifests/release-9",
+                          accept=DOCKER_V2)
+    assert served.headers["Docker-Content-Digest"] == build["image"]["digest"]

@@ -239,3 +239,13 @@ def test_redis_down_leaves_the_older_build_queued_not_superseded(make_app, sourc
     assert build["status"] == "queued" and build["error"] is None
     assert [h["status"] for h in build["history"]] == ["queued"]
     assert count(app, Build) == 1
+
+
+def test_a_force_push_builds_normally(hosted, host, source_repo, secret):
+    payload = push(host, source_repo)
+    if host.name == "github":
+        payload["forced"] = True
+    elif host.name == "bitbucket":
+        payload["push"]["changes"][0]["forced"] = True
+    response = host.post(hosted.test_client(), host.push_event, payload, secret)
+    assert response.status_code == 202
