@@ -35,8 +35,9 @@ def refs_of(build: Build) -> list[str]:
 
 def current_refs(session: Session, build: Build) -> list[str]:
     """The refs whose newest build is this one: only those may move their tag to its image."""
+    # Led by builds(repository, id): only builds newer than this one are read.
     newer = select(BuildTrigger.ref).join(Build, Build.id == BuildTrigger.build_id).where(
-        BuildTrigger.repository == build.repository, BuildTrigger.build_id > build.id,
+        Build.repository == build.repository, Build.id > build.id,
         Build.status.not_in(("failed", "cancelled", "superseded", "rejected")))
     taken = set(session.scalars(newer))
     return [ref for ref in refs_of(build) if ref not in taken]

@@ -34,9 +34,11 @@ def restore(session: Session, build_ids: list[str]) -> None:
 
 def _older_queued(session, build: Build) -> list[Build]:
     refs = [ref for ref in refs_of(build) if ref]
-    query = select(Build).join(BuildTrigger, BuildTrigger.build_id == Build.id).where(
-        BuildTrigger.repository == build.repository, BuildTrigger.ref.in_(refs),
-        Build.id < build.id, Build.status == "queued").distinct()
+    # Led by builds(status, id): only queued builds are read, however long the history.
+    wanted = select(BuildTrigger.id).where(BuildTrigger.build_id == Build.id,
+                                           BuildTrigger.ref.in_(refs))
+    query = select(Build).where(Build.status == "queued", Build.id < build.id,
+                                Build.repository == build.repository, wanted.exists())
     return list(session.scalars(query))
 
 
