@@ -67,6 +67,7 @@ def cli_env(app, monkeypatch):
     monkeypatch.setenv("LOCKMASTER_CONFIG", str(settings.config_path))
     monkeypatch.setenv("LOCKMASTER_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("LOCKMASTER_REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("LOCKMASTER_DATABASE_URL", settings.database_url)
     return CliRunner()
 
 
@@ -96,7 +97,8 @@ def test_deliveries_are_listed_and_an_ignored_one_replays_after_the_config_chang
     settings = app.extensions["lockmaster"].settings
     for name, value in [("LOCKMASTER_CONFIG", settings.config_path),
                         ("LOCKMASTER_DATA_DIR", settings.data_dir),
-                        ("LOCKMASTER_REDIS_URL", settings.redis_url)]:
+                        ("LOCKMASTER_REDIS_URL", settings.redis_url),
+                        ("LOCKMASTER_DATABASE_URL", settings.database_url)]:
         monkeypatch.setenv(name, str(value))
     runner = CliRunner()
     listing = runner.invoke(cli, ["deliveries", "list", "--json"])

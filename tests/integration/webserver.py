@@ -28,7 +28,8 @@ def gunicorn(settings, workers: int = 2):
     port = free_port()
     env = {**os.environ, "LOCKMASTER_CONFIG": str(settings.config_path),
            "LOCKMASTER_DATA_DIR": str(settings.data_dir),
-           "LOCKMASTER_REDIS_URL": settings.redis_url, "LOCKMASTER_LOG_LEVEL": "WARNING"}
+           "LOCKMASTER_REDIS_URL": settings.redis_url,
+           "LOCKMASTER_DATABASE_URL": settings.database_url, "LOCKMASTER_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(
         [sys.executable, "app.py", "web", "--port", str(port), "--workers", str(workers)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
