@@ -119,6 +119,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--database-url", help="an empty database (default: a new SQLite file)")
     parser.add_argument("--fire", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fire:
@@ -136,10 +137,11 @@ def main() -> None:
         config.write_text(
             "repositories:\n  - name: bench/web\n    provider: github\n"
             f"    secret_env: {SECRET_ENV}\n    clone_url: /srv/git/bench/web.git\n")
+        database_url = args.database_url or f"sqlite:///{tmp}/lockmaster.db"
         env = {**os.environ, "LOCKMASTER_CONFIG": str(config), "LOCKMASTER_DATA_DIR": tmp,
-               "LOCKMASTER_REDIS_URL": redis_url, SECRET_ENV: secret,
-               "LOCKMASTER_LOG_LEVEL": "WARNING"}
-        upgrade(f"sqlite:///{tmp}/lockmaster.db")
+               "LOCKMASTER_REDIS_URL": redis_url, "LOCKMASTER_DATABASE_URL": database_url,
+               SECRET_ENV: secret, "LOCKMASTER_LOG_LEVEL": "WARNING"}
+        upgrade(database_url)
         Redis.from_url(redis_url).flushdb()
         port = _free_port()
         try:
@@ -155,8 +157,9 @@ def main() -> None:
 
 
 def _report(lockmaster: dict, bare: dict, args) -> None:
+    database = (args.database_url or "sqlite").split(":", 1)[0]
     print(f"{args.n} signed GitHub push deliveries, concurrency {args.concurrency}, "
-          "gunicorn 2 sync workers on 127.0.0.1")
+          f"gunicorn 2 sync workers on 127.0.0.1, database {database}")
     print(f"{'endpoint':<22}{'deliveries/s':>14}{'p50 ms':>10}{'p99 ms':>10}  statuses")
     for name, result in (("lockmaster webhooks", lockmaster), ("bare Flask", bare)):
         print(f"{name:<22}{result['per_s']:>14.1f}{result['p50_ms']:>10.1f}"
