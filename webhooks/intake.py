@@ -109,7 +109,7 @@ def accept(runtime: Runtime, received: Received, event: str, plans: list[Plan]) 
     try:
         for build in new_builds:
             enqueue_build(runtime, build.id)
-        for build_id in _joined_after_start(delivery, new_builds):
+        for build_id in _joined(delivery, new_builds):
             enqueue_retag(runtime, build_id)
     except Exception as exc:
         _forget(runtime.db, delivery.id, superseded)
@@ -117,11 +117,12 @@ def accept(runtime: Runtime, received: Received, event: str, plans: list[Plan]) 
     return Outcome(202, _body(delivery))
 
 
-def _joined_after_start(delivery: Delivery, new_builds: list[Build]) -> list[str]:
-    """Builds this delivery joined that may have pushed already: they need the new tags."""
+def _joined(delivery: Delivery, new_builds: list[Build]) -> list[str]:
+    """Builds this delivery joined: each may push (or have pushed) before it saw the new ref,
+    so a retag runs after its job (and adds nothing if the push already had the tag)."""
     new = {b.id for b in new_builds}
     joined = {t.build.id: t.build for t in delivery.triggers if t.build.id not in new}
-    return [b.id for b in joined.values() if b.status not in ("queued", *_RELEASED)]
+    return [b.id for b in joined.values() if b.status not in _RELEASED]
 
 
 def _write(db: Database, received: Received, event: str,
