@@ -60,6 +60,19 @@ def list_deliveries(limit: int, outcome: str | None, as_json: bool) -> None:
                    f"{row['ref'] or '-'}  builds={builds}  {row['reason'] or ''}".rstrip())
 
 
+@deliveries.command("show")
+@click.argument("delivery", type=int)
+def show_delivery(delivery: int) -> None:
+    """Print stored delivery DELIVERY: outcome, headers and raw body."""
+    from webhooks.replay import CannotReplay, stored_delivery
+
+    _app, runtime = _runtime()
+    try:
+        click.echo(json.dumps(stored_delivery(runtime, delivery), indent=2))
+    except CannotReplay as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @deliveries.command("replay")
 @click.argument("delivery", type=int)
 def replay_delivery(delivery: int) -> None:

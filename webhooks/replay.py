@@ -28,6 +28,16 @@ def recent_deliveries(runtime: Runtime, limit: int = 50, outcome: str | None = N
         return [_row(d) for d in session.scalars(query)]
 
 
+def stored_delivery(runtime: Runtime, delivery_pk: int) -> dict:
+    """One delivery with its stored headers and body (as text), for a person to read."""
+    with runtime.db.session() as session:
+        delivery = session.get(Delivery, delivery_pk, options=[undefer(Delivery.body)])
+        if delivery is None:
+            raise CannotReplay(f"no delivery {delivery_pk}: see `lockmaster deliveries list`")
+        body = delivery.body.decode(errors="replace") if delivery.body is not None else None
+        return {**_row(delivery), "headers": delivery.headers or {}, "body": body}
+
+
 def replay(runtime: Runtime, delivery_pk: int) -> Outcome:
     """Run a stored authentic delivery through intake again (builds stay deduped by commit)."""
     with runtime.db.session() as session:

@@ -117,6 +117,9 @@ def test_deliveries_are_listed_and_an_ignored_one_replays_after_the_config_chang
     assert refused.exit_code == 1 and "was rejected" in refused.output
     missing = runner.invoke(cli, ["deliveries", "replay", "999"])
     assert missing.exit_code == 1 and "no delivery 999" in missing.output
+    shown = json.loads(runner.invoke(cli, ["deliveries", "show", str(rows[1]["id"])]).output)
+    assert json.loads(shown["body"]) == payload
+    assert shown["headers"]["X-Gitlab-Event"] == "Push Hook"
     table = runner.invoke(cli, ["deliveries", "list"])
     assert f"builds={summary['id'][:8]}" in table.output
 
