@@ -15,6 +15,7 @@ from builder.checks.cli import advisories
 from config import ConfigError, Settings, load_settings
 from ops import jsonlog, multiproc
 from promotion.cli import approve
+from webhooks import cli as webhooks_cli
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from lineage.checks_api import bp as checks_api_bp
     from ops.metrics import bp as metrics_bp
     from promotion.web import init_promotion
+    from webhooks.api import bp as manual_builds_bp
     from webhooks.views import bp as webhooks_bp
 
     app.register_blueprint(health_bp)
@@ -41,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(checks_api_bp)
     init_auth(app)
     init_promotion(app)
+    app.register_blueprint(manual_builds_bp)
     app.register_error_handler(413, _too_large)
     return app
 
@@ -114,6 +117,7 @@ cli.add_command(users_group)
 cli.add_command(tokens_group)
 cli.add_command(approve)
 
+webhooks_cli.add_commands(cli)
 
 if __name__ == "__main__":
     cli()

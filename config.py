@@ -105,6 +105,7 @@ class Settings:
     registry: RegistrySettings
     repositories: tuple[RepositoryConfig, ...]
     max_webhook_bytes: int = 25 * 1024 * 1024
+    clone_hosts: tuple[str, ...] = ()
 
     def repository(self, provider: str, name: str) -> RepositoryConfig | None:
         """The configured repository with this provider and full name, if any."""
@@ -167,7 +168,7 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 
 _TOP_KEYS = {"registry", "repositories", "webhooks", "checks"}
 _REGISTRY_KEYS = {"url", "insecure", "staging", "production", "environments"}
-_WEBHOOK_KEYS = {"max_body_mb"}
+_WEBHOOK_KEYS = {"max_body_mb", "clone_hosts"}
 _REPO_KEYS = {
     "name", "provider", "secret_env", "clone_url", "image", "branches", "tags",
     "dockerfile", "context", "target", "build_args", "notifications", "checks", "promotion",
@@ -248,7 +249,9 @@ def parse_config(text: str, source: str = "lockmaster.yml"):
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:
         raise ConfigError(f"{source}: repository '{duplicate[1]}' is configured twice")
-    return registry, tuple(repositories), {"max_webhook_bytes": max_mb * 1024 * 1024}
+    clone_hosts = tuple(host.lower() for host in hooks.strings("clone_hosts", ()))
+    return registry, tuple(repositories), {"max_webhook_bytes": max_mb * 1024 * 1024,
+                                           "clone_hosts": clone_hosts}
 
 
 def _parse_registry(reader: _Reader) -> RegistrySettings:

@@ -17,6 +17,7 @@ from builder.states import BuildStatus, check_transition
 from builder.tags import branch_name, ref_to_tag, short_sha, tag_name
 from config import RepositoryConfig
 from lineage.models import Build, utcnow
+from lineage.triggers import current_refs
 from notify.publish import publish
 from ops import metrics
 from registry.client import RegistryClient, RegistryError
@@ -81,7 +82,7 @@ class BuildRun:
         self.stage = "push"
         self._advance(BuildStatus.PUSHING)
         repository = self.runtime.settings.registry.repository("staging", repo.image)
-        pushed = push_image(client, image_id, repository, image_tags(build), self.log)
+        pushed = push_image(client, image_id, repository, self._tags(build), self.log)
         self._verify(repository, pushed.digest)
         size = client.images.get(image_id).attrs.get("Size")
         self.log.write(f"staged {repository}@{pushed.digest}")
@@ -106,6 +107,11 @@ class BuildRun:
         return build_image(client, context, dockerfile, tag=None,
                            labels=labels, build_args=repo.build_args, target=repo.target,
                            log=self.log)
+
+    def _tags(self, build: Build) -> list[str]:
+        """Tags for every ref this build answers whose newest build it is (read just now)."""
+        with self.runtime.db.session() as session:
+            return image_tags(build, current_refs(session, session.get(Build, build.id)))
 
     def _verify(self, repository: str, digest: str) -> None:
         registry = self.runtime.settings.registry
@@ -148,12 +154,13 @@ class BuildRun:
         self.log.close()
 
 
-def image_tags(build: Build) -> list[str]:
-    """The staging tags of a build: the short commit id and the branch or tag name."""
+def image_tags(build: Build, refs: list[str]) -> list[str]:
+    """The staging tags of a build: the short commit id and each branch or tag name."""
     tags = [short_sha(build.commit_sha)]
-    name = branch_name(build.ref) or tag_name(build.ref)
-    if name is not None and ref_to_tag(name) not in tags:
-        tags.append(ref_to_tag(name))
+    for ref in refs:
+        name = branch_name(ref) or tag_name(ref)
+        if name is not None and ref_to_tag(name) not in tags:
+            tags.append(ref_to_tag(name))
     return tags
 
 

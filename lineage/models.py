@@ -7,8 +7,19 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
 
 class Base(DeclarativeBase):
@@ -48,6 +59,11 @@ class Delivery(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     status_code: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # What `lockmaster deliveries replay` needs: the headers that matter and the raw body
+    # (authentic deliveries only), and which delivery a replay re-ran.
+    headers: Mapped[dict | None] = mapped_column(JSON)
+    body: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    replay_of: Mapped[int | None] = mapped_column(Integer)
 
     builds: Mapped[list[Build]] = relationship(back_populates="delivery")
 
@@ -59,6 +75,7 @@ class Build(Base):
     __table_args__ = (
         Index("ix_builds_repository_id", "repository", "id"),
         Index("ix_builds_status_id", "status", "id"),
+        UniqueConstraint("dedupe_key", name="uq_builds_dedupe_key"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_build_id)
@@ -75,6 +92,8 @@ class Build(Base):
     dockerfile: Mapped[str] = mapped_column(Text)
     context: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="queued")
+    # repository@sha#settings while the build may still give an image; one build per commit.
+    dedupe_key: Mapped[str | None] = mapped_column(String(400))
     error: Mapped[str | None] = mapped_column(Text)
     failed_stage: Mapped[str | None] = mapped_column(String(20))
     image_repository: Mapped[str | None] = mapped_column(Text)
@@ -95,4 +114,5 @@ from auth import models as _auth_models  # noqa: E402, F401
 from lineage import audit as _audit  # noqa: E402, F401
 from lineage import checks as _checks  # noqa: E402, F401  (the gates' tables join the metadata)
 from lineage import notifications as _notifications  # noqa: E402, F401  (registers the table)
+from lineage.triggers import BuildTrigger  # noqa: E402, F401  (registers the build_triggers table)
 from promotion import models as _promotion_models  # noqa: E402, F401

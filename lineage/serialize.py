@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from lineage.checks import CheckRecord
 from lineage.models import Build
+from lineage.triggers import refs_of
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -24,6 +25,7 @@ def build_document(build: Build) -> dict:
         "id": build.id,
         "repository": build.repository,
         "ref": build.ref,
+        "refs": refs_of(build),
         "commit": {"sha": build.commit_sha, "message": build.commit_message,
                    "author": build.commit_author},
         "pusher": build.pusher,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 ZERO_SHA = "0" * 40
@@ -13,7 +14,7 @@ class MalformedPayload(Exception):
 
 @dataclass(frozen=True)
 class PushEvent:
-    """A push of one ref, whatever host it came from."""
+    """A push of one ref, whatever host it came from (ref "" : a commit built by hand)."""
 
     provider: str
     repository: str
@@ -34,3 +35,29 @@ class IgnoredEvent:
     event: str
     reason: str
     repository: str | None = None
+
+
+def load_json_object(body: bytes) -> dict:
+    """The body as a JSON object, or MalformedPayload saying what is wrong with it."""
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise MalformedPayload(f"the body is not valid JSON ({exc})") from exc
+    if not isinstance(payload, dict):
+        raise MalformedPayload("the body must be a JSON object")
+    return payload
+
+
+def field(mapping: dict, key: str, kind: type):
+    """mapping[key] if it is a kind, else MalformedPayload naming the key."""
+    value = mapping.get(key)
+    if not isinstance(value, kind) or value in ("", None):
+        raise MalformedPayload(f"push payload has no valid '{key}'")
+    return value
+
+
+def text(mapping: object, *path: str) -> str | None:
+    """The string at mapping[path[0]][path[1]]..., or None if any step is missing."""
+    for key in path:
+        mapping = mapping.get(key) if isinstance(mapping, dict) else None
+    return mapping if isinstance(mapping, str) else None

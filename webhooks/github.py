@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from webhooks.events import ZERO_SHA, IgnoredEvent, MalformedPayload, PushEvent
+from webhooks.events import ZERO_SHA, IgnoredEvent, PushEvent, field, load_json_object, text
 from webhooks.signatures import verify_prefixed_sha256
 
 NAME = "github"
@@ -28,42 +28,33 @@ def repository_name(payload: object) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def parse(headers: Mapping[str, str], payload: object) -> PushEvent | IgnoredEvent:
-    """Turn an authentic delivery into a PushEvent, or say why it asks for no build."""
+def parse(headers: Mapping[str, str], body: bytes) -> list[PushEvent] | IgnoredEvent:
+    """Turn an authentic delivery into PushEvents, or say why it asks for no build."""
     event = headers.get("X-GitHub-Event", "")
-    if not isinstance(payload, dict):
-        raise MalformedPayload("the body must be a JSON object")
+    payload = load_json_object(body)
     if event == "ping":
         return IgnoredEvent(event, "ping: the hook works", repository_name(payload))
     if event != "push":
         return IgnoredEvent(event or "unknown", f"event '{event}' does not trigger builds",
                             repository_name(payload))
-    return _push(payload)
+    return [_push(payload)]
 
 
 def _push(payload: dict) -> PushEvent:
-    repo = _field(payload, "repository", dict)
-    ref = _field(payload, "ref", str)
-    after = _field(payload, "after", str)
+    repo = field(payload, "repository", dict)
+    ref = field(payload, "ref", str)
+    after = field(payload, "after", str)
     head = payload.get("head_commit") if isinstance(payload.get("head_commit"), dict) else {}
-    author = head.get("author") if isinstance(head.get("author"), dict) else {}
-    pusher = payload.get("pusher") if isinstance(payload.get("pusher"), dict) else {}
     return PushEvent(
         provider=NAME,
-        repository=_field(repo, "full_name", str),
+        repository=field(repo, "full_name", str),
         ref=ref,
         after=after.lower(),
-        clone_url=repo.get("clone_url") if isinstance(repo.get("clone_url"), str) else None,
-        source_url=repo.get("html_url") if isinstance(repo.get("html_url"), str) else None,
-        pusher=pusher.get("name") or pusher.get("login"),
-        commit_message=head.get("message"),
-        commit_author=author.get("username") or author.get("name") or author.get("email"),
+        clone_url=text(repo, "clone_url"),
+        source_url=text(repo, "html_url"),
+        pusher=text(payload, "pusher", "name") or text(payload, "pusher", "login"),
+        commit_message=text(head, "message"),
+        commit_author=text(head, "author", "username") or text(head, "author", "name")
+        or text(head, "author", "email"),
         deleted=bool(payload.get("deleted")) or after == ZERO_SHA,
     )
-
-
-def _field(mapping: dict, key: str, kind: type):
-    value = mapping.get(key)
-    if not isinstance(value, kind):
-        raise MalformedPayload(f"push payload has no valid '{key}'")
-    return value

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from fnmatch import fnmatchcase
+from urllib.parse import urlsplit
 
 from builder.tags import branch_name, tag_name
 from webhooks.events import MalformedPayload, PushEvent
 
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _FORBIDDEN_IN_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+_SKIP_MARKERS = ("[skip ci]", "[ci skip]")
+_URL_SCHEMES = {"http", "https", "ssh", "git"}
+_SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._-]+@)?([A-Za-z0-9.-]+):(?!//)")
 
 
 def is_valid_ref(ref: str) -> bool:
@@ -26,7 +32,7 @@ def is_valid_ref(ref: str) -> bool:
 
 def validate_push(event: PushEvent) -> None:
     """Raise MalformedPayload for a ref or commit id that must never reach git."""
-    if not is_valid_ref(event.ref):
+    if event.ref and not is_valid_ref(event.ref):
         raise MalformedPayload(f"ref {event.ref!r} is not a valid Git ref name")
     if not _SHA.match(event.after):
         raise MalformedPayload(f"commit id {event.after!r} is not a 40-hex (or 64-hex) SHA")
@@ -36,6 +42,11 @@ def ignore_reason(event: PushEvent, branches: tuple[str, ...], tags: tuple[str, 
     """Why this push builds nothing, or None if it builds."""
     if event.deleted:
         return f"{event.ref} was deleted: nothing to build"
+    if not event.ref:
+        return None  # a commit asked for by hand, without a ref
+    message = (event.commit_message or "").lower()
+    if any(marker in message for marker in _SKIP_MARKERS):
+        return f"commit {event.after[:12]} asks not to be built ([skip ci] in its message)"
     branch, tag = branch_name(event.ref), tag_name(event.ref)
     if branch is not None:
         if any(fnmatchcase(branch, pattern) for pattern in branches):
@@ -48,11 +59,40 @@ def ignore_reason(event: PushEvent, branches: tuple[str, ...], tags: tuple[str, 
     return f"{event.ref} is neither a branch nor a tag"
 
 
-def clone_source(configured: str | None, offered: str | None) -> str:
-    """The URL to clone: the configured one, else the one the payload offers if it is safe."""
-    url = configured or offered
-    if not url:
-        raise MalformedPayload("the payload names no clone URL and none is configured")
-    if url.startswith("-") or "::" in url.split("/", 1)[0]:
+def clone_source(configured: str | None, offered: str | None,
+                 allowed_hosts: tuple[str, ...]) -> str:
+    """The URL to clone: the configured one, else the payload's if its host is allowed."""
+    if configured:
+        _refuse_unsafe(configured)
+        return configured
+    if not offered:
+        raise MalformedPayload("the payload names no clone URL: set clone_url for this "
+                               "repository in lockmaster.yml")
+    _refuse_unsafe(offered)
+    host = clone_host(offered)
+    if host is None or host not in allowed_hosts:
+        raise MalformedPayload(
+            f"clone URL {offered!r} is not allowed: its host is not in webhooks.clone_hosts "
+            f"({list(allowed_hosts)}); add the host there or set clone_url for this repository")
+    return offered
+
+
+def clone_host(url: str) -> str | None:
+    """The lower-case host of an http(s)/ssh/git URL or of scp-like `user@host:path`."""
+    if "://" in url:
+        parts = urlsplit(url)
+        return parts.hostname if parts.scheme.lower() in _URL_SCHEMES else None
+    match = _SCP_LIKE.match(url)
+    return match.group(1).lower() if match else None
+
+
+def _refuse_unsafe(url: str) -> None:
+    if url.startswith("-") or "::" in url.split("/", 1)[0] or url.lower().startswith("ext:"):
         raise MalformedPayload(f"clone URL {url!r} is not allowed: use http(s), ssh or a path")
-    return url
+
+
+def build_key(repository: str, sha: str, settings: dict) -> str:
+    """What makes two builds the same: repository, commit and the settings that shape the image."""
+    canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+    fingerprint = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    return f"{repository.lower()}@{sha}#{fingerprint}"

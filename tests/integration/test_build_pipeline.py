@@ -151,8 +151,11 @@ def test_the_build_list_filters_and_pages(app, client, source_repo, secret):
         if cursor is None:
             break
     assert seen == list(reversed(ids))
+    # Each push to main supersedes the queued build of the one before.
     queued = client.get("/api/v1/builds?status=queued&repository=acme/web").get_json()
-    assert len(queued["items"]) == 5
+    assert [item["id"] for item in queued["items"]] == ids[-1:]
+    superseded = client.get("/api/v1/builds?status=superseded").get_json()
+    assert len(superseded["items"]) == 4
     assert client.get("/api/v1/builds?status=staged").get_json()["items"] == []
     assert client.get("/api/v1/builds?repository=acme/other").get_json()["items"] == []
     bad = client.get("/api/v1/builds?status=done")

@@ -7,7 +7,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from ops.multiproc import MULTIPROC_ENV
-from tests.integration.conftest import app_environ, post_github, work
+from tests.integration.conftest import app_environ, post_github, repo_entry, work
 
 LOCKMASTER = str(Path(sys.executable).parent / "lockmaster")
 
@@ -54,11 +54,13 @@ def test_rejected_deliveries_are_counted(client, source_repo, secret):
                  provider="github", outcome="rejected") == 1
 
 
-def test_a_worker_process_writes_metrics_the_web_app_merges(app, client, source_repo, secret,
+def test_a_worker_process_writes_metrics_the_web_app_merges(make_app, source_repo, secret,
                                                              monkeypatch):
-    for n in range(2):
+    app = make_app([repo_entry(source_repo, branches=["main", "dev"])])
+    client = app.test_client()
+    for n, branch in enumerate(["main", "dev"]):  # two refs, so neither build supersedes
         sha = source_repo.commit({"app.txt": f"v{n}\n"})
-        post_github(client, source_repo.payload(sha=sha), secret)
+        post_github(client, source_repo.payload(ref=f"refs/heads/{branch}", sha=sha), secret)
     subprocess.run([LOCKMASTER, "worker", "--burst"], env=app_environ(app), check=True,
                    capture_output=True, timeout=300)
     folder = app.extensions["lockmaster"].settings.data_dir / "metrics"

@@ -3,7 +3,13 @@
 import pytest
 
 from webhooks.events import MalformedPayload, PushEvent
-from webhooks.rules import clone_source, ignore_reason, is_valid_ref, validate_push
+from webhooks.rules import (
+    build_key,
+    clone_source,
+    ignore_reason,
+    is_valid_ref,
+    validate_push,
+)
 
 SHA = "a" * 40
 
@@ -49,12 +55,50 @@ def test_a_deleted_branch_builds_nothing():
     assert "deleted" in ignore_reason(push(deleted=True), ("main",), ())
 
 
-@pytest.mark.parametrize("url", ["ext::sh -c touch% /tmp/pwned", "-oProxyCommand=x", "fd::17"])
+ALLOWED = ("git.example.com", "bitbucket.org")
+
+
+@pytest.mark.parametrize("url", ["ext::sh -c touch% /tmp/pwned", "-oProxyCommand=x", "fd::17",
+                                 "EXT::sh -c x"])
 def test_dangerous_clone_urls_are_refused(url):
     with pytest.raises(MalformedPayload, match="not allowed"):
-        clone_source(None, url)
+        clone_source(None, url, ALLOWED)
+    with pytest.raises(MalformedPayload, match="not allowed"):
+        clone_source(url, None, ALLOWED)
+
+
+@pytest.mark.parametrize("url", ["https://evil.example.net/acme/web.git", "/srv/git/web.git",
+                                 "file:///srv/git/web.git", "git@evil.example.net:acme/web.git",
+                                 "https://git.example.com.evil.net/x.git"])
+def test_payload_clone_urls_on_hosts_not_allowed_are_refused(url):
+    with pytest.raises(MalformedPayload, match=r"webhooks\.clone_hosts"):
+        clone_source(None, url, ALLOWED)
+
+
+@pytest.mark.parametrize("url", ["https://git.example.com/acme/web.git",
+                                 "ssh://git@GIT.example.com:2222/acme/web.git",
+                                 "git@bitbucket.org:acme/web.git"])
+def test_payload_clone_urls_on_allowed_hosts_are_used(url):
+    assert clone_source(None, url, ALLOWED) == url
 
 
 def test_the_configured_clone_url_wins():
-    assert clone_source("/srv/git/web.git", "https://example.com/x.git") == "/srv/git/web.git"
-    assert clone_source(None, "https://git.example.com/acme/web.git").startswith("https://")
+    assert clone_source("/srv/git/web.git", "https://x.example/x.git", ()) == "/srv/git/web.git"
+
+
+def test_no_clone_url_at_all_says_to_configure_one():
+    with pytest.raises(MalformedPayload, match="set clone_url"):
+        clone_source(None, None, ALLOWED)
+
+
+@pytest.mark.parametrize("message", ["Fix typo [skip ci]", "[CI SKIP] docs"])
+def test_skip_ci_in_the_commit_message_builds_nothing(message):
+    event = PushEvent("github", "acme/web", "refs/heads/main", SHA, None, commit_message=message)
+    assert "skip ci" in ignore_reason(event, ("main",), ())
+
+
+def test_the_build_key_changes_with_the_settings_not_the_ref():
+    settings = {"dockerfile": "Dockerfile", "context": "."}
+    assert build_key("Acme/Web", SHA, settings) == build_key("acme/web", SHA, dict(settings))
+    assert build_key("acme/web", SHA, settings) != build_key(
+        "acme/web", SHA, {**settings, "target": "x"})

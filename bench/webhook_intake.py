@@ -1,0 +1,178 @@
+"""Webhook intake under load: Lockmaster's /webhooks/github against a bare Flask endpoint.
+
+Both run under gunicorn with the settings `make run` uses (`lockmaster web`: 2 sync workers on
+127.0.0.1); N signed GitHub push deliveries for distinct commits are fired at concurrency C
+from another process. Prints a table; the last line is JSON with `ratio` and `p99_ms`.
+
+    LOCKMASTER_TEST_REDIS_DB=2 .venv/bin/python bench/webhook_intake.py [--n N] [--concurrency C]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SECRET_ENV = "LOCKMASTER_BENCH_SECRET"
+
+
+def fire(port: int, n: int, concurrency: int, secret: str) -> dict:
+    """Send n signed deliveries for distinct commits; returns throughput and latencies."""
+    from devstack.gitpush import signed_headers
+
+    deliveries = []
+    for i in range(n):
+        sha = uuid.uuid4().hex + f"{i:08x}"
+        body = json.dumps({"ref": "refs/heads/main", "after": sha, "deleted": False,
+                           "repository": {"full_name": "bench/web",
+                                          "html_url": "https://example.com/bench/web"},
+                           "pusher": {"name": "bench"},
+                           "head_commit": {"id": sha, "message": f"commit {i}",
+                                           "author": {"name": "Bench"}}}).encode()
+        deliveries.append((body, signed_headers(body, secret)))
+    latencies, statuses, lock = [], {}, threading.Lock()
+    cursor = iter(deliveries)
+
+    def worker():
+        while True:
+            with lock:
+                item = next(cursor, None)
+            if item is None:
+                return
+            started = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn.request("POST", "/webhooks/github", body=item[0], headers=item[1])
+            status = conn.getresponse().status
+            conn.close()
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                statuses[status] = statuses.get(status, 0) + 1
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    return {"per_s": n / wall, "p50_ms": 1000 * statistics.median(latencies),
+            "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))], "statuses": statuses}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve(argv: list[str], env: dict) -> subprocess.Popen:
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    return process
+
+
+def _wait(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            conn.getresponse()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"nothing answered on port {port} within 30s")
+
+
+def _measure(argv: list[str], env: dict, port: int, n: int, concurrency: int,
+             secret: str) -> dict:
+    server = _serve(argv, env)
+    try:
+        _wait(port)
+        out = subprocess.run(
+            [sys.executable, __file__, "--fire", str(port), "--n", str(n),
+             "--concurrency", str(concurrency)],
+            env={**env, SECRET_ENV: secret}, capture_output=True, text=True, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--database-url", help="an empty database (default: a new SQLite file)")
+    parser.add_argument("--fire", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.fire:
+        print(json.dumps(fire(args.fire, args.n, args.concurrency, os.environ[SECRET_ENV])))
+        return
+    from redis import Redis
+
+    from lineage.migrate import upgrade
+
+    db = int(os.environ.get("LOCKMASTER_TEST_REDIS_DB", "14"))
+    redis_url = f"redis://127.0.0.1:6379/{db}"
+    secret = uuid.uuid4().hex
+    with tempfile.TemporaryDirectory(prefix="lockmaster-bench-") as tmp:
+        config = Path(tmp) / "lockmaster.yml"
+        config.write_text(
+            "repositories:\n  - name: bench/web\n    provider: github\n"
+            f"    secret_env: {SECRET_ENV}\n    clone_url: /srv/git/bench/web.git\n")
+        database_url = args.database_url or f"sqlite:///{tmp}/lockmaster.db"
+        env = {**os.environ, "LOCKMASTER_CONFIG": str(config), "LOCKMASTER_DATA_DIR": tmp,
+               "LOCKMASTER_REDIS_URL": redis_url, "LOCKMASTER_DATABASE_URL": database_url,
+               SECRET_ENV: secret, "LOCKMASTER_LOG_LEVEL": "WARNING"}
+        upgrade(database_url)
+        Redis.from_url(redis_url).flushdb()
+        port = _free_port()
+        try:
+            lockmaster = _measure([sys.executable, "app.py", "web", "--port", str(port)],
+                                  env, port, args.n, args.concurrency, secret)
+        finally:
+            Redis.from_url(redis_url).flushdb()
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        bare = _measure([gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                         "--access-logfile", "-", "bench.bare_app:create_app()"],
+                        env, port, args.n, args.concurrency, secret)
+    _report(lockmaster, bare, args)
+
+
+def _report(lockmaster: dict, bare: dict, args) -> None:
+    database = (args.database_url or "sqlite").split(":", 1)[0]
+    print(f"{args.n} signed GitHub push deliveries, concurrency {args.concurrency}, "
+          f"gunicorn 2 sync workers on 127.0.0.1, database {database}")
+    print(f"{'endpoint':<22}{'deliveries/s':>14}{'p50 ms':>10}{'p99 ms':>10}  statuses")
+    for name, result in (("lockmaster webhooks", lockmaster), ("bare Flask", bare)):
+        print(f"{name:<22}{result['per_s']:>14.1f}{result['p50_ms']:>10.1f}"
+              f"{result['p99_ms']:>10.1f}  {result['statuses']}")
+    ratio = lockmaster["per_s"] / bare["per_s"]
+    print(f"ratio (lockmaster / bare): {ratio:.2f}")
+    print(json.dumps({"ratio": round(ratio, 3), "p99_ms": round(lockmaster["p99_ms"], 1),
+                      "p50_ms": round(lockmaster["p50_ms"], 1),
+                      "deliveries_per_s": round(lockmaster["per_s"], 1),
+                      "baseline_per_s": round(bare["per_s"], 1),
+                      "baseline_p99_ms": round(bare["p99_ms"], 1),
+                      "n": args.n, "concurrency": args.concurrency}))
+
+
+if __name__ == "__main__":
+    main()

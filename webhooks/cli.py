@@ -1,0 +1,93 @@
+"""`lockmaster build` and `lockmaster deliveries`: builds by hand, stored deliveries."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from webhooks.intake import Outcome
+
+
+def _runtime():
+    from app import _settings_or_exit, create_app
+
+    app = create_app(_settings_or_exit())
+    return app, app.extensions["lockmaster"]
+
+
+def _report(outcome: Outcome) -> None:
+    click.echo(json.dumps(outcome.body, indent=2))
+    if outcome.status >= 400:
+        raise click.exceptions.Exit(1)
+
+
+@click.command("build")
+@click.argument("repository")
+@click.argument("ref", required=False)
+@click.option("--sha", help="Build this commit (with REF if given, for its tag).")
+def build(repository: str, ref: str | None, sha: str | None) -> None:
+    """Build REPOSITORY at REF (branch, tag or refs/...) as if its push webhook had come."""
+    from webhooks.manual import trigger
+
+    app, runtime = _runtime()
+    with app.app_context():
+        request = {"repository": repository, "ref": ref, "sha": sha, "requested_by": "cli"}
+        _report(trigger(runtime, {k: v for k, v in request.items() if v}))
+
+
+@click.group()
+def deliveries() -> None:
+    """Webhook deliveries as received: list them, replay one."""
+
+
+@deliveries.command("list")
+@click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--outcome", type=click.Choice(["accepted", "ignored", "malformed", "rejected"]))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def list_deliveries(limit: int, outcome: str | None, as_json: bool) -> None:
+    """The newest deliveries, with what Lockmaster made of each."""
+    from webhooks.replay import recent_deliveries
+
+    _app, runtime = _runtime()
+    for row in recent_deliveries(runtime, limit, outcome):
+        if as_json:
+            click.echo(json.dumps(row))
+            continue
+        builds = ",".join(b[:8] for b in row["builds"]) or "-"
+        click.echo(f"{row['id']:>6}  {row['received_at']}  {row['provider']:<9} "
+                   f"{row['outcome']:<9} {row['status']}  {row['repository'] or '-'} "
+                   f"{row['ref'] or '-'}  builds={builds}  {row['reason'] or ''}".rstrip())
+
+
+@deliveries.command("show")
+@click.argument("delivery", type=int)
+def show_delivery(delivery: int) -> None:
+    """Print stored delivery DELIVERY: outcome, headers and raw body."""
+    from webhooks.replay import CannotReplay, stored_delivery
+
+    _app, runtime = _runtime()
+    try:
+        click.echo(json.dumps(stored_delivery(runtime, delivery), indent=2))
+    except CannotReplay as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@deliveries.command("replay")
+@click.argument("delivery", type=int)
+def replay_delivery(delivery: int) -> None:
+    """Run stored delivery DELIVERY (its number in `deliveries list`) through intake again."""
+    from webhooks.replay import CannotReplay, replay
+
+    app, runtime = _runtime()
+    with app.app_context():
+        try:
+            _report(replay(runtime, delivery))
+        except CannotReplay as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+def add_commands(group: click.Group) -> None:
+    """Register these commands on the `lockmaster` command group."""
+    group.add_command(build)
+    group.add_command(deliveries)

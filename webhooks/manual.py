@@ -1,0 +1,90 @@
+"""Builds asked for by hand (a missed hook): the same rules, records and dedupe as a webhook."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import git
+
+from bootstrap import Runtime
+from builder.source import GIT_ENV
+from webhooks import intake
+from webhooks.events import MalformedPayload, PushEvent
+from webhooks.intake import Outcome, Received
+from webhooks.receive import build_or_ignore
+from webhooks.rules import is_valid_ref
+
+PROVIDER = "manual"
+_SHA = re.compile(r"^[0-9a-fA-F]{40}([0-9a-fA-F]{24})?$")
+
+
+def trigger(runtime: Runtime, request: dict, replay_of: int | None = None) -> Outcome:
+    """Build `repository` at `ref` (resolved on the clone URL) or at `sha` (optionally `ref`)."""
+    body = json.dumps(request, sort_keys=True).encode()
+    received = Received(PROVIDER, None, {}, body, replay_of)
+    try:
+        repo, ref, sha = _parse(runtime, request)
+        pusher = request.get("requested_by") if isinstance(request.get("requested_by"),
+                                                           str) else None
+        push = PushEvent(provider=repo.provider, repository=repo.name, ref=ref, after=sha,
+                         clone_url=None, pusher=pusher)
+        return build_or_ignore(runtime, received, PROVIDER, repo, [push])
+    except MalformedPayload as exc:
+        return intake.record(runtime.db, received, "malformed", 400, str(exc), event=PROVIDER)
+    except _UnknownRepository as exc:
+        return intake.record(runtime.db, received, "rejected", 404, str(exc), event=PROVIDER)
+
+
+class _UnknownRepository(Exception):
+    pass
+
+
+def _parse(runtime: Runtime, request: dict):
+    name, ref, sha = (request.get(k) for k in ("repository", "ref", "sha"))
+    if not isinstance(name, str) or not name:
+        raise MalformedPayload("give 'repository': the full name configured in lockmaster.yml")
+    repo = runtime.settings.repository_named(name)
+    if repo is None:
+        raise _UnknownRepository(f"repository '{name}' is not configured in lockmaster.yml")
+    if not repo.clone_url:
+        raise MalformedPayload(f"repository '{name}' has no clone_url in lockmaster.yml: set "
+                               "one to build it by hand")
+    if not ref and not sha:
+        raise MalformedPayload("give 'ref' (a branch, tag or full ref name) or 'sha'")
+    if sha is not None and (not isinstance(sha, str) or not _SHA.match(sha)):
+        raise MalformedPayload(f"sha {sha!r} is not a full 40-hex (or 64-hex) commit id")
+    if ref is not None and not isinstance(ref, str):
+        raise MalformedPayload("'ref' must be a string")
+    if sha:
+        ref = _full_ref(ref) if ref else ""
+        return repo, ref, sha.lower()
+    ref, sha = _resolve(repo.clone_url, ref)
+    return repo, ref, sha
+
+
+def _full_ref(ref: str) -> str:
+    full = ref if ref.startswith("refs/") else f"refs/heads/{ref}"
+    if not is_valid_ref(full):
+        raise MalformedPayload(f"ref {ref!r} is not a valid Git ref name")
+    return full
+
+
+def _resolve(url: str, ref: str) -> tuple[str, str]:
+    """The full ref name and commit of `ref` on the repository at url (git ls-remote)."""
+    candidates = [ref] if ref.startswith("refs/") else [f"refs/heads/{ref}", f"refs/tags/{ref}"]
+    for candidate in candidates:
+        if not is_valid_ref(candidate):
+            raise MalformedPayload(f"ref {ref!r} is not a valid Git ref name")
+    try:
+        listing = git.cmd.Git()
+        listing.update_environment(**GIT_ENV)
+        output = listing.ls_remote("--", url, *candidates, *[c + "^{}" for c in candidates])
+    except git.GitCommandError as exc:
+        raise MalformedPayload(f"could not list refs of {url}: {exc.stderr.strip()}") from exc
+    found = dict(reversed(line.split("\t", 1)) for line in output.splitlines() if "\t" in line)
+    for candidate in candidates:
+        sha = found.get(candidate + "^{}") or found.get(candidate)
+        if sha:
+            return candidate, sha
+    raise MalformedPayload(f"ref {ref!r} does not exist in {url}")

@@ -1,0 +1,53 @@
+"""A newer push to a ref makes older queued builds of that ref superseded: never built.
+
+Only queued builds are superseded here. Cancelling a running build belongs to the build
+cancellation work (issue 4); once that lands, a repository setting can ask for it here."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from lineage.models import Build, utcnow
+from lineage.triggers import BuildTrigger, current_refs, refs_of
+
+
+def supersede_older(session: Session, builds: list[Build]) -> list[str]:
+    """Mark superseded every older queued build whose refs all have a newer build; their ids."""
+    superseded = []
+    for build in builds:
+        for older in _older_queued(session, build):
+            if current_refs(session, older):
+                continue  # another ref still wants this commit
+            if _mark(session, older, build, refs_of(build)):
+                superseded.append(older.id)
+    return superseded
+
+
+def restore(session: Session, build_ids: list[str]) -> None:
+    """Undo supersede_older for a delivery that is being forgotten (its job never queued)."""
+    for build in session.scalars(select(Build).where(Build.id.in_(build_ids),
+                                                     Build.status == "superseded")):
+        build.status, build.finished_at, build.error = "queued", None, None
+        build.history = build.history[:-1]
+
+
+def _older_queued(session, build: Build) -> list[Build]:
+    refs = [ref for ref in refs_of(build) if ref]
+    # Led by builds(status, id): only queued builds are read, however long the history.
+    wanted = select(BuildTrigger.id).where(BuildTrigger.build_id == Build.id,
+                                           BuildTrigger.ref.in_(refs))
+    query = select(Build).where(Build.status == "queued", Build.id < build.id,
+                                Build.repository == build.repository, wanted.exists())
+    return list(session.scalars(query))
+
+
+def _mark(session, older: Build, newer: Build, refs: list[str]) -> bool:
+    """Compare-and-set queued → superseded, so a worker that took the build meanwhile wins."""
+    now = utcnow()
+    entry = {"status": "superseded", "at": now.isoformat() + "Z", "by": newer.id}
+    result = session.execute(
+        update(Build).where(Build.id == older.id, Build.status == "queued").values(
+            status="superseded", finished_at=now, history=[*older.history, entry],
+            error=f"superseded by build {newer.id}, a newer push to {', '.join(refs)}"))
+    return result.rowcount == 1
