@@ -11,6 +11,7 @@ import click
 from flask import Flask
 
 from bootstrap import Runtime
+from builder.cli import register as register_build_commands
 from config import ConfigError, Settings, load_settings
 
 
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False
     app.extensions["lockmaster"] = Runtime(settings)
 
+    from builder.views import bp as build_control_bp
     from health import bp as health_bp
     from lineage.api import bp as api_bp
     from webhooks.views import bp as webhooks_bp
@@ -29,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(build_control_bp)
     app.register_error_handler(413, _too_large)
     return app
 
@@ -68,16 +71,16 @@ def web(host: str, port: int, workers: int) -> None:
 @cli.command()
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker(burst: bool) -> None:
-    """Run one RQ worker on the builds and promotions queues."""
-    from rq import Worker
-
+    """Run one RQ worker on the builds and promotions queues (SIGTERM: finish the running
+    build, then stop; a second signal stops the build and records it)."""
     from bootstrap import BUILDS_QUEUE, PROMOTIONS_QUEUE
+    from builder.workers import LockmasterWorker
 
     app = create_app(_settings_or_exit())
     runtime = app.extensions["lockmaster"]
     with app.app_context():
         queues = [runtime.queue(BUILDS_QUEUE), runtime.queue(PROMOTIONS_QUEUE)]
-        Worker(queues, connection=runtime.redis).work(burst=burst)
+        LockmasterWorker(queues, runtime).work(burst=burst)
 
 
 @cli.group()
@@ -94,6 +97,8 @@ def db_upgrade() -> None:
     upgrade(settings.database_url)
     click.echo(f"database at {settings.database_url} is up to date")
 
+
+register_build_commands(cli)
 
 if __name__ == "__main__":
     cli()

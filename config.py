@@ -8,6 +8,15 @@ from pathlib import Path
 
 import yaml
 
+from builder.isolation import (
+    DEFAULT_TIMEOUT_SECONDS,
+    IsolationError,
+    check_build_args,
+    check_network,
+    parse_cpus,
+    parse_memory,
+)
+
 PROVIDERS = ("github", "gitlab", "gitea", "bitbucket")
 
 
@@ -51,11 +60,24 @@ class RepositoryConfig:
     context: str = "."
     target: str | None = None
     build_args: dict[str, str] = field(default_factory=dict)
+    network: str = "none"
+    memory: int | None = None
+    cpus: float | None = None
+    timeout: int = DEFAULT_TIMEOUT_SECONDS
+    submodules: bool = True
 
     @property
     def secret(self) -> str | None:
         """The webhook secret, read from the named environment variable."""
         return os.environ.get(self.secret_env) or None
+
+
+@dataclass(frozen=True)
+class GcPolicy:
+    """What `lockmaster gc` keeps: local images per repository and recently used mirrors."""
+
+    keep_images: int = 3
+    mirror_max_age_days: int = 14
 
 
 @dataclass(frozen=True)
@@ -69,6 +91,7 @@ class Settings:
     registry: RegistrySettings
     repositories: tuple[RepositoryConfig, ...]
     max_webhook_bytes: int = 25 * 1024 * 1024
+    gc: GcPolicy = field(default_factory=GcPolicy)
 
     def repository(self, provider: str, name: str) -> RepositoryConfig | None:
         """The configured repository with this provider and full name, if any."""
@@ -85,6 +108,11 @@ class Settings:
     def workspace_dir(self) -> Path:
         """Where per-build checkouts live (always removed after the build)."""
         return self.data_dir / "workspaces"
+
+    @property
+    def mirror_dir(self) -> Path:
+        """Where the per-repository Git mirror caches live."""
+        return self.data_dir / "mirrors"
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -129,12 +157,14 @@ class _Mapping(dict):
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
-_TOP_KEYS = {"registry", "repositories", "webhooks"}
+_TOP_KEYS = {"registry", "repositories", "webhooks", "gc"}
+_GC_KEYS = {"keep_images", "mirror_max_age_days"}
 _REGISTRY_KEYS = {"url", "insecure", "staging", "production"}
 _WEBHOOK_KEYS = {"max_body_mb"}
 _REPO_KEYS = {
     "name", "provider", "secret_env", "clone_url", "image", "branches", "tags",
-    "dockerfile", "context", "target", "build_args",
+    "dockerfile", "context", "target", "build_args", "network", "memory", "cpus", "timeout",
+    "submodules",
 }
 _REPO_REQUIRED = ("name", "provider", "secret_env")
 
@@ -209,7 +239,19 @@ def parse_config(text: str, source: str = "lockmaster.yml"):
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:
         raise ConfigError(f"{source}: repository '{duplicate[1]}' is configured twice")
-    return registry, tuple(repositories), {"max_webhook_bytes": max_mb * 1024 * 1024}
+    gc = _parse_gc(_Reader(source, top.get("gc", dict, {}), "gc", _GC_KEYS))
+    return registry, tuple(repositories), {"max_webhook_bytes": max_mb * 1024 * 1024, "gc": gc}
+
+
+def _parse_gc(reader: _Reader) -> GcPolicy:
+    defaults = GcPolicy()
+    policy = GcPolicy(keep_images=reader.get("keep_images", int, defaults.keep_images),
+                      mirror_max_age_days=reader.get("mirror_max_age_days", int,
+                                                     defaults.mirror_max_age_days))
+    for key in sorted(_GC_KEYS):
+        if getattr(policy, key) < 0:
+            reader.fail(key, "must be 0 or more")
+    return policy
 
 
 def _parse_registry(reader: _Reader) -> RegistrySettings:
@@ -246,4 +288,25 @@ def _parse_repository(source: str, item: object, index: int) -> RepositoryConfig
         context=reader.get("context", str, "."),
         target=reader.get("target", str),
         build_args={k: str(v) for k, v in build_args.items()},
+        **_isolation(reader),
     )
+
+
+def _isolation(reader: _Reader) -> dict:
+    """The build's isolation keys of one repository, each checked."""
+    values: dict = {"submodules": reader.get("submodules", bool, True)}
+    checks = {"build_args": lambda v: check_build_args({k: str(a) for k, a in v.items()}),
+              "network": check_network, "memory": parse_memory, "cpus": parse_cpus}
+    for key, check in checks.items():
+        if reader.mapping.get(key) is not None:
+            try:
+                result = check(reader.mapping[key])
+            except IsolationError as exc:
+                reader.fail(key, f"is refused: {exc}")
+            if key != "build_args":
+                values[key] = result
+    timeout = reader.get("timeout", int, DEFAULT_TIMEOUT_SECONDS)
+    if timeout < 1:
+        reader.fail("timeout", "must be a number of seconds, at least 1")
+    values["timeout"] = timeout
+    return values

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from datetime import datetime
 
 from bootstrap import Runtime
 from builder.buildlog import BuildLog
+from builder.cache import pull_cache_image
 from builder.errors import BuildFailure
-from builder.image import build_image
+from builder.image import BuildRequest, BuildStopped, EngineBuild
+from builder.isolation import Commit, substitute
 from builder.push import push_image
 from builder.source import checkout, inside
+from builder.stages import record_stage
 from builder.states import BuildStatus, check_transition
 from builder.tags import branch_name, ref_to_tag, short_sha, tag_name
+from builder.watchdog import BuildInterrupted, Watchdog, containers_key, ref_lock
 from config import RepositoryConfig
 from lineage.models import Build, utcnow
 from registry.client import RegistryClient, RegistryError
 
 BUILD_ID_LABEL = "io.lockmaster.build-id"
+WORKER_LOST_DURING_PUSH = ("worker lost during push: the image may be half pushed, so it is not "
+                           "pushed again; retry the build")
 log = logging.getLogger(__name__)
 
 
@@ -29,9 +36,10 @@ class BuildRun:
         self.runtime = runtime
         self.build_id = build_id
         self.stage = "clone"
+        self.engine_build: EngineBuild | None = None
 
     def run(self) -> str:
-        """Run the build unless it already ended; returns its final status."""
+        """Run the build unless it already ended or another worker has it; returns its status."""
         with self.runtime.db.session() as session:
             build = session.get(Build, self.build_id)
         if build is None:
@@ -39,10 +47,27 @@ class BuildRun:
             return "missing"
         if BuildStatus(build.status).is_final:
             return build.status
+        self.watch = Watchdog(self.runtime.redis, self.runtime.db, self.build_id)
+        if not self.watch.claim():
+            log.warning("build %s is already running on a live worker; skipping", self.build_id)
+            return build.status
+        try:
+            return self._run(build)
+        finally:
+            self.watch.close()
+
+    def _run(self, build: Build) -> str:
         self.log = BuildLog(self.runtime.redis, self.build_id)
         workspace = self.runtime.settings.workspace_dir / self.build_id
         try:
-            self._stages(build, workspace)
+            if build.status == BuildStatus.PUSHING:
+                raise BuildFailure("push", WORKER_LOST_DURING_PUSH)
+            repo = self._repository(build)
+            self._wait_for_ref(build, repo)
+            self._stages(build, repo, workspace)
+        except BuildInterrupted as stop:
+            self.log.write(f"STOPPED during {self.stage}: {stop.reason}")
+            self._end_interrupted(stop)
         except BuildFailure as failure:
             self.log.write(f"FAILED at {failure.stage}: {failure.reason}")
             self._advance(BuildStatus.FAILED, error=failure.reason, failed_stage=failure.stage)
@@ -52,23 +77,43 @@ class BuildRun:
                           f"{self.stage}: {exc!r}; see the worker log", failed_stage=self.stage)
             raise
         finally:
+            if self.engine_build is not None:
+                self.engine_build.remove_containers()
             shutil.rmtree(workspace, ignore_errors=True)
             self._store_log()
         return self._status()
 
-    def _stages(self, build: Build, workspace) -> None:
+    def _repository(self, build: Build) -> RepositoryConfig:
         repo = self.runtime.settings.repository_named(build.repository)
         if repo is None:
             raise BuildFailure("clone", f"repository {build.repository} is no longer "
                                         "configured in lockmaster.yml")
-        self._advance(BuildStatus.CLONING, started_at=utcnow())
-        checkout(build.clone_url, build.commit_sha, workspace, self.log)
+        return repo
+
+    def _wait_for_ref(self, build: Build, repo: RepositoryConfig) -> None:
+        """At most one running build per (repository, ref): wait for the one that runs."""
+        self.watch.lock = lock = ref_lock(self.runtime.redis, build.repository, build.ref)
+        self.watch.start(repo.timeout)
+        waited = False
+        while not lock.acquire(blocking=False):
+            if not waited:
+                self.log.write(f"waiting for the running build of {build.ref} to finish")
+                waited = True
+            self.watch.check()
+            time.sleep(1)
+        self.watch.start_clock()
+
+    def _stages(self, build: Build, repo: RepositoryConfig, workspace) -> None:
+        self._advance(BuildStatus.CLONING, started_at=utcnow(), attempts=build.attempts + 1)
+        checkout(build.clone_url, build.commit_sha, workspace, self.log,
+                 mirror_dir=self.runtime.settings.mirror_dir, submodules=repo.submodules)
         self.stage = "build"
         self._advance(BuildStatus.BUILDING)
         client = self.runtime.docker()
         image_id = self._build(client, build, repo, workspace)
         self.stage = "checks"
         self._advance(BuildStatus.CHECKING)
+        self._checks(client, build, repo, image_id)
         self.stage = "push"
         self._advance(BuildStatus.PUSHING)
         repository = self.runtime.settings.registry.repository("staging", repo.image)
@@ -78,6 +123,9 @@ class BuildRun:
         self.log.write(f"staged {repository}@{pushed.digest}")
         self._advance(BuildStatus.STAGED, digest=pushed.digest, image_repository=repository,
                       tags=pushed.tags, size=size)
+
+    def _checks(self, client, build: Build, repo: RepositoryConfig, image_id: str) -> None:
+        """The quality gates (CHECKING stage): the one place where checks run."""
 
     def _build(self, client, build: Build, repo: RepositoryConfig, workspace) -> str:
         context = inside(workspace, repo.context, "context")
@@ -94,9 +142,33 @@ class BuildRun:
             "org.opencontainers.image.created": utcnow().isoformat(timespec="seconds") + "Z",
             BUILD_ID_LABEL: build.id,
         }
-        return build_image(client, context, dockerfile, tag=None,
-                           labels=labels, build_args=repo.build_args, target=repo.target,
-                           log=self.log)
+        staging = self.runtime.settings.registry.repository("staging", repo.image)
+        request = BuildRequest(
+            context=context, dockerfile=dockerfile, labels=labels,
+            build_args=self._build_args(build, repo), target=repo.target, network=repo.network,
+            memory=repo.memory, cpus=repo.cpus,
+            cache_from=pull_cache_image(client, staging, _ref_tag(build), self.log))
+        self.engine_build = EngineBuild(client, request, self.log, self._note_container)
+        self.watch.on_stop = self.engine_build.stop
+        self.watch.check()
+        try:
+            return self.engine_build.run()
+        except BuildStopped:
+            self.watch.check()
+            raise
+
+    def _build_args(self, build: Build, repo: RepositoryConfig) -> dict[str, str]:
+        commit = Commit(sha=build.commit_sha, short_sha=short_sha(build.commit_sha),
+                        ref=build.ref, version=_version(build))
+        args = substitute(repo.build_args, commit)
+        with self.runtime.db.session() as session:
+            session.get(Build, self.build_id).build_args = args
+        return args
+
+    def _note_container(self, container_id: str) -> None:
+        key = containers_key(self.build_id)
+        self.runtime.redis.sadd(key, container_id)
+        self.runtime.redis.expire(key, 7 * 24 * 3600)
 
     def _verify(self, repository: str, digest: str) -> None:
         registry = self.runtime.settings.registry
@@ -109,14 +181,25 @@ class BuildRun:
         if served.digest != digest:
             raise BuildFailure("push", f"the registry serves {served.digest}, not {digest}")
 
+    def _end_interrupted(self, stop: BuildInterrupted) -> None:
+        if BuildStatus(self._status()).is_final:  # a queued build cancelled while it waited
+            return
+        if stop.cancelled:
+            self._advance(BuildStatus.CANCELLED, error="cancelled", failed_stage=self.stage)
+        else:
+            self._advance(BuildStatus.FAILED, error=stop.reason, failed_stage=self.stage)
+
     def _advance(self, status: BuildStatus, **fields) -> None:
         """Move the build to `status`, recording when, plus any fields given."""
+        if not status.is_final:
+            self.watch.check()
         now = utcnow()
         with self.runtime.db.session() as session:
             build = session.get(Build, self.build_id, with_for_update=True)
             check_transition(BuildStatus(build.status), status)
             build.status = status.value
             build.history = [*build.history, {"status": status.value, "at": _iso(now)}]
+            build.stages = record_stage(build.stages or {}, status, _iso(now))
             if status.is_final:
                 build.finished_at = now
             for key, value in fields.items():
@@ -135,10 +218,20 @@ class BuildRun:
 def image_tags(build: Build) -> list[str]:
     """The staging tags of a build: the short commit id and the branch or tag name."""
     tags = [short_sha(build.commit_sha)]
-    name = branch_name(build.ref) or tag_name(build.ref)
-    if name is not None and ref_to_tag(name) not in tags:
-        tags.append(ref_to_tag(name))
+    tag = _ref_tag(build)
+    if tag is not None and tag not in tags:
+        tags.append(tag)
     return tags
+
+
+def _ref_tag(build: Build) -> str | None:
+    name = branch_name(build.ref) or tag_name(build.ref)
+    return ref_to_tag(name) if name is not None else None
+
+
+def _version(build: Build) -> str:
+    """{version}: the Git tag of a tag push, else the short commit id."""
+    return tag_name(build.ref) or short_sha(build.commit_sha)
 
 
 def _iso(moment: datetime) -> str:

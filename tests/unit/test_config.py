@@ -31,7 +31,7 @@ def test_the_design_example_parses():
     assert (repo.name, repo.provider, repo.branches, repo.tags) == (
         "acme/web", "github", ("main", "release/*"), ("v*",))
     assert repo.dockerfile == "docker/Dockerfile"
-    assert limits == {"max_webhook_bytes": 25 * 1024 * 1024}
+    assert limits["max_webhook_bytes"] == 25 * 1024 * 1024
 
 
 def test_an_unknown_key_is_named_with_its_line():
