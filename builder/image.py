@@ -21,6 +21,7 @@ from builder.isolation import cpu_quota
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 _RUNNING_IN = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
 _OOM_CODE = "returned a non-zero code: 137"
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class BuildStopped(Exception):
@@ -116,8 +117,8 @@ class EngineBuild:
     def _follow(self, stream) -> str:
         step, image_id = None, None
         for chunk in stream:
-            text = chunk.get("stream")
-            if text and text.strip():
+            text = _COLOUR.sub("", chunk.get("stream") or "")
+            if text.strip():
                 self.log.write(text.rstrip("\n"))
                 step = text.strip() if _STEP.match(text) else step
                 self._note_container(text.rstrip("\n"))
