@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,11 +90,15 @@ class EngineBuild:
             self.remove_containers()
 
     def stop(self) -> None:
-        """Close the build stream (the engine then cancels the build) and remove containers."""
+        """Remove the build's containers and hang up the build stream (the engine then
+        cancels the build); safe to call from another thread while run() reads."""
         self.stopped.set()
-        if self._response is not None:
-            self._response.close()
         self.remove_containers()
+        if self._response is not None:
+            # close() would wait for the reading thread; a shutdown wakes it at once.
+            with contextlib.suppress(OSError):
+                self.client.api._get_raw_response_socket(self._response).shutdown(
+                    socket.SHUT_RDWR)
 
     def remove_containers(self) -> None:
         """Force-remove every container this build started (the engine usually already did)."""
@@ -109,10 +115,13 @@ class EngineBuild:
                                    params=request.params(name), stream=True, timeout=None,
                                    headers={"Content-Type": "application/tar"})
         context.close()
-        api._raise_for_status(self._response)
-        if self.stopped.is_set():
-            raise BuildStopped()
-        return self._follow(api._stream_helper(self._response, decode=True))
+        try:
+            api._raise_for_status(self._response)
+            if self.stopped.is_set():
+                raise BuildStopped()
+            return self._follow(api._stream_helper(self._response, decode=True))
+        finally:
+            self._response.close()
 
     def _follow(self, stream) -> str:
         step, image_id = None, None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -15,6 +16,7 @@ from lineage.db import Database
 from lineage.models import Build
 
 HEARTBEAT_TTL_SECONDS = 10
+log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
 REF_LOCK_TTL_SECONDS = 30
 
@@ -83,7 +85,7 @@ class Watchdog:
             try:
                 self._tick()
             except Exception:  # a hiccup of Redis or the database: try again next tick
-                continue
+                log.exception("watchdog of build %s", self.build_id)
 
     def _tick(self) -> None:
         self.redis.set(heartbeat_key(self.build_id), self.token, ex=HEARTBEAT_TTL_SECONDS)

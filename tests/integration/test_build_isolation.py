@@ -1,6 +1,7 @@
 """Build settings and isolation against the real engine: args, targets, contexts, limits."""
 
 import subprocess
+import uuid
 
 from tests.integration.buildhelpers import (
     assert_no_container_left,
@@ -33,19 +34,20 @@ def test_build_args_are_substituted_and_recorded(make_app, source_repo, secret, 
 
 
 def test_the_target_of_a_multi_stage_build_is_built(make_app, source_repo, secret, base_image):
-    dockerfile = (f"FROM {base_image} AS runtime\nRUN echo built-runtime-stage\n"
+    marker = uuid.uuid4().hex
+    dockerfile = (f"FROM {base_image} AS runtime\nRUN echo built-runtime-stage-{marker}\n"
                   f"FROM {base_image} AS debug\nRUN echo built-debug-stage && exit 1\n")
     build, log = _run(make_app, source_repo, secret, {"Dockerfile": dockerfile},
                       target="runtime")
     assert build["status"] == "staged", build["error"]
-    assert "built-runtime-stage" in log and "built-debug-stage" not in log
+    assert f"built-runtime-stage-{marker}" in log and "built-debug-stage" not in log
 
 
 def test_a_dockerfile_in_a_subfolder_with_its_context_elsewhere(make_app, source_repo, secret,
                                                                 base_image):
     files = {"docker/app/Dockerfile": f"FROM {base_image}\nCOPY hello.txt /srv/\n"
                                       "RUN cat /srv/hello.txt\n",
-             "site/hello.txt": "hello from the site folder\n"}
+             "site/hello.txt": f"hello from the site folder {uuid.uuid4().hex}\n"}
     build, log = _run(make_app, source_repo, secret, files, dockerfile="docker/app/Dockerfile",
                       context="site")
     assert build["status"] == "staged", build["error"]
@@ -67,7 +69,7 @@ def test_a_submodule_file_is_in_the_image(make_app, source_repo, secret, base_im
     library.mkdir(parents=True)
     git = ["git", "-c", "user.name=A", "-c", "user.email=a@example.com"]
     subprocess.run([*git, "init", "-q", "-b", "main", str(library)], check=True)
-    (library / "lib.txt").write_text("from the submodule\n")
+    (library / "lib.txt").write_text(f"from the submodule {uuid.uuid4().hex}\n")
     subprocess.run([*git, "-C", str(library), "add", "lib.txt"], check=True)
     subprocess.run([*git, "-C", str(library), "commit", "-qm", "lib"], check=True)
     subprocess.run([*git, "-c", "protocol.file.allow=always", "-C", str(source_repo.path),
@@ -99,10 +101,10 @@ def test_a_run_over_the_memory_limit_fails_with_a_clear_reason(make_app, source_
 
 def test_a_build_over_its_timeout_fails_and_leaves_no_container(make_app, source_repo, secret,
                                                                base_image, registry_prefix):
-    dockerfile = f"FROM {base_image}\nRUN echo sleeping && sleep 60\n"
-    build, log = _run(make_app, source_repo, secret, {"Dockerfile": dockerfile}, timeout=3)
+    dockerfile = f"FROM {base_image}\nRUN echo sleeping-{uuid.uuid4().hex} && sleep 60\n"
+    build, log = _run(make_app, source_repo, secret, {"Dockerfile": dockerfile}, timeout=5)
     assert build["status"] == "failed", build
-    assert build["error"].startswith("timed out after 3s")
+    assert build["error"].startswith("timed out after 5s")
     assert build["failed_stage"] == "build"
     containers = started_containers(log)
     assert containers, log
