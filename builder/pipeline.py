@@ -95,7 +95,7 @@ class BuildRun:
         self.watch.lock = lock = ref_lock(self.runtime.redis, build.repository, build.ref)
         self.watch.start(repo.timeout)
         waited = False
-        while not lock.acquire(blocking=False):
+        while not lock.acquire(blocking=False, token=self.build_id.encode()):
             if not waited:
                 self.log.write(f"waiting for the running build of {build.ref} to finish")
                 waited = True

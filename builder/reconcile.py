@@ -15,7 +15,7 @@ from builder.dispatch import build_job_id, enqueue_build
 from builder.image import remove_container
 from builder.stages import STAGE_OF, record_stage
 from builder.states import RUNNING_STATUSES, BuildStatus
-from builder.watchdog import containers_key, heartbeat_key
+from builder.watchdog import containers_key, heartbeat_key, release_ref_lock
 from lineage.models import Build, utcnow
 
 MAX_ATTEMPTS = 2
@@ -65,6 +65,7 @@ def _settle(runtime: Runtime, build: Build) -> str:
         enqueue_build(runtime, build.id)
         return "re-queued (its job had vanished)"
     remove_build_containers(runtime, build.id)
+    release_build(runtime, build.id)
     if build.cancel_requested_at is not None:
         end_build(runtime, build.id, BuildStatus.CANCELLED, "cancelled")
         return "cancelled (its worker was gone)"
@@ -84,6 +85,15 @@ def remove_build_containers(runtime: Runtime, build_id: str) -> None:
         for container_id in ids:
             remove_container(client, container_id)
     runtime.redis.delete(key)
+
+
+def release_build(runtime: Runtime, build_id: str) -> None:
+    """Free what a lost worker held for the build: its ref lock and its heartbeat."""
+    with runtime.db.session() as session:
+        build = session.get(Build, build_id)
+        repository, ref = build.repository, build.ref
+    release_ref_lock(runtime.redis, repository, ref, build_id)
+    runtime.redis.delete(heartbeat_key(build_id))
 
 
 def end_build(runtime: Runtime, build_id: str, status: BuildStatus, reason: str) -> None:

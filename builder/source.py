@@ -6,6 +6,7 @@ import fcntl
 import hashlib
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,7 +47,8 @@ def checkout(url: str, sha: str, workspace: Path, log: BuildLog, *, mirror_dir: 
     env = git_env(url)
     with locked(mirror):
         _fetch(mirror, url, sha, env, log)
-    workspace.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(workspace, ignore_errors=True)  # left behind by a worker that was lost
+    workspace.mkdir(parents=True)
     repo = git.Repo.init(workspace)
     repo.git.update_environment(**env)
     # Share the mirror's objects instead of copying them (like `git clone --shared`).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -9,7 +10,7 @@ import uuid
 from collections.abc import Callable
 
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
 from lineage.db import Database
@@ -18,7 +19,7 @@ from lineage.models import Build
 HEARTBEAT_TTL_SECONDS = 10
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
-REF_LOCK_TTL_SECONDS = 30
+REF_LOCK_TTL_SECONDS = 15
 
 
 def heartbeat_key(build_id: str) -> str:
@@ -35,6 +36,14 @@ def ref_lock(redis: Redis, repository: str, ref: str) -> Lock:
     """The lock that lets one build at a time run per (repository, ref)."""
     return redis.lock(f"lockmaster:ref-lock:{repository}:{ref}", timeout=REF_LOCK_TTL_SECONDS,
                       thread_local=False)
+
+
+def release_ref_lock(redis: Redis, repository: str, ref: str, build_id: str) -> None:
+    """Let go of the ref lock if this build (whose worker is gone) still holds it."""
+    lock = ref_lock(redis, repository, ref)
+    lock.local.token = build_id.encode()
+    with contextlib.suppress(LockError):
+        lock.release()
 
 
 class Watchdog:

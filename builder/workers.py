@@ -9,7 +9,7 @@ from rq import Worker
 
 from bootstrap import Runtime
 from builder.dispatch import build_job_id
-from builder.reconcile import end_build, reconcile, remove_build_containers
+from builder.reconcile import end_build, reconcile, release_build, remove_build_containers
 from builder.states import BuildStatus
 
 RECONCILE_INTERVAL_SECONDS = 60
@@ -45,6 +45,7 @@ class LockmasterWorker(Worker):
             build_id = _build_of(job_id)
             if build_id:
                 remove_build_containers(self.runtime, build_id)
+                release_build(self.runtime, build_id)
                 end_build(self.runtime, build_id, BuildStatus.FAILED, COLD_SHUTDOWN)
             raise
 
