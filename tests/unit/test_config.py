@@ -84,3 +84,52 @@ def test_settings_come_from_the_environment(tmp_path):
 def test_a_missing_config_file_says_what_to_do(tmp_path):
     with pytest.raises(ConfigError, match="LOCKMASTER_CONFIG"):
         load_settings({"LOCKMASTER_CONFIG": str(tmp_path / "nope.yml")})
+
+
+BUILD_KEYS = GOOD + """\
+    target: runtime
+    build_args: {VERSION: "{version}", REVISION: "{sha}"}
+    network: default
+    memory: 512m
+    cpus: 1.5
+    timeout: 600
+    submodules: false
+"""
+
+
+def test_build_keys_parse():
+    _registry, (repo,), limits = parse_config(BUILD_KEYS)
+    assert (repo.target, repo.network, repo.memory, repo.cpus, repo.timeout, repo.submodules) \
+        == ("runtime", "default", 512 * 1024**2, 1.5, 600, False)
+    assert repo.build_args == {"VERSION": "{version}", "REVISION": "{sha}"}
+    assert limits["gc"].keep_images == 3
+
+
+def test_build_defaults_are_isolated():
+    _registry, (repo,), _limits = parse_config(GOOD)
+    assert (repo.network, repo.memory, repo.cpus, repo.timeout, repo.submodules) == (
+        "none", None, None, 1800, True)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("network: default", "network: host"), r"line 18: 'network' .* 'host' is not allowed"),
+    (("memory: 512m", "memory: lots"), r"'memory' .* not a memory size"),
+    (("cpus: 1.5", "cpus: 0"), r"'cpus' .* positive number"),
+    (("timeout: 600", "timeout: 0"), r"'timeout' .* at least 1"),
+    (("REVISION:", "API_TOKEN:"), r"build arg 'API_TOKEN' looks like a secret.*secrets check"),
+    (('"{sha}"', '"{commit}"'), r"uses \{commit\}"),
+    (("submodules: false", "submodules: sometimes"), r"'submodules' .* must be a bool"),
+    (("    timeout: 600", "    timeot: 600"), r"unknown key 'timeot'"),
+])
+def test_bad_build_keys_are_refused_at_start_up(change, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config(BUILD_KEYS.replace(*change))
+
+
+def test_the_gc_policy_is_validated():
+    _registry, _repos, limits = parse_config("gc: {keep_images: 1, mirror_max_age_days: 2}\n")
+    assert (limits["gc"].keep_images, limits["gc"].mirror_max_age_days) == (1, 2)
+    with pytest.raises(ConfigError, match="'keep_images' in gc must be 0 or more"):
+        parse_config("gc: {keep_images: -1}\n")
+    with pytest.raises(ConfigError, match="unknown key 'keep'"):
+        parse_config("gc: {keep: 1}\n")
