@@ -41,7 +41,8 @@ def collect(runtime: Runtime, dry_run: bool = False) -> dict[str, list[str]]:
 def _build_ids(runtime: Runtime) -> dict[str, str]:
     """This installation's builds (id → status): whatever else is on the engine is not ours."""
     with runtime.db.session() as session:
-        return dict(session.execute(select(Build.id, Build.status)).tuples())
+        rows = session.execute(select(Build.id, Build.status))
+        return {build_id: status for build_id, status in rows}
 
 
 def _old_images(runtime: Runtime, client, ours: dict[str, str]) -> list[str]:
