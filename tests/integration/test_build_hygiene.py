@@ -148,3 +148,20 @@ def test_gc_removes_only_what_this_installation_no_longer_needs(
         assert tag.status_code == 200  # the registry keeps every staged image
     finally:
         docker_client.images.remove(foreign)
+
+
+def test_the_worker_reconciles_a_build_whose_worker_vanished(app, client, source_repo, secret,
+                                                             tmp_path):
+    runtime = app.extensions["lockmaster"]
+    build_id = push(client, source_repo, secret)
+    Job.fetch(build_job_id(build_id), connection=runtime.redis).delete()
+    with runtime.db.session() as session:  # as a worker killed mid-build leaves it
+        session.execute(update(Build).where(Build.id == build_id).values(status="building"))
+    worker = start_worker(app, tmp_path / "worker.log", "--burst")
+    try:
+        assert worker.wait(timeout=120) == 0
+    finally:
+        stop_worker(worker)
+    build = build_of(client, build_id)
+    assert build["status"] == "staged", build["error"]
+    assert "reconcile: build" in (tmp_path / "worker.log").read_text()
