@@ -7,6 +7,7 @@ import json
 import re
 import socket
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from docker.errors import APIError, DockerException, NotFound
 from docker.utils import tar
 
 from builder.buildlog import BuildLog
+from builder.dockerfile import with_labels
 from builder.errors import BuildFailure
 from builder.isolation import cpu_quota
 
@@ -44,11 +46,26 @@ class BuildRequest:
     cpus: float | None = None
     cache_from: list[str] = field(default_factory=list)
 
+    @property
+    def labels_in_dockerfile(self) -> bool:
+        """Labels go in one appended LABEL step, unless a target stage is built (the
+        appended step would land in the last stage, not the target)."""
+        return bool(self.labels) and not self.target
+
+    def dockerfile_for_engine(self) -> tuple[str, str | None]:
+        """The Dockerfile's name in the context sent, and its text if Lockmaster sends it."""
+        name, content = process_dockerfile(str(self.dockerfile), str(self.context))
+        if not self.labels_in_dockerfile:
+            return name, content
+        text = content if content is not None else self.dockerfile.read_text()
+        return f".dockerfile.lockmaster-{uuid.uuid4().hex}", with_labels(text, self.labels)
+
     def params(self, dockerfile_name: str) -> dict:
         """The /build query parameters (the legacy builder's names)."""
         params = {"dockerfile": dockerfile_name, "rm": True, "forcerm": True, "pull": False,
-                  "networkmode": self.network, "labels": json.dumps(self.labels),
-                  "buildargs": json.dumps(self.build_args)}
+                  "networkmode": self.network, "buildargs": json.dumps(self.build_args)}
+        if not self.labels_in_dockerfile:
+            params["labels"] = json.dumps(self.labels)
         if self.target:
             params["target"] = self.target
         if self.cache_from:
@@ -107,7 +124,7 @@ class EngineBuild:
 
     def _run(self) -> str:
         api, request = self.client.api, self.request
-        name, content = process_dockerfile(str(request.dockerfile), str(request.context))
+        name, content = request.dockerfile_for_engine()
         context = tar(str(request.context), exclude=_dockerignore(request.context),
                       dockerfile=(name, content))
         # The SDK's build() hides the HTTP response; we need it to close the stream on stop.
