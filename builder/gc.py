@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bootstrap import Runtime
 from builder.image import remove_container
-from builder.pipeline import BUILD_ID_LABEL
+from builder.recipe import BUILD_ID_LABEL
 from builder.source import LAST_USED, locked
 from builder.states import BuildStatus
 from builder.watchdog import containers_key

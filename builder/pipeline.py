@@ -12,18 +12,16 @@ from builder.buildlog import BuildLog
 from builder.cache import pull_cache_image
 from builder.errors import BuildFailure
 from builder.image import BuildRequest, BuildStopped, EngineBuild
-from builder.isolation import Commit, substitute
-from builder.push import push_image
-from builder.source import checkout, inside
+from builder.push import push_image, verify_pushed
+from builder.recipe import BUILD_ID_LABEL as BUILD_ID_LABEL
+from builder.recipe import build_args, build_paths, image_labels, image_tags, ref_tag
+from builder.source import checkout
 from builder.stages import record_stage
 from builder.states import BuildStatus, check_transition
-from builder.tags import branch_name, ref_to_tag, short_sha, tag_name
 from builder.watchdog import BuildInterrupted, Watchdog, containers_key, ref_lock
 from config import RepositoryConfig
 from lineage.models import Build, utcnow
-from registry.client import RegistryClient, RegistryError
 
-BUILD_ID_LABEL = "io.lockmaster.build-id"
 WORKER_LOST_DURING_PUSH = ("worker lost during push: the image may be half pushed, so it is not "
                            "pushed again; retry the build")
 log = logging.getLogger(__name__)
@@ -118,7 +116,7 @@ class BuildRun:
         self._advance(BuildStatus.PUSHING)
         repository = self.runtime.settings.registry.repository("staging", repo.image)
         pushed = push_image(client, image_id, repository, image_tags(build), self.log)
-        self._verify(repository, pushed.digest)
+        verify_pushed(self.runtime.settings.registry, repository, pushed.digest)
         size = client.images.get(image_id).attrs.get("Size")
         self.log.write(f"staged {repository}@{pushed.digest}")
         self._advance(BuildStatus.STAGED, digest=pushed.digest, image_repository=repository,
@@ -128,26 +126,15 @@ class BuildRun:
         """The quality gates (CHECKING stage): the one place where checks run."""
 
     def _build(self, client, build: Build, repo: RepositoryConfig, workspace) -> str:
-        context = inside(workspace, repo.context, "context")
-        dockerfile = inside(workspace, repo.dockerfile, "dockerfile")
-        if not context.is_dir():
-            raise BuildFailure("build", f"build context '{repo.context}' not found in commit "
-                                        f"{short_sha(build.commit_sha)}")
-        if not dockerfile.is_file():
-            raise BuildFailure("build", f"Dockerfile not found at path '{repo.dockerfile}' in "
-                                        f"commit {short_sha(build.commit_sha)}")
-        labels = {
-            "org.opencontainers.image.revision": build.commit_sha,
-            "org.opencontainers.image.source": build.source_url or build.clone_url,
-            "org.opencontainers.image.created": utcnow().isoformat(timespec="seconds") + "Z",
-            BUILD_ID_LABEL: build.id,
-        }
+        context, dockerfile = build_paths(build, repo, workspace)
+        args = build_args(build, repo)
+        with self.runtime.db.session() as session:
+            session.get(Build, self.build_id).build_args = args
         staging = self.runtime.settings.registry.repository("staging", repo.image)
         request = BuildRequest(
-            context=context, dockerfile=dockerfile, labels=labels,
-            build_args=self._build_args(build, repo), target=repo.target, network=repo.network,
-            memory=repo.memory, cpus=repo.cpus,
-            cache_from=pull_cache_image(client, staging, _ref_tag(build), self.log))
+            context=context, dockerfile=dockerfile, labels=image_labels(build), build_args=args,
+            target=repo.target, network=repo.network, memory=repo.memory, cpus=repo.cpus,
+            cache_from=pull_cache_image(client, staging, ref_tag(build), self.log))
         self.engine_build = EngineBuild(client, request, self.log, self._note_container)
         self.watch.on_stop = self.engine_build.stop
         self.watch.check()
@@ -157,29 +144,10 @@ class BuildRun:
             self.watch.check()
             raise
 
-    def _build_args(self, build: Build, repo: RepositoryConfig) -> dict[str, str]:
-        commit = Commit(sha=build.commit_sha, short_sha=short_sha(build.commit_sha),
-                        ref=build.ref, version=_version(build))
-        args = substitute(repo.build_args, commit)
-        with self.runtime.db.session() as session:
-            session.get(Build, self.build_id).build_args = args
-        return args
-
     def _note_container(self, container_id: str) -> None:
         key = containers_key(self.build_id)
         self.runtime.redis.sadd(key, container_id)
         self.runtime.redis.expire(key, 7 * 24 * 3600)
-
-    def _verify(self, repository: str, digest: str) -> None:
-        registry = self.runtime.settings.registry
-        name = repository.removeprefix(registry.url + "/")
-        try:
-            served = RegistryClient(registry.base_url).manifest(name, digest)
-        except RegistryError as exc:
-            raise BuildFailure("push", f"the registry does not serve the pushed image: {exc}") \
-                from exc
-        if served.digest != digest:
-            raise BuildFailure("push", f"the registry serves {served.digest}, not {digest}")
 
     def _end_interrupted(self, stop: BuildInterrupted) -> None:
         if BuildStatus(self._status()).is_final:  # a queued build cancelled while it waited
@@ -213,25 +181,6 @@ class BuildRun:
         with self.runtime.db.session() as session:
             session.get(Build, self.build_id).log = self.log.text()
         self.log.close()
-
-
-def image_tags(build: Build) -> list[str]:
-    """The staging tags of a build: the short commit id and the branch or tag name."""
-    tags = [short_sha(build.commit_sha)]
-    tag = _ref_tag(build)
-    if tag is not None and tag not in tags:
-        tags.append(tag)
-    return tags
-
-
-def _ref_tag(build: Build) -> str | None:
-    name = branch_name(build.ref) or tag_name(build.ref)
-    return ref_to_tag(name) if name is not None else None
-
-
-def _version(build: Build) -> str:
-    """{version}: the Git tag of a tag push, else the short commit id."""
-    return tag_name(build.ref) or short_sha(build.commit_sha)
 
 
 def _iso(moment: datetime) -> str:
