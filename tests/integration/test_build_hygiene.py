@@ -5,16 +5,24 @@ import time
 import uuid
 
 import pytest
+from click.testing import CliRunner
 from docker.errors import ImageNotFound
 from rq.job import Job
 from sqlalchemy import update
 
+from app import cli
 from builder.dispatch import build_job_id, enqueue_build
 from builder.gc import collect
 from builder.reconcile import reconcile
 from builder.source import LAST_USED
 from lineage.models import Build
-from tests.integration.buildhelpers import build_of, push, start_worker, stop_worker
+from tests.integration.buildhelpers import (
+    build_of,
+    lockmaster_env,
+    push,
+    start_worker,
+    stop_worker,
+)
 from tests.integration.conftest import registry_get, repo_entry, work
 
 
@@ -136,6 +144,9 @@ def test_gc_removes_only_what_this_installation_no_longer_needs(
         assert planned["old local images"] == [f"{staging}:{old_sha[:12]}"]
         assert planned["mirrors"] == [str(stale)]
         docker_client.images.get(f"{staging}:{old_sha[:12]}")  # a dry run removes nothing
+        shown = CliRunner().invoke(cli, ["gc", "--dry-run"], env=lockmaster_env(app))
+        assert shown.exit_code == 0, shown.output
+        assert f"would remove 1 old local images\n  {staging}:{old_sha[:12]}" in shown.output
         collect(runtime)
         with pytest.raises(ImageNotFound):
             docker_client.images.get(f"{staging}:{old_sha[:12]}")

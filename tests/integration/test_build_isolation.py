@@ -78,6 +78,10 @@ def test_a_submodule_file_is_in_the_image(make_app, source_repo, secret, base_im
         "Dockerfile": f"FROM {base_image}\nCOPY vendor/lib/lib.txt /lib.txt\nRUN cat /lib.txt\n"})
     assert build["status"] == "staged", build["error"]
     assert "from the submodule" in log
+    without, _log = _run(make_app, source_repo, secret, {"unrelated.txt": "x\n"},
+                         submodules=False)
+    assert without["status"] == "failed"
+    assert "vendor/lib/lib.txt" in without["error"]
 
 
 def test_a_run_that_reaches_for_the_network_fails_under_none(make_app, source_repo, secret,
