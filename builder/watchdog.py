@@ -100,30 +100,23 @@ class Watchdog:
         self.redis.set(heartbeat_key(self.build_id), self.token, ex=HEARTBEAT_TTL_SECONDS)
         if self.lock is not None and self.lock.owned():
             self.lock.extend(REF_LOCK_TTL_SECONDS, replace_ttl=True)
-        if self.reason is not None:
-            return
-        if self._cancel_requested():
-            self._stop("cancelled", cancelled=True)
-        elif self.deadline is not None and time.monotonic() > self.deadline:
-            self._stop(f"timed out after {self.timeout}s (timeout in lockmaster.yml)")
+        if self.reason is None and self._must_stop():
+            self.on_stop()
 
-    def _cancel_requested(self) -> bool:
+    def _must_stop(self) -> bool:
+        """Record why the build must stop (cancel requested, time up), if it must."""
         with self.db.session() as session:
             build = session.get(Build, self.build_id)
-            return build is not None and build.cancel_requested_at is not None
-
-    def _stop(self, reason: str, cancelled: bool = False) -> None:
-        self.reason, self.cancelled = reason, cancelled
-        self.on_stop()
+            cancelled = build is not None and build.cancel_requested_at is not None
+        if cancelled:
+            self.reason, self.cancelled = "cancelled", True
+        elif self.deadline is not None and time.monotonic() > self.deadline:
+            self.reason = f"timed out after {self.timeout}s (timeout in lockmaster.yml)"
+        return self.reason is not None
 
     def check(self) -> None:
         """Raise BuildInterrupted if the build must stop (called between steps)."""
-        if self.reason is None:
-            if self._cancel_requested():
-                self.reason, self.cancelled = "cancelled", True
-            elif self.deadline is not None and time.monotonic() > self.deadline:
-                self.reason = f"timed out after {self.timeout}s (timeout in lockmaster.yml)"
-        if self.reason is not None:
+        if self.reason is not None or self._must_stop():
             raise BuildInterrupted(self.reason, self.cancelled)
 
 
