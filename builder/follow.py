@@ -29,7 +29,10 @@ def follow(redis: Redis, db: Database, build_id: str) -> Iterator[str | End]:
     last_id, idle = "0", 0
     while idle < MAX_IDLE_POLLS:
         status, stored = _state(db, build_id)
-        entries = redis.xread({stream_key(build_id): last_id}, block=BLOCK_MILLISECONDS)
+        ended = BuildStatus(status).is_final
+        # Once the build has ended, only what is left in the stream remains to be read.
+        entries = redis.xread({stream_key(build_id): last_id},
+                              block=None if ended else BLOCK_MILLISECONDS)
         for _key, items in entries or []:
             for entry_id, fields in items:
                 last_id = entry_id
@@ -37,7 +40,7 @@ def follow(redis: Redis, db: Database, build_id: str) -> Iterator[str | End]:
         if entries:
             idle = 0
             continue
-        if BuildStatus(status).is_final:
+        if ended:
             if last_id == "0" and stored:  # the live stream expired: replay the stored log
                 yield from stored.rstrip("\n").split("\n")
             yield End(status)
