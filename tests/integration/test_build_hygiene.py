@@ -176,3 +176,18 @@ def test_the_worker_reconciles_a_build_whose_worker_vanished(app, client, source
     build = build_of(client, build_id)
     assert build["status"] == "staged", build["error"]
     assert "reconcile: build" in (tmp_path / "worker.log").read_text()
+
+
+def test_cancelling_a_build_whose_worker_is_gone_is_finished_by_reconcile(app, client,
+                                                                          source_repo, secret):
+    runtime = app.extensions["lockmaster"]
+    build_id = push(client, source_repo, secret)
+    Job.fetch(build_job_id(build_id), connection=runtime.redis).delete()
+    with runtime.db.session() as session:
+        session.execute(update(Build).where(Build.id == build_id).values(status="building"))
+    response = client.post(f"/api/v1/builds/{build_id}/cancel", json={"by": "gina"})
+    assert response.status_code == 202 and response.get_json()["status"] == "building"
+    (settled,) = reconcile(runtime)
+    assert settled.action == "cancelled (its worker was gone)"
+    build = build_of(client, build_id)
+    assert (build["status"], build["cancelled_by"]) == ("cancelled", "gina")
