@@ -86,12 +86,15 @@ class EngineBuild:
         self.on_container = on_container
         self.containers: list[str] = []
         self.stopped = threading.Event()
+        self.succeeded = False
         self._response = None
 
     def run(self) -> str:
         """Build and return the image id; raise BuildFailure naming the failing step."""
         try:
-            return self._run()
+            image_id = self._run()
+            self.succeeded = True
+            return image_id
         except BuildFailure as failure:
             if self.stopped.is_set():
                 raise BuildStopped() from failure
@@ -118,7 +121,10 @@ class EngineBuild:
                     socket.SHUT_RDWR)
 
     def remove_containers(self) -> None:
-        """Force-remove every container this build started (the engine usually already did)."""
+        """Force-remove every container an unfinished build started (after a successful one
+        the engine has removed them already)."""
+        if self.succeeded:
+            return
         for container_id in self.containers:
             remove_container(self.client, container_id)
 
