@@ -5,7 +5,7 @@ and whose application code changes in every commit), measures the wall time from
 to `staged` through Lockmaster (a real `lockmaster worker`, no gates) and, in the same run, the
 shell baseline for the same commits. Each side builds on a base image of its own, so neither
 uses the other's layer cache. Also measures the build stage of Lockmaster's cold first commit
-against its warm second one (only application code changed).
+against the median of its warm later ones (only application code changed).
 
 Usage: .venv/bin/python -m bench.pipeline_overhead   (uses Redis db LOCKMASTER_TEST_REDIS_DB)
 The last line printed is one JSON object with `ratio` and `warm_over_cold`.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -206,10 +207,12 @@ def _report(lockmaster: list[dict], baseline: list[dict]) -> None:
     total_ours = sum(b["seconds"] for b in lockmaster)
     total_theirs = sum(b["seconds"] for b in baseline)
     ratio = total_ours / total_theirs
-    cold, warm = lockmaster[0]["build_seconds"], lockmaster[1]["build_seconds"]
+    # Commit 1 builds from a cold cache; commits 2-5 change only application code (median).
+    cold = lockmaster[0]["build_seconds"]
+    warm = statistics.median(b["build_seconds"] for b in lockmaster[1:])
     print(f"total: lockmaster {total_ours:.2f}s, shell {total_theirs:.2f}s, ratio {ratio:.2f} "
           "(target <= 1.10)")
-    print(f"build stage: cold {cold:.2f}s, warm {warm:.2f}s, warm/cold {warm / cold:.2f} "
+    print(f"build stage: cold {cold:.2f}s, warm (median) {warm:.2f}s, warm/cold {warm / cold:.2f} "
           "(target <= 0.3)")
     print(json.dumps({"ratio": round(ratio, 3), "warm_over_cold": round(warm / cold, 3),
                       "lockmaster_seconds": round(total_ours, 2),
