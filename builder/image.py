@@ -7,7 +7,6 @@ import json
 import re
 import socket
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,9 @@ _STEP = re.compile(r"^Step \d+/\d+ : ")
 _RUNNING_IN = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
 _OOM_CODE = "returned a non-zero code: 137"
 _COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+# The Dockerfile Lockmaster sends; a fixed name keeps the generated .dockerignore (which makes
+# the engine drop it from the context) the same from build to build, so caches hold.
+SENT_DOCKERFILE = ".lockmaster.Dockerfile"
 
 
 class BuildStopped(Exception):
@@ -55,10 +57,10 @@ class BuildRequest:
     def dockerfile_for_engine(self) -> tuple[str, str | None]:
         """The Dockerfile's name in the context sent, and its text if Lockmaster sends it."""
         name, content = process_dockerfile(str(self.dockerfile), str(self.context))
-        if not self.labels_in_dockerfile:
-            return name, content
-        text = content if content is not None else self.dockerfile.read_text()
-        return f".dockerfile.lockmaster-{uuid.uuid4().hex}", with_labels(text, self.labels)
+        if self.labels_in_dockerfile:
+            text = content if content is not None else self.dockerfile.read_text()
+            content = with_labels(text, self.labels)
+        return (SENT_DOCKERFILE, content) if content is not None else (name, None)
 
     def params(self, dockerfile_name: str) -> dict:
         """The /build query parameters (the legacy builder's names)."""
@@ -131,7 +133,7 @@ class EngineBuild:
     def _run(self) -> str:
         api, request = self.client.api, self.request
         name, content = request.dockerfile_for_engine()
-        context = tar(str(request.context), exclude=_dockerignore(request.context),
+        context = tar(str(request.context), exclude=context_excludes(request.context),
                       dockerfile=(name, content))
         # The SDK's build() hides the HTTP response; we need it to close the stream on stop.
         self._response = api._post(api._url("/build"), data=context,
@@ -192,9 +194,9 @@ def remove_container(client: docker.DockerClient, container_id: str) -> None:
             raise
 
 
-def _dockerignore(context: Path) -> list[str] | None:
+def context_excludes(context: Path) -> list[str]:
+    """The context's .dockerignore patterns, plus the checkout's own `.git` (different in every
+    workspace, so `COPY . …` would never be cached; the commit is in the image's labels)."""
     path = context / ".dockerignore"
-    if not path.exists():
-        return None
-    lines = [line.strip() for line in path.read_text().splitlines()]
-    return [line for line in lines if line and not line.startswith("#")]
+    lines = [line.strip() for line in path.read_text().splitlines()] if path.exists() else []
+    return [line for line in lines if line and not line.startswith("#")] + [".git"]

@@ -59,9 +59,23 @@ def test_dockerignore_is_honoured(make_app, source_repo, secret, base_image):
              "secret.env": "KEY=1\n", "debug.log": "noise\n",
              "Dockerfile": f"FROM {base_image}\nCOPY . /ctx/\nRUN ls -a /ctx && "
                            "test ! -e /ctx/secret.env && test ! -e /ctx/debug.log && "
-                           "test -e /ctx/app.txt\n"}
+                           "test -e /ctx/app.txt && test ! -e /ctx/.lockmaster.Dockerfile\n"}
     build, _log = _run(make_app, source_repo, secret, files)
     assert build["status"] == "staged", build["error"]
+
+
+def test_the_label_step_does_not_defeat_the_cache_of_copy_everything(app, client, source_repo,
+                                                                     secret, base_image):
+    source_repo.commit({"Dockerfile": f"FROM {base_image}\nCOPY . /ctx/\n"
+                                      f"RUN echo {uuid.uuid4().hex}\n"}, "Copy everything")
+    first = push(client, source_repo, secret)
+    work(app)
+    retry = client.post(f"/api/v1/builds/{first}/retry").get_json()["id"]
+    work(app)
+    assert build_of(client, retry)["status"] == "staged"
+    log = client.get(f"/api/v1/builds/{retry}/log").text
+    copy_step = log[log.index("COPY . /ctx/"):]
+    assert copy_step.split("\n")[1].strip() == "---> Using cache"
 
 
 def test_a_submodule_file_is_in_the_image(make_app, source_repo, secret, base_image, tmp_path):
