@@ -6,7 +6,8 @@ from bootstrap import BUILDS_QUEUE, Runtime
 from builder.isolation import DEFAULT_TIMEOUT_SECONDS
 from lineage.models import Build
 
-# The job's RQ timeout only backs up the build's own timeout, which stops it on the engine.
+# The job's RQ timeout only backs up the build's own timeout, which stops it on the engine;
+# a job may first wait up to one build timeout for the running build of its ref.
 JOB_TIMEOUT_MARGIN_SECONDS = 300
 
 
@@ -21,7 +22,7 @@ def enqueue_build(runtime: Runtime, build_id: str) -> None:
         "builder.jobs.run_build",
         args=(build_id,),
         job_id=build_job_id(build_id),
-        timeout=_build_timeout(runtime, build_id) + JOB_TIMEOUT_MARGIN_SECONDS,
+        timeout=2 * _build_timeout(runtime, build_id) + JOB_TIMEOUT_MARGIN_SECONDS,
         result_ttl=3600,
         failure_ttl=7 * 24 * 3600,
         description=f"build {build_id}",

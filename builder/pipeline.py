@@ -89,14 +89,18 @@ class BuildRun:
         return repo
 
     def _wait_for_ref(self, build: Build, repo: RepositoryConfig) -> None:
-        """At most one running build per (repository, ref): wait for the one that runs."""
+        """At most one running build per (repository, ref): wait for the one that runs, as
+        long as a build may run (the job's RQ timeout allows for that wait)."""
         self.watch.lock = lock = ref_lock(self.runtime.redis, build.repository, build.ref)
         self.watch.start(repo.timeout)
-        waited = False
+        give_up, waiting = time.monotonic() + repo.timeout, False
         while not lock.acquire(blocking=False, token=self.build_id.encode()):
-            if not waited:
+            if time.monotonic() > give_up:
+                raise BuildFailure("clone", f"waited {repo.timeout}s for the running build of "
+                                            f"{build.ref} to finish; retry this build")
+            if not waiting:
                 self.log.write(f"waiting for the running build of {build.ref} to finish")
-                waited = True
+                waiting = True
             self.watch.check()
             time.sleep(1)
         self.watch.start_clock()

@@ -15,6 +15,7 @@ from builder.dispatch import build_job_id, enqueue_build
 from builder.gc import collect
 from builder.reconcile import reconcile
 from builder.source import LAST_USED
+from builder.watchdog import ref_lock
 from lineage.models import Build
 from tests.integration.buildhelpers import (
     build_of,
@@ -191,3 +192,19 @@ def test_cancelling_a_build_whose_worker_is_gone_is_finished_by_reconcile(app, c
     assert settled.action == "cancelled (its worker was gone)"
     build = build_of(client, build_id)
     assert (build["status"], build["cancelled_by"]) == ("cancelled", "gina")
+
+
+def test_a_build_that_waits_longer_than_its_timeout_for_its_ref_fails_clearly(
+        make_app, source_repo, secret):
+    app = make_app([repo_entry(source_repo, timeout=2)])
+    client = app.test_client()
+    runtime = app.extensions["lockmaster"]
+    holder = ref_lock(runtime.redis, "acme/web", "refs/heads/main")
+    assert holder.acquire(blocking=False, token=b"another-build")
+    build_id = push(client, source_repo, secret)
+    work(app)
+    build = build_of(client, build_id)
+    assert (build["status"], build["failed_stage"]) == ("failed", "clone")
+    assert build["error"] == ("waited 2s for the running build of refs/heads/main to finish; "
+                              "retry this build")
+    assert holder.owned()  # the other build's lock is untouched
