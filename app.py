@@ -12,6 +12,7 @@ from flask import Flask
 from auth.cli import tokens_group, users_group
 from bootstrap import Runtime
 from builder.checks.cli import advisories
+from builder.cli import register as register_build_commands
 from config import ConfigError, Settings, load_settings
 from ops import jsonlog, multiproc
 from promotion.cli import approve
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["lockmaster"] = Runtime(settings)
 
     from auth.sessions import init_auth
+    from builder.views import bp as build_control_bp
     from health import bp as health_bp
     from lineage.api import bp as api_bp
     from lineage.checks_api import bp as checks_api_bp
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_auth(app)
     init_promotion(app)
     app.register_blueprint(manual_builds_bp)
+    app.register_blueprint(build_control_bp)
     app.register_error_handler(413, _too_large)
     return app
 
@@ -82,10 +85,10 @@ def web(host: str, port: int, workers: int) -> None:
 @cli.command()
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker(burst: bool) -> None:
-    """Run one RQ worker on the builds, promotions and notifications queues."""
-    from rq import Worker
-
+    """Run one RQ worker on the builds, promotions and notifications queues (SIGTERM: finish
+    the running build, then stop; a second signal stops the build and records it)."""
     from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE
+    from builder.workers import LockmasterWorker
 
     settings = _settings_or_exit()
     multiproc.prepare(settings.data_dir, same_files_for_children=True)
@@ -94,7 +97,7 @@ def worker(burst: bool) -> None:
     with app.app_context():
         queues = [runtime.queue(name)
                   for name in (BUILDS_QUEUE, PROMOTIONS_QUEUE, NOTIFICATIONS_QUEUE)]
-        Worker(queues, connection=runtime.redis).work(burst=burst)
+        LockmasterWorker(queues, runtime).work(burst=burst)
 
 
 @cli.group()
@@ -118,6 +121,7 @@ cli.add_command(tokens_group)
 cli.add_command(approve)
 
 webhooks_cli.add_commands(cli)
+register_build_commands(cli)
 
 if __name__ == "__main__":
     cli()

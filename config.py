@@ -9,6 +9,14 @@ from pathlib import Path
 import yaml
 
 from builder.checks.settings import ChecksPolicy, parse_checks, resolve
+from builder.isolation import (
+    DEFAULT_TIMEOUT_SECONDS,
+    IsolationError,
+    check_build_args,
+    check_network,
+    parse_cpus,
+    parse_memory,
+)
 from notify.messages import EVENTS, FORMATS
 from promotion.settings import PROMOTION_KEYS, PromotionRules, parse_promotion
 
@@ -87,11 +95,24 @@ class RepositoryConfig:
     checks: ChecksPolicy = field(default_factory=ChecksPolicy)
     promotion: PromotionRules = field(default_factory=PromotionRules)
     team: str | None = None
+    network: str = "none"
+    memory: int | None = None
+    cpus: float | None = None
+    timeout: int = DEFAULT_TIMEOUT_SECONDS
+    submodules: bool = True
 
     @property
     def secret(self) -> str | None:
         """The webhook secret, read from the named environment variable."""
         return os.environ.get(self.secret_env) or None
+
+
+@dataclass(frozen=True)
+class GcPolicy:
+    """What `lockmaster gc` keeps: local images per repository and recently used mirrors."""
+
+    keep_images: int = 3
+    mirror_max_age_days: int = 14
 
 
 @dataclass(frozen=True)
@@ -106,6 +127,7 @@ class Settings:
     repositories: tuple[RepositoryConfig, ...]
     max_webhook_bytes: int = 25 * 1024 * 1024
     clone_hosts: tuple[str, ...] = ()
+    gc: GcPolicy = field(default_factory=GcPolicy)
 
     def repository(self, provider: str, name: str) -> RepositoryConfig | None:
         """The configured repository with this provider and full name, if any."""
@@ -122,6 +144,11 @@ class Settings:
     def workspace_dir(self) -> Path:
         """Where per-build checkouts live (always removed after the build)."""
         return self.data_dir / "workspaces"
+
+    @property
+    def mirror_dir(self) -> Path:
+        """Where the per-repository Git mirror caches live."""
+        return self.data_dir / "mirrors"
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -166,13 +193,14 @@ class _Mapping(dict):
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
-_TOP_KEYS = {"registry", "repositories", "webhooks", "checks"}
+_TOP_KEYS = {"registry", "repositories", "webhooks", "checks", "gc"}
+_GC_KEYS = {"keep_images", "mirror_max_age_days"}
 _REGISTRY_KEYS = {"url", "insecure", "staging", "production", "environments"}
 _WEBHOOK_KEYS = {"max_body_mb", "clone_hosts"}
 _REPO_KEYS = {
     "name", "provider", "secret_env", "clone_url", "image", "branches", "tags",
     "dockerfile", "context", "target", "build_args", "notifications", "checks", "promotion",
-    "team",
+    "team", "network", "memory", "cpus", "timeout", "submodules",
 }
 _NOTIFY_KEYS = {"url", "format", "secret_env", "events", "attempts", "backoff_seconds"}
 _REPO_REQUIRED = ("name", "provider", "secret_env")
@@ -250,8 +278,20 @@ def parse_config(text: str, source: str = "lockmaster.yml"):
     if duplicate:
         raise ConfigError(f"{source}: repository '{duplicate[1]}' is configured twice")
     clone_hosts = tuple(host.lower() for host in hooks.strings("clone_hosts", ()))
+    gc = _parse_gc(_Reader(source, top.get("gc", dict, {}), "gc", _GC_KEYS))
     return registry, tuple(repositories), {"max_webhook_bytes": max_mb * 1024 * 1024,
-                                           "clone_hosts": clone_hosts}
+                                           "clone_hosts": clone_hosts, "gc": gc}
+
+
+def _parse_gc(reader: _Reader) -> GcPolicy:
+    defaults = GcPolicy()
+    policy = GcPolicy(keep_images=reader.get("keep_images", int, defaults.keep_images),
+                      mirror_max_age_days=reader.get("mirror_max_age_days", int,
+                                                     defaults.mirror_max_age_days))
+    for key in sorted(_GC_KEYS):
+        if getattr(policy, key) < 0:
+            reader.fail(key, "must be 0 or more")
+    return policy
 
 
 def _parse_registry(reader: _Reader) -> RegistrySettings:
@@ -305,6 +345,7 @@ def _parse_repository(source: str, item: object, index: int, checks: dict) -> Re
         team=reader.get("team", str),
         promotion=parse_promotion(_Reader(source, reader.get("promotion", dict, {}),
                                           f"repositories[{index}].promotion", PROMOTION_KEYS)),
+        **_isolation(reader),
     )
 
 
@@ -326,3 +367,23 @@ def _parse_notification(source: str, item: object, where: str) -> NotificationTa
         reader.fail("attempts", "must be 1–20 (and backoff_seconds 0–3600)")
     return NotificationTarget(url=url, format=kind, secret_env=reader.get("secret_env", str),
                               events=events, attempts=attempts, backoff_seconds=backoff)
+
+
+def _isolation(reader: _Reader) -> dict:
+    """The build's isolation keys of one repository, each checked."""
+    values: dict = {"submodules": reader.get("submodules", bool, True)}
+    checks = {"build_args": lambda v: check_build_args({k: str(a) for k, a in v.items()}),
+              "network": check_network, "memory": parse_memory, "cpus": parse_cpus}
+    for key, check in checks.items():
+        if reader.mapping.get(key) is not None:
+            try:
+                result = check(reader.mapping[key])
+            except IsolationError as exc:
+                reader.fail(key, f"is refused: {exc}")
+            if key != "build_args":
+                values[key] = result
+    timeout = reader.get("timeout", int, DEFAULT_TIMEOUT_SECONDS)
+    if timeout < 1:
+        reader.fail("timeout", "must be a number of seconds, at least 1")
+    values["timeout"] = timeout
+    return values

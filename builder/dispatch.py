@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from bootstrap import BUILDS_QUEUE, Runtime
+from builder.isolation import DEFAULT_TIMEOUT_SECONDS
+from lineage.models import Build
 
-JOB_TIMEOUT_SECONDS = 1800 + 300
+# The job's RQ timeout only backs up the build's own timeout, which stops it on the engine;
+# a job may first wait up to one build timeout for the running build of its ref.
+JOB_TIMEOUT_MARGIN_SECONDS = 300
 
 
 def build_job_id(build_id: str) -> str:
@@ -18,8 +22,16 @@ def enqueue_build(runtime: Runtime, build_id: str) -> None:
         "builder.jobs.run_build",
         args=(build_id,),
         job_id=build_job_id(build_id),
-        timeout=JOB_TIMEOUT_SECONDS,
+        timeout=2 * _build_timeout(runtime, build_id) + JOB_TIMEOUT_MARGIN_SECONDS,
         result_ttl=3600,
         failure_ttl=7 * 24 * 3600,
         description=f"build {build_id}",
     )
+
+
+def _build_timeout(runtime: Runtime, build_id: str) -> int:
+    with runtime.db.session() as session:
+        build = session.get(Build, build_id)
+        name = build.repository if build else None
+    repo = runtime.settings.repository_named(name) if name else None
+    return repo.timeout if repo else DEFAULT_TIMEOUT_SECONDS

@@ -4,26 +4,31 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from datetime import datetime
 
 from bootstrap import Runtime
 from builder.buildlog import BuildLog
+from builder.cache import pull_cache_image
 from builder.checks.runner import run_gates
 from builder.errors import BuildFailure
-from builder.image import build_image
-from builder.push import push_image
-from builder.source import checkout, inside
+from builder.image import BuildRequest, BuildStopped, EngineBuild
+from builder.push import push_image, verify_pushed
+from builder.recipe import BUILD_ID_LABEL as BUILD_ID_LABEL
+from builder.recipe import build_args, build_paths, image_labels, image_tags, ref_tag
+from builder.source import checkout
+from builder.stages import record_stage
 from builder.states import BuildStatus, check_transition
-from builder.tags import branch_name, ref_to_tag, short_sha, tag_name
+from builder.watchdog import BuildInterrupted, Watchdog, containers_key, ref_lock
 from config import RepositoryConfig
 from lineage.models import Build, utcnow
 from lineage.triggers import current_refs
 from notify.publish import publish
 from ops import metrics
-from registry.client import RegistryClient, RegistryError
 
-BUILD_ID_LABEL = "io.lockmaster.build-id"
 NOTIFIED = {"staged", "rejected", "failed"}
+WORKER_LOST_DURING_PUSH = ("worker lost during push: the image may be half pushed, so it is not "
+                           "pushed again; retry the build")
 log = logging.getLogger(__name__)
 
 
@@ -34,9 +39,10 @@ class BuildRun:
         self.runtime = runtime
         self.build_id = build_id
         self.stage = "clone"
+        self.engine_build: EngineBuild | None = None
 
     def run(self) -> str:
-        """Run the build unless it already ended; returns its final status."""
+        """Run the build unless it already ended or another worker has it; returns its status."""
         with self.runtime.db.session() as session:
             build = session.get(Build, self.build_id)
         if build is None:
@@ -44,10 +50,27 @@ class BuildRun:
             return "missing"
         if BuildStatus(build.status).is_final:
             return build.status
+        self.watch = Watchdog(self.runtime.redis, self.runtime.db, self.build_id)
+        if not self.watch.claim():
+            log.warning("build %s is already running on a live worker; skipping", self.build_id)
+            return build.status
+        try:
+            return self._run(build)
+        finally:
+            self.watch.close()
+
+    def _run(self, build: Build) -> str:
         self.log = BuildLog(self.runtime.redis, self.build_id)
         workspace = self.runtime.settings.workspace_dir / self.build_id
         try:
-            self._stages(build, workspace)
+            if build.status == BuildStatus.PUSHING:
+                raise BuildFailure("push", WORKER_LOST_DURING_PUSH)
+            repo = self._repository(build)
+            self._wait_for_ref(build, repo)
+            self._stages(build, repo, workspace)
+        except BuildInterrupted as stop:
+            self.log.write(f"STOPPED during {self.stage}: {stop.reason}")
+            self._end_interrupted(stop)
         except BuildFailure as failure:
             self.log.write(f"FAILED at {failure.stage}: {failure.reason}")
             self._advance(BuildStatus.FAILED, error=failure.reason, failed_stage=failure.stage)
@@ -57,76 +80,107 @@ class BuildRun:
                           f"{self.stage}: {exc!r}; see the worker log", failed_stage=self.stage)
             raise
         finally:
+            if self.engine_build is not None:
+                self.engine_build.remove_containers()
             shutil.rmtree(workspace, ignore_errors=True)
             self._store_log()
         return self._status()
 
-    def _stages(self, build: Build, workspace) -> None:
+    def _repository(self, build: Build) -> RepositoryConfig:
         repo = self.runtime.settings.repository_named(build.repository)
         if repo is None:
             raise BuildFailure("clone", f"repository {build.repository} is no longer "
                                         "configured in lockmaster.yml")
-        self._advance(BuildStatus.CLONING, started_at=utcnow())
-        checkout(build.clone_url, build.commit_sha, workspace, self.log)
+        return repo
+
+    def _wait_for_ref(self, build: Build, repo: RepositoryConfig) -> None:
+        """At most one running build per (repository, ref): wait for the one that runs, as
+        long as a build may run (the job's RQ timeout allows for that wait)."""
+        self.watch.lock = lock = ref_lock(self.runtime.redis, build.repository, build.ref)
+        self.watch.start(repo.timeout)
+        give_up, waiting = time.monotonic() + repo.timeout, False
+        while not lock.acquire(blocking=False, token=self.build_id.encode()):
+            if time.monotonic() > give_up:
+                raise BuildFailure("clone", f"waited {repo.timeout}s for the running build of "
+                                            f"{build.ref} to finish; retry this build")
+            if not waiting:
+                self.log.write(f"waiting for the running build of {build.ref} to finish")
+                waiting = True
+            self.watch.check()
+            time.sleep(1)
+        self.watch.start_clock()
+
+    def _stages(self, build: Build, repo: RepositoryConfig, workspace) -> None:
+        self._advance(BuildStatus.CLONING, started_at=utcnow(), attempts=build.attempts + 1)
+        checkout(build.clone_url, build.commit_sha, workspace, self.log,
+                 mirror_dir=self.runtime.settings.mirror_dir, submodules=repo.submodules)
         self.stage = "build"
         self._advance(BuildStatus.BUILDING)
         client = self.runtime.docker()
         image_id = self._build(client, build, repo, workspace)
         self.stage = "checks"
         self._advance(BuildStatus.CHECKING)
-        verdict = run_gates(self.runtime, build, repo, image_id, workspace, self.log)
-        if verdict.rejected:
-            self.log.write(f"REJECTED: {verdict.reason}")
-            self._advance(BuildStatus.REJECTED, error=verdict.reason, failed_stage="checks")
+        if self._checks(build, repo, image_id, workspace):
             return
         self.stage = "push"
         self._advance(BuildStatus.PUSHING)
         repository = self.runtime.settings.registry.repository("staging", repo.image)
         pushed = push_image(client, image_id, repository, self._tags(build), self.log)
-        self._verify(repository, pushed.digest)
+        verify_pushed(self.runtime.settings.registry, repository, pushed.digest)
         size = client.images.get(image_id).attrs.get("Size")
         self.log.write(f"staged {repository}@{pushed.digest}")
         self._advance(BuildStatus.STAGED, digest=pushed.digest, image_repository=repository,
                       tags=pushed.tags, size=size)
 
-    def _build(self, client, build: Build, repo: RepositoryConfig, workspace) -> str:
-        context = inside(workspace, repo.context, "context")
-        dockerfile = inside(workspace, repo.dockerfile, "dockerfile")
-        if not context.is_dir():
-            raise BuildFailure("build", f"build context '{repo.context}' not found in commit "
-                                        f"{short_sha(build.commit_sha)}")
-        if not dockerfile.is_file():
-            raise BuildFailure("build", f"Dockerfile not found at path '{repo.dockerfile}' in "
-                                        f"commit {short_sha(build.commit_sha)}")
-        labels = {
-            "org.opencontainers.image.revision": build.commit_sha,
-            "org.opencontainers.image.source": build.source_url or build.clone_url,
-            "org.opencontainers.image.created": utcnow().isoformat(timespec="seconds") + "Z",
-            BUILD_ID_LABEL: build.id,
-        }
-        return build_image(client, context, dockerfile, tag=None,
-                           labels=labels, build_args=repo.build_args, target=repo.target,
-                           log=self.log)
+    def _checks(self, build: Build, repo: RepositoryConfig, image_id: str, workspace) -> bool:
+        """The quality gates (CHECKING stage): True if they rejected the build."""
+        verdict = run_gates(self.runtime, build, repo, image_id, workspace, self.log)
+        if verdict.rejected:
+            self.log.write(f"REJECTED: {verdict.reason}")
+            self._advance(BuildStatus.REJECTED, error=verdict.reason, failed_stage="checks")
+        return verdict.rejected
 
     def _tags(self, build: Build) -> list[str]:
         """Tags for every ref this build answers whose newest build it is (read just now)."""
         with self.runtime.db.session() as session:
             return image_tags(build, current_refs(session, session.get(Build, build.id)))
 
-    def _verify(self, repository: str, digest: str) -> None:
-        registry = self.runtime.settings.registry
-        name = repository.removeprefix(registry.url + "/")
+    def _build(self, client, build: Build, repo: RepositoryConfig, workspace) -> str:
+        context, dockerfile = build_paths(build, repo, workspace)
+        args = build_args(build, repo)
+        with self.runtime.db.session() as session:
+            session.get(Build, self.build_id).build_args = args
+        staging = self.runtime.settings.registry.repository("staging", repo.image)
+        request = BuildRequest(
+            context=context, dockerfile=dockerfile, labels=image_labels(build), build_args=args,
+            target=repo.target, network=repo.network, memory=repo.memory, cpus=repo.cpus,
+            cache_from=pull_cache_image(client, staging, ref_tag(build), self.log))
+        self.engine_build = EngineBuild(client, request, self.log, self._note_container)
+        self.watch.on_stop = self.engine_build.stop
+        self.watch.check()
         try:
-            served = RegistryClient(registry.base_url).manifest(name, digest)
-        except RegistryError as exc:
-            metrics.registry_errors.labels("verify").inc()
-            raise BuildFailure("push", f"the registry does not serve the pushed image: {exc}") \
-                from exc
-        if served.digest != digest:
-            raise BuildFailure("push", f"the registry serves {served.digest}, not {digest}")
+            return self.engine_build.run()
+        except BuildStopped:
+            self.watch.check()
+            raise
+
+    def _note_container(self, container_id: str) -> None:
+        key = containers_key(self.build_id)
+        self.runtime.redis.sadd(key, container_id)
+        self.runtime.redis.expire(key, 7 * 24 * 3600)
+
+    def _end_interrupted(self, stop: BuildInterrupted) -> None:
+        if BuildStatus(self._status()).is_final:  # a queued build cancelled while it waited
+            return
+        if stop.cancelled:
+            self._advance(BuildStatus.CANCELLED, error="cancelled", failed_stage=self.stage)
+        else:
+            self._advance(BuildStatus.FAILED, error=stop.reason, failed_stage=self.stage)
 
     def _advance(self, status: BuildStatus, **fields) -> None:
         """Move the build to `status`, recording when, plus any fields given."""
+        if not status.is_final:
+            self.watch.check()
         now = utcnow()
         with self.runtime.db.session() as session:
             build = session.get(Build, self.build_id, with_for_update=True)
@@ -134,6 +188,7 @@ class BuildRun:
             _observe_stage(build, now)
             build.status = status.value
             build.history = [*build.history, {"status": status.value, "at": _iso(now)}]
+            build.stages = record_stage(build.stages or {}, status, _iso(now))
             if status.is_final:
                 build.finished_at = now
             for key, value in fields.items():
@@ -152,16 +207,6 @@ class BuildRun:
         with self.runtime.db.session() as session:
             session.get(Build, self.build_id).log = self.log.text()
         self.log.close()
-
-
-def image_tags(build: Build, refs: list[str]) -> list[str]:
-    """The staging tags of a build: the short commit id and each branch or tag name."""
-    tags = [short_sha(build.commit_sha)]
-    for ref in refs:
-        name = branch_name(ref) or tag_name(ref)
-        if name is not None and ref_to_tag(name) not in tags:
-            tags.append(ref_to_tag(name))
-    return tags
 
 
 STAGE_OF_STATUS = {"cloning": "clone", "building": "build", "checking": "gates",

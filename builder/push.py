@@ -9,6 +9,9 @@ from docker.errors import APIError, DockerException
 
 from builder.buildlog import BuildLog
 from builder.errors import BuildFailure
+from config import RegistrySettings
+from ops import metrics
+from registry.client import RegistryClient, RegistryError
 
 _PROGRESS = {"Preparing", "Waiting", "Pushing"}
 
@@ -56,3 +59,16 @@ def _push_one(client: docker.DockerClient, repository: str, tag: str, log: Build
     if not digest:
         raise BuildFailure("push", f"push of {repository}:{tag} ended without a digest")
     return digest
+
+
+def verify_pushed(registry: RegistrySettings, repository: str, digest: str) -> None:
+    """Raise BuildFailure unless the registry serves exactly `digest` for the repository."""
+    name = repository.removeprefix(registry.url + "/")
+    try:
+        served = RegistryClient(registry.base_url).manifest(name, digest)
+    except RegistryError as exc:
+        metrics.registry_errors.labels("verify").inc()
+        raise BuildFailure("push", f"the registry does not serve the pushed image: {exc}") \
+            from exc
+    if served.digest != digest:
+        raise BuildFailure("push", f"the registry serves {served.digest}, not {digest}")

@@ -6,7 +6,7 @@ import logging
 
 from bootstrap import BUILDS_QUEUE, Runtime, current_runtime
 from builder.dispatch import build_job_id
-from builder.pipeline import image_tags
+from builder.recipe import image_tags
 from lineage.models import Build
 from lineage.triggers import current_refs
 from registry.client import RegistryClient

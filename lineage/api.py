@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from bootstrap import current_runtime
 from builder.buildlog import live_lines
+from builder.follow import events, follow
 from builder.states import BuildStatus
 from lineage.models import Build
 from lineage.serialize import build_document
@@ -57,13 +58,18 @@ def get_build(build_id: str):
 
 @bp.get("/builds/<build_id>/log")
 def get_build_log(build_id: str):
-    """The build log as plain text (live while the build runs)."""
+    """The build log as plain text (live while the build runs); ?follow=1 streams it as
+    text/event-stream until the build ends."""
     runtime = current_runtime()
     with runtime.db.session() as session:
         build = session.get(Build, build_id)
         if build is None:
             return _not_found(build_id)
         text = build.log
+    if request.args.get("follow") in ("1", "true"):
+        return Response(events(follow(runtime.redis, runtime.db, build_id)),
+                        mimetype="text/event-stream", headers={"Cache-Control": "no-cache",
+                                                               "X-Accel-Buffering": "no"})
     if text is None:
         lines = list(live_lines(runtime.redis, build_id))
         text = "\n".join(lines) + ("\n" if lines else "")

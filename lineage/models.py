@@ -105,6 +105,13 @@ class Build(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Added by migration 0004 (isolated, observable, cancellable builds).
+    stages: Mapped[dict] = mapped_column(JSON, default=dict)
+    build_args: Mapped[dict] = mapped_column(JSON, default=dict)
+    retry_of: Mapped[str | None] = mapped_column(String(36), index=True)
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
 
     delivery: Mapped[Delivery | None] = relationship(back_populates="builds")
 

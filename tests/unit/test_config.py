@@ -33,7 +33,8 @@ def test_the_design_example_parses():
     assert (repo.name, repo.provider, repo.branches, repo.tags) == (
         "acme/web", "github", ("main", "release/*"), ("v*",))
     assert repo.dockerfile == "docker/Dockerfile"
-    assert limits == {"max_webhook_bytes": 25 * 1024 * 1024, "clone_hosts": ()}
+    assert limits["max_webhook_bytes"] == 25 * 1024 * 1024
+    assert limits["clone_hosts"] == ()
 
 
 def test_an_unknown_key_is_named_with_its_line():
@@ -98,6 +99,8 @@ def test_a_missing_config_file_says_what_to_do(tmp_path):
 def test_bad_notification_targets_are_explained(entry, message):
     with pytest.raises(ConfigError, match=message):
         parse_config(GOOD + f"    notifications: [{entry}]\n")
+
+
 PROMOTING = GOOD + """\
     promotion:
       approvals: 2
@@ -144,3 +147,52 @@ def test_extra_environment_prefixes():
     registry = parse_config(text)[0]
     assert registry.repository("qa", "acme/web") == "127.0.0.1:5000/quality/acme/web"
     assert registry.repository("production", "acme/web") == "127.0.0.1:5000/production/acme/web"
+
+
+BUILD_KEYS = GOOD + """\
+    target: runtime
+    build_args: {VERSION: "{version}", REVISION: "{sha}"}
+    network: default
+    memory: 512m
+    cpus: 1.5
+    timeout: 600
+    submodules: false
+"""
+
+
+def test_build_keys_parse():
+    _registry, (repo,), limits = parse_config(BUILD_KEYS)
+    assert (repo.target, repo.network, repo.memory, repo.cpus, repo.timeout, repo.submodules) \
+        == ("runtime", "default", 512 * 1024**2, 1.5, 600, False)
+    assert repo.build_args == {"VERSION": "{version}", "REVISION": "{sha}"}
+    assert limits["gc"].keep_images == 3
+
+
+def test_build_defaults_are_isolated():
+    _registry, (repo,), _limits = parse_config(GOOD)
+    assert (repo.network, repo.memory, repo.cpus, repo.timeout, repo.submodules) == (
+        "none", None, None, 1800, True)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("network: default", "network: host"), r"line 18: 'network' .* 'host' is not allowed"),
+    (("memory: 512m", "memory: lots"), r"'memory' .* not a memory size"),
+    (("cpus: 1.5", "cpus: 0"), r"'cpus' .* positive number"),
+    (("timeout: 600", "timeout: 0"), r"'timeout' .* at least 1"),
+    (("REVISION:", "API_TOKEN:"), r"build arg 'API_TOKEN' looks like a secret.*secrets check"),
+    (('"{sha}"', '"{commit}"'), r"uses \{commit\}"),
+    (("submodules: false", "submodules: sometimes"), r"'submodules' .* must be a bool"),
+    (("    timeout: 600", "    timeot: 600"), r"unknown key 'timeot'"),
+])
+def test_bad_build_keys_are_refused_at_start_up(change, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config(BUILD_KEYS.replace(*change))
+
+
+def test_the_gc_policy_is_validated():
+    _registry, _repos, limits = parse_config("gc: {keep_images: 1, mirror_max_age_days: 2}\n")
+    assert (limits["gc"].keep_images, limits["gc"].mirror_max_age_days) == (1, 2)
+    with pytest.raises(ConfigError, match="'keep_images' in gc must be 0 or more"):
+        parse_config("gc: {keep_images: -1}\n")
+    with pytest.raises(ConfigError, match="unknown key 'keep'"):
+        parse_config("gc: {keep: 1}\n")

@@ -1,0 +1,225 @@
+"""Commit→staged through Lockmaster against a plain `git clone && docker build && docker push`.
+
+For 5 commits of a reference repository (a multi-step Dockerfile whose dependency step is slow
+and whose application code changes in every commit), measures the wall time from the webhook
+to `staged` through Lockmaster (a real `lockmaster worker`, no gates) and, in the same run, the
+shell baseline for the same commits. Each side builds on a base image of its own, so neither
+uses the other's layer cache. Also measures the build stage of Lockmaster's cold first commit
+against the median of its warm later ones (only application code changed).
+
+Usage: .venv/bin/python -m bench.pipeline_overhead   (uses Redis db LOCKMASTER_TEST_REDIS_DB)
+The last line printed is one JSON object with `ratio` and `warm_over_cold`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import docker
+import git
+import yaml
+from redis import Redis
+
+from devstack.baseimage import ensure_base_image
+from devstack.gitpush import push_payload, send_push
+from devstack.services import REGISTRY_ADDR, ServiceSet
+
+COMMITS = 5
+ROOT = Path(__file__).resolve().parents[1]
+LOCKMASTER = str(Path(sys.executable).parent / "lockmaster")
+PORT = 18000 + int(os.environ.get("LOCKMASTER_TEST_REDIS_DB", "14"))
+DOCKERFILE = """\
+ARG BASE
+FROM ${BASE}
+RUN mkdir -p /deps && for i in 1 2 3 4 5 6 7 8; do \
+      dd if=/dev/urandom of=/deps/lib$i bs=1M count=2 2>/dev/null; done && sleep 2
+COPY app/ /app/
+RUN cat /app/*.txt > /app/bundle && wc -c /app/bundle
+CMD ["cat", "/app/bundle"]
+"""
+
+
+def main() -> None:
+    """Run both pipelines over the same commits and print the table and the JSON line."""
+    ServiceSet(ROOT / "var").ensure()
+    client = docker.from_env(timeout=300)
+    run_id = uuid.uuid4().hex[:8]
+    bases = {side: _base_image(client, side, run_id) for side in ("lm", "sh")}
+    work = Path(tempfile.mkdtemp(prefix="lockmaster-bench-"))
+    try:
+        repo = _reference_repository(work / "src" / "app")
+        shas = [_commit(repo, n) for n in range(COMMITS)]
+        lockmaster, baseline = _both_pipelines(work, repo, shas, bases, run_id)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        _remove_local_images(client, run_id, bases)
+    _report(lockmaster, baseline)
+
+
+def _base_image(client: docker.DockerClient, side: str, run_id: str) -> str:
+    """A base image of this side and run only, so each side starts with a cold cache."""
+    base = ensure_base_image(client)
+    folder = Path(tempfile.mkdtemp())
+    (folder / "Dockerfile").write_text(f"FROM {base}\nLABEL bench.run={run_id}-{side}\n")
+    tag = f"lockmaster-bench-{side}-{run_id}:base"
+    client.images.build(path=str(folder), tag=tag, network_mode="none", rm=True)
+    shutil.rmtree(folder)
+    return tag
+
+
+def _reference_repository(path: Path) -> git.Repo:
+    path.mkdir(parents=True)
+    repo = git.Repo.init(path, initial_branch="main")
+    (path / "Dockerfile").write_text(DOCKERFILE)
+    (path / "app").mkdir()
+    for n in range(20):
+        (path / "app" / f"module{n}.txt").write_text(f"module {n}\n" * 200)
+    repo.index.add(["Dockerfile", "app"])
+    return repo
+
+
+def _commit(repo: git.Repo, n: int) -> str:
+    """An application-code-only change."""
+    (Path(repo.working_dir) / "app" / "version.txt").write_text(f"version {n}\n")
+    repo.index.add(["app/version.txt"])
+    actor = git.Actor("Bench", "bench@example.com")
+    return repo.index.commit(f"Version {n}", author=actor, committer=actor).hexsha
+
+
+def _both_pipelines(work: Path, repo: git.Repo, shas: list[str], bases: dict[str, str],
+                    run_id: str) -> tuple[list[dict], list[dict]]:
+    """Each commit through Lockmaster, then through the shell (interleaved, so that a busy
+    machine slows both alike)."""
+    env = _lockmaster_env(work, repo, bases["lm"], run_id)
+    subprocess.run([LOCKMASTER, "db", "upgrade"], env=env, check=True, capture_output=True)
+    logs = open(work / "lockmaster.log", "ab")  # noqa: SIM115 (closed below)
+    processes = [subprocess.Popen([LOCKMASTER, *args], env=env, stdout=logs, stderr=logs,
+                                  start_new_session=True)
+                 for args in (["web", "--port", str(PORT), "--workers", "1"], ["worker"])]
+    try:
+        _wait_for_web()
+        lockmaster, baseline = [], []
+        for sha in shas:
+            lockmaster.append(_one_build(repo, sha, env["BENCH_SECRET"]))
+            baseline.append(_shell_baseline(work, repo, sha, bases["sh"], run_id))
+        return lockmaster, baseline
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=60)
+        logs.close()
+
+
+def _lockmaster_env(work: Path, repo: git.Repo, base: str, run_id: str) -> dict[str, str]:
+    db = int(os.environ.get("LOCKMASTER_TEST_REDIS_DB", "14"))
+    Redis.from_url(f"redis://127.0.0.1:6379/{db}").flushdb()
+    config = {"registry": {"url": REGISTRY_ADDR, "insecure": True,
+                           "staging": f"bench{run_id}/staging",
+                           "production": f"bench{run_id}/production"},
+              "repositories": [{"name": "bench/app", "provider": "github",
+                                "secret_env": "BENCH_SECRET", "clone_url": repo.working_dir,
+                                "image": "bench/app", "build_args": {"BASE": base}}]}
+    (work / "lockmaster.yml").write_text(yaml.safe_dump(config))
+    return {**os.environ, "LOCKMASTER_CONFIG": str(work / "lockmaster.yml"),
+            "LOCKMASTER_DATA_DIR": str(work / "var"), "BENCH_SECRET": uuid.uuid4().hex,
+            "LOCKMASTER_REDIS_URL": f"redis://127.0.0.1:6379/{db}"}
+
+
+def _wait_for_web() -> None:
+    import requests
+
+    for _ in range(150):
+        try:
+            requests.get(f"http://127.0.0.1:{PORT}/healthz", timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise SystemExit("lockmaster web did not start; see the bench's lockmaster.log")
+
+
+def _one_build(repo: git.Repo, sha: str, secret: str) -> dict:
+    import requests
+
+    start = time.monotonic()
+    response = send_push(f"http://127.0.0.1:{PORT}", secret,
+                         push_payload(Path(repo.working_dir), "bench/app", sha=sha))
+    url = f"http://127.0.0.1:{PORT}" + response.json()["builds"][0]["url"]
+    while True:
+        build = requests.get(url, timeout=10).json()
+        if build["status"] in ("staged", "failed", "rejected", "cancelled", "superseded"):
+            break
+        time.sleep(0.05)
+    seconds = time.monotonic() - start
+    if build["status"] != "staged":
+        raise SystemExit(f"build {build['id']} ended {build['status']}: {build['error']}")
+    stages = {name: _between(times["started_at"], times["finished_at"])
+              for name, times in build["stages"].items()}
+    return {"seconds": seconds, "build_seconds": stages["build"],
+            "queue_seconds": _between(build["created_at"], build["started_at"]),
+            "clone_seconds": stages["clone"], "push_seconds": stages["push"]}
+
+
+def _between(start: str, end: str) -> float:
+    parse = lambda text: datetime.fromisoformat(text.rstrip("Z"))  # noqa: E731
+    return (parse(end) - parse(start)).total_seconds()
+
+
+def _shell_baseline(work: Path, repo: git.Repo, sha: str, base: str, run_id: str) -> dict:
+    folder = work / f"shell-{sha[:12]}"
+    image = f"{REGISTRY_ADDR}/bench{run_id}/shell/bench/app:{sha[:12]}"
+    script = (f"git clone -q {repo.working_dir} {folder} && git -C {folder} checkout -q {sha} && "
+              f"docker build -q --network none --build-arg BASE={base} -t {image} {folder} "
+              f"&& docker push -q {image}")
+    start = time.monotonic()
+    subprocess.run(["sh", "-c", script], check=True, capture_output=True,
+                   env={**os.environ, "DOCKER_BUILDKIT": "0"})
+    return {"seconds": time.monotonic() - start}
+
+
+def _remove_local_images(client: docker.DockerClient, run_id: str, bases: dict) -> None:
+    """Remove only the images this run made."""
+    for image in client.images.list():
+        for tag in image.tags:
+            if f"bench{run_id}/" in tag:
+                client.images.remove(tag, force=True)
+    for tag in bases.values():
+        client.images.remove(tag, force=True)
+
+
+def _report(lockmaster: list[dict], baseline: list[dict]) -> None:
+    print(f"{'commit':>6} {'lockmaster s':>13} {'shell s':>9} {'ratio':>6} | lockmaster stages: "
+          f"{'queue':>6} {'clone':>6} {'build':>6} {'push':>6}")
+    for n, (ours, theirs) in enumerate(zip(lockmaster, baseline, strict=True), 1):
+        print(f"{n:>6} {ours['seconds']:>13.2f} {theirs['seconds']:>9.2f} "
+              f"{ours['seconds'] / theirs['seconds']:>6.2f} |                    "
+              f"{ours['queue_seconds']:>6.2f} {ours['clone_seconds']:>6.2f} "
+              f"{ours['build_seconds']:>6.2f} {ours['push_seconds']:>6.2f}")
+    total_ours = sum(b["seconds"] for b in lockmaster)
+    total_theirs = sum(b["seconds"] for b in baseline)
+    ratio = total_ours / total_theirs
+    # Commit 1 builds from a cold cache; commits 2-5 change only application code (median).
+    cold = lockmaster[0]["build_seconds"]
+    warm = statistics.median(b["build_seconds"] for b in lockmaster[1:])
+    print(f"total: lockmaster {total_ours:.2f}s, shell {total_theirs:.2f}s, ratio {ratio:.2f} "
+          "(target <= 1.10)")
+    print(f"build stage: cold {cold:.2f}s, warm (median) {warm:.2f}s, warm/cold {warm / cold:.2f} "
+          "(target <= 0.3)")
+    print(json.dumps({"ratio": round(ratio, 3), "warm_over_cold": round(warm / cold, 3),
+                      "lockmaster_seconds": round(total_ours, 2),
+                      "shell_seconds": round(total_theirs, 2),
+                      "cold_build_seconds": round(cold, 2), "warm_build_seconds": round(warm, 2),
+                      "commits": len(lockmaster)}))
+
+
+if __name__ == "__main__":
+    main()

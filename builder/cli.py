@@ -1,0 +1,114 @@
+"""`lockmaster logs|cancel|retry|reconcile|gc`: build commands of the command line."""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+import click
+
+from bootstrap import Runtime
+from config import ConfigError, load_settings
+
+
+def _runtime() -> Runtime:
+    try:
+        return Runtime(load_settings())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _user() -> str:
+    return os.environ.get("LOCKMASTER_USER") or getpass.getuser()
+
+
+@click.command()
+@click.argument("build_id")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing lines until the build ends.")
+def logs(build_id: str, follow: bool) -> None:
+    """Print a build's log."""
+    from builder.buildlog import live_lines
+    from builder.follow import End
+    from builder.follow import follow as follow_lines
+    from lineage.models import Build
+
+    runtime = _runtime()
+    with runtime.db.session() as session:
+        build = session.get(Build, build_id)
+        if build is None:
+            raise click.ClickException(f"no build with id '{build_id}'")
+        stored = build.log
+    if not follow:
+        click.echo(stored if stored is not None else
+                   "\n".join(live_lines(runtime.redis, build_id)), nl=stored is None)
+        return
+    for item in follow_lines(runtime.redis, runtime.db, build_id):
+        if isinstance(item, End):
+            click.echo(f"-- build {build_id} ended: {item.status}", err=True)
+        else:
+            click.echo(item)
+
+
+@click.command()
+@click.argument("build_id")
+@click.option("--by", default=None, help="Who cancels (default: $LOCKMASTER_USER or you).")
+def cancel(build_id: str, by: str | None) -> None:
+    """Cancel a queued build, or stop a running one on the engine."""
+    from builder.control import BuildConflict, BuildNotFound, cancel_build
+
+    try:
+        outcome = cancel_build(_runtime(), build_id, by or _user())
+    except (BuildNotFound, BuildConflict) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if outcome.status == "cancelled":
+        click.echo(f"build {build_id} cancelled by {outcome.cancelled_by}")
+    else:
+        click.echo(f"build {build_id} is {outcome.status}: its worker is stopping it "
+                   f"(follow with `lockmaster logs -f {build_id}`)")
+
+
+@click.command()
+@click.argument("build_id")
+@click.option("--by", default=None, help="Who retries (default: $LOCKMASTER_USER or you).")
+def retry(build_id: str, by: str | None) -> None:
+    """Queue a new build of the same commit, linked to this one."""
+    from builder.control import BuildConflict, BuildNotFound, retry_build
+
+    try:
+        new_id = retry_build(_runtime(), build_id, by or _user())
+    except (BuildNotFound, BuildConflict) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(new_id)
+
+
+@click.command("reconcile")
+@click.option("--grace", default=30, show_default=True,
+              help="Seconds a queued build may wait for its job before it counts as lost.")
+def reconcile_command(grace: int) -> None:
+    """Settle builds whose job vanished or whose worker died (re-queue or fail)."""
+    from builder.reconcile import reconcile
+
+    settled = reconcile(_runtime(), grace_seconds=grace)
+    for item in settled:
+        click.echo(f"{item.build_id} ({item.before}): {item.action}")
+    click.echo(f"{len(settled)} build(s) settled")
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
+def gc(dry_run: bool) -> None:
+    """Remove Lockmaster's dangling images, leftover build containers and old mirrors."""
+    from builder.gc import collect
+
+    report = collect(_runtime(), dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for kind, items in report.items():
+        click.echo(f"{verb} {len(items)} {kind}")
+        for item in items:
+            click.echo(f"  {item}")
+
+
+def register(cli: click.Group) -> None:
+    """Add the build commands to the `lockmaster` command line."""
+    for command in (logs, cancel, retry, reconcile_command, gc):
+        cli.add_command(command)

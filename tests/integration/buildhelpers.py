@@ -1,0 +1,78 @@
+"""Helpers for build tests: a real `lockmaster worker` process, waiting, containers."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import docker
+from docker.errors import NotFound
+
+from tests.integration.conftest import SECRET_ENV, app_environ, post_github
+
+LOCKMASTER = str(Path(sys.executable).parent / "lockmaster")
+
+
+def lockmaster_env(app) -> dict[str, str]:
+    """The environment of a lockmaster process of this test's installation."""
+    return {**app_environ(app), SECRET_ENV: os.environ.get(SECRET_ENV, "")}
+
+
+def start_worker(app, log_path: Path, *args: str) -> subprocess.Popen:
+    """`lockmaster worker` as its own process group, logging to log_path."""
+    with open(log_path, "ab") as log_file:
+        return subprocess.Popen([LOCKMASTER, "worker", *args], env=lockmaster_env(app),
+                                stdout=log_file, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def stop_worker(process: subprocess.Popen) -> None:
+    """Kill what is left of a worker process group (tests end them on purpose before)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+def wait_for(check: Callable[[], object], seconds: float, what: str) -> object:
+    """Poll check until it returns something truthy; fail naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {seconds}s waiting for {what}")
+
+
+def push(client, source_repo, secret, **payload_args) -> str:
+    """Send a push of the repository's HEAD; returns the build id."""
+    response = post_github(client, source_repo.payload(**payload_args), secret)
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()["builds"][0]["id"]
+
+
+def build_of(client, build_id: str) -> dict:
+    """GET /api/v1/builds/{id}."""
+    return client.get(f"/api/v1/builds/{build_id}").get_json()
+
+
+def started_containers(log_text: str) -> list[str]:
+    """The containers the engine said it started for a build (' ---> Running in <id>')."""
+    return re.findall(r"---> Running in ([0-9a-f]+)", log_text)
+
+
+def assert_no_container_left(ids: list[str]) -> None:
+    """None of these containers exists on the engine any more."""
+    client = docker.from_env()
+    for container_id in ids:
+        try:
+            container = client.containers.get(container_id)
+        except NotFound:
+            continue
+        raise AssertionError(f"container {container_id} ({container.status}) was left behind")

@@ -1,0 +1,207 @@
+"""Cancel, retry, live logs and worker shutdowns, with a real `lockmaster worker` process."""
+
+import os
+import signal
+import time
+import uuid
+
+import pytest
+from click.testing import CliRunner
+
+from app import cli
+from builder.workers import COLD_SHUTDOWN
+from tests.integration.buildhelpers import (
+    assert_no_container_left,
+    build_of,
+    lockmaster_env,
+    push,
+    start_worker,
+    started_containers,
+    stop_worker,
+    wait_for,
+)
+from tests.integration.conftest import registry_get, work
+
+
+@pytest.fixture
+def slow_build(source_repo, base_image):
+    """Make HEAD a commit whose build prints a marker, then sleeps `seconds`."""
+
+    def commit(seconds: int) -> str:
+        marker = f"started-{uuid.uuid4().hex}"
+        source_repo.commit({"Dockerfile": f"FROM {base_image}\nCOPY app.txt /app.txt\n"
+                                          f"RUN echo {marker} && sleep {seconds} && echo done\n"},
+                           "A slow build")
+        return marker
+
+    return commit
+
+
+def _log(client, build_id: str) -> str:
+    return client.get(f"/api/v1/builds/{build_id}/log").text
+
+
+def _status(client, build_id: str, wanted: str):
+    build = build_of(client, build_id)
+    return build if build["status"] == wanted else None
+
+
+def test_cancel_mid_build_stops_it_on_the_engine_and_nothing_is_pushed(
+        app, client, source_repo, secret, slow_build, tmp_path, registry_prefix):
+    marker = slow_build(60)
+    build_id = push(client, source_repo, secret)
+    worker = start_worker(app, tmp_path / "worker.log", "--burst")
+    try:
+        wait_for(lambda: marker in _log(client, build_id), 60, "the RUN step to start")
+        response = client.post(f"/api/v1/builds/{build_id}/cancel",
+                               headers={"X-Lockmaster-User": "carol"})
+        assert response.status_code == 202, response.get_json()
+        assert response.get_json()["cancelled_by"] == "carol"
+        build = wait_for(lambda: _status(client, build_id, "cancelled"), 30, "cancelled")
+        worker.wait(timeout=30)
+    finally:
+        stop_worker(worker)
+    assert build["cancelled_by"] == "carol" and build["image"] is None
+    assert build["failed_stage"] == "build"
+    log = _log(client, build_id)
+    assert "STOPPED during build: cancelled" in log and "\ndone\n" not in log
+    assert_no_container_left(started_containers(log))
+    assert registry_get(f"{registry_prefix}/staging/acme/web/tags/list").status_code == 404
+    again = client.post(f"/api/v1/builds/{build_id}/cancel")
+    assert again.status_code == 409 and "already ended" in again.get_json()["error"]
+
+
+def test_a_queued_build_is_cancelled_at_once_and_a_retry_builds_the_same_commit(
+        app, client, source_repo, secret):
+    build_id = push(client, source_repo, secret)
+    assert client.post(f"/api/v1/builds/{build_id}/retry").status_code == 409
+    cancelled = client.post(f"/api/v1/builds/{build_id}/cancel", json={"by": "dave"})
+    assert cancelled.status_code == 200
+    assert cancelled.get_json()["status"] == "cancelled"
+    work(app)
+    old = build_of(client, build_id)
+    assert (old["status"], old["cancelled_by"]) == ("cancelled", "dave")
+    assert [h["status"] for h in old["history"]] == ["queued", "cancelled"]
+
+    retried = client.post(f"/api/v1/builds/{build_id}/retry", headers={"X-Lockmaster-User": "e"})
+    assert retried.status_code == 201
+    new_id = retried.get_json()["id"]
+    assert new_id != build_id and retried.get_json()["retry_of"] == build_id
+    work(app)
+    new = build_of(client, new_id)
+    assert new["status"] == "staged", new["error"]
+    assert new["retry_of"] == build_id
+    assert new["commit"] == old["commit"] and new["ref"] == old["ref"]
+    assert client.post("/api/v1/builds/nope/retry").status_code == 404
+    assert client.post("/api/v1/builds/nope/cancel").status_code == 404
+
+
+def test_cancel_and_retry_from_the_command_line(app, client, source_repo, secret):
+    build_id = push(client, source_repo, secret)
+    runner = CliRunner()
+    env = {**lockmaster_env(app), "LOCKMASTER_USER": "frank"}
+    result = runner.invoke(cli, ["cancel", build_id], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"build {build_id} cancelled by frank" in result.output
+    refused = runner.invoke(cli, ["cancel", build_id], env=env)
+    assert refused.exit_code == 1 and "already ended (cancelled)" in refused.output
+    retried = runner.invoke(cli, ["retry", build_id], env=env)
+    assert retried.exit_code == 0, retried.output
+    new_id = retried.output.strip()
+    assert build_of(client, new_id)["retry_of"] == build_id
+    work(app)
+    logs = runner.invoke(cli, ["logs", "-f", new_id], env=env)
+    assert logs.exit_code == 0 and "staged 127.0.0.1:5000/" in logs.output
+
+
+def test_log_follow_streams_lines_while_the_build_runs(app, client, source_repo, secret,
+                                                       slow_build, tmp_path):
+    marker = slow_build(2)
+    build_id = push(client, source_repo, secret)
+    worker = start_worker(app, tmp_path / "worker.log", "--burst")
+    try:
+        response = client.get(f"/api/v1/builds/{build_id}/log?follow=1", buffered=False)
+        assert response.mimetype == "text/event-stream"
+        events, status_when_marker_arrived = [], None
+        for chunk in response.response:
+            text = chunk.decode() if isinstance(chunk, bytes) else chunk
+            events.append(text)
+            if marker in text and status_when_marker_arrived is None:
+                status_when_marker_arrived = build_of(client, build_id)["status"]
+        worker.wait(timeout=30)
+    finally:
+        stop_worker(worker)
+    assert status_when_marker_arrived == "building"
+    assert f"data: {marker}\n\n" in events
+    assert events[-1] == 'event: end\ndata: {"status": "staged"}\n\n'
+    assert any(e.startswith("data: staged 127.0.0.1:5000/") for e in events)
+
+
+def test_sigterm_lets_the_running_build_finish(app, client, source_repo, secret, slow_build,
+                                               tmp_path):
+    marker = slow_build(2)
+    build_id = push(client, source_repo, secret)
+    worker = start_worker(app, tmp_path / "worker.log")
+    try:
+        wait_for(lambda: marker in _log(client, build_id), 60, "the RUN step to start")
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0
+    finally:
+        stop_worker(worker)
+    assert build_of(client, build_id)["status"] == "staged"
+
+
+def test_a_second_signal_stops_the_build_and_records_it(app, client, source_repo, secret,
+                                                        slow_build, tmp_path):
+    marker = slow_build(60)
+    build_id = push(client, source_repo, secret)
+    worker = start_worker(app, tmp_path / "worker.log")
+    try:
+        wait_for(lambda: marker in _log(client, build_id), 60, "the RUN step to start")
+        worker.send_signal(signal.SIGTERM)
+        time.sleep(1.5)  # RQ ignores a second signal within one second of the first
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+    finally:
+        stop_worker(worker)
+    build = build_of(client, build_id)
+    assert (build["status"], build["error"]) == ("failed", COLD_SHUTDOWN)
+    assert_no_container_left(started_containers(_log(client, build_id)))
+
+
+def test_sigkill_of_a_worker_mid_build_is_reconciled(app, client, source_repo, secret,
+                                                     slow_build, tmp_path):
+    marker = slow_build(4)
+    build_id = push(client, source_repo, secret)
+    worker = start_worker(app, tmp_path / "worker.log")
+    try:
+        wait_for(lambda: marker in _log(client, build_id), 60, "the RUN step to start")
+        horse = _children(worker.pid)
+        os.killpg(worker.pid, signal.SIGKILL)
+        for pid in horse:
+            os.kill(pid, signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        stop_worker(worker)
+    containers = started_containers(_log(client, build_id))
+    runner, env = CliRunner(), lockmaster_env(app)
+
+    def reconciled():
+        result = runner.invoke(cli, ["reconcile"], env=env)
+        return build_id in result.output and result.output
+
+    output = wait_for(reconciled, 40, "reconcile to settle the build")
+    assert "re-queued (its worker was gone)" in output
+    assert_no_container_left(containers)
+    work(app)
+    build = build_of(client, build_id)
+    assert build["status"] == "staged", build["error"]
+    statuses = [h["status"] for h in build["history"]]
+    assert statuses.count("pushing") == 1 and statuses.count("cloning") == 2
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of pid (RQ's work horse runs in a process group of its own)."""
+    path = f"/proc/{pid}/task/{pid}/children"
+    with open(path) as handle:
+        return [int(child) for child in handle.read().split()]
