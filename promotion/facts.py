@@ -13,9 +13,9 @@ class NotFound(Exception):
     """No such build or user."""
 
 
-def gate_outcomes(_session, _build: Build) -> tuple[str, ...]:
-    """The build's gate results; none are recorded yet, which the policy counts as passed."""
-    return ()
+def gate_outcomes(_session, build: Build) -> tuple[str, ...]:
+    """The status of every gate result recorded for the build (pass, warn, fail, error)."""
+    return tuple(check.status for check in build.checks)
 
 
 def person(user: User) -> Person:

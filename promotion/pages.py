@@ -10,7 +10,9 @@ from sqlalchemy import select
 
 from auth.roles import may_approve
 from bootstrap import Runtime
+from lineage.checks import Artifact
 from lineage.models import Build
+from lineage.serialize import check_document
 from promotion import environments
 from promotion.changes import commits_between
 from promotion.facts import gate_outcomes
@@ -54,6 +56,9 @@ def build_view(runtime: Runtime, build_id: str) -> dict | None:
         view = {"build": build, "rules": rules, "where": where, "target": target,
                 "live": live, "live_build": live_build, "request": request,
                 "gates": gate_outcomes(session, build), "promotions": list(build.promotions),
+                "checks": [check_document(c) for c in build.checks],
+                "has_sbom": session.scalar(select(Artifact.name).where(
+                    Artifact.build_id == build.id, Artifact.name == "sbom")) is not None,
                 "last": last, "image": repo.image if repo else None}
     view["changes"], view["changes_error"] = _changes(runtime, build, live_build)
     view["size_delta"] = (build.size - live_build.size

@@ -9,6 +9,8 @@ from werkzeug.serving import make_server
 from app import cli
 from auth.models import User
 from lineage.audit import AuditEvent
+from lineage.checks import CheckRecord
+from lineage.models import Build
 from promotion.models import Promotion
 from tests.integration.conftest import repo_entry, work
 from tests.integration.promotionkit import PASSWORD, add_people, stage
@@ -180,3 +182,21 @@ def test_lockmaster_approve_decides_through_the_api(access_app, source_repo, mon
     work(access_app)
     promotion = access_app.test_client().get(f"/api/v1/builds/{build.id}").get_json()
     assert [p["status"] for p in promotion["promotions"]] == ["rejected"]
+
+
+def test_a_staged_build_with_a_recorded_gate_error_cannot_be_approved(access_app, source_repo):
+    add_people(access_app)
+    build = stage(access_app, source_repo)
+    with access_app.extensions["lockmaster"].db.session() as session:
+        assert {c.status for c in session.get(Build, build.id).checks} <= {"pass", "warn"}
+        session.add(CheckRecord(build_id=build.id, position=99, name="vulnerabilities",
+                                status="error", summary="advisory database unreadable",
+                                details={}, duration_ms=1))
+    token = _token("carol-cli", "build", "carol")
+    answer = access_app.test_client().post(
+        f"/api/v1/builds/{build.id}/approvals", json={"decision": "approve"},
+        headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 403
+    assert "gates did not pass (error)" in answer.get_json()["error"]
+    with access_app.extensions["lockmaster"].db.session() as session:
+        assert session.query(Promotion).filter_by(status="approved").count() == 0
