@@ -35,6 +35,7 @@ def run() -> None:
     os.environ.setdefault(demo.SECRET_ENV, demo.demo_secret(data_dir))
     services = ServiceSet(data_dir)
     children: list[subprocess.Popen] = []
+    signal.signal(signal.SIGINT, _interrupt)  # even where a parent shell ignores it
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)
     try:
@@ -79,7 +80,9 @@ def up() -> None:
 
 
 def _interrupt(_signum, _frame) -> None:
-    """SIGTERM/SIGHUP stop the stack like Ctrl-C does, so nothing is left behind."""
+    """Ctrl-C, SIGTERM and SIGHUP stop the stack; further signals must not cut the cleanup."""
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
