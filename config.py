@@ -100,6 +100,7 @@ class RepositoryConfig:
     cpus: float | None = None
     timeout: int = DEFAULT_TIMEOUT_SECONDS
     submodules: bool = True
+    supersede_running: bool = False
 
     @property
     def secret(self) -> str | None:
@@ -200,7 +201,7 @@ _WEBHOOK_KEYS = {"max_body_mb", "clone_hosts"}
 _REPO_KEYS = {
     "name", "provider", "secret_env", "clone_url", "image", "branches", "tags",
     "dockerfile", "context", "target", "build_args", "notifications", "checks", "promotion",
-    "team", "network", "memory", "cpus", "timeout", "submodules",
+    "team", "network", "memory", "cpus", "timeout", "submodules", "supersede_running",
 }
 _NOTIFY_KEYS = {"url", "format", "secret_env", "events", "attempts", "backoff_seconds"}
 _REPO_REQUIRED = ("name", "provider", "secret_env")
@@ -345,6 +346,7 @@ def _parse_repository(source: str, item: object, index: int, checks: dict) -> Re
         team=reader.get("team", str),
         promotion=parse_promotion(_Reader(source, reader.get("promotion", dict, {}),
                                           f"repositories[{index}].promotion", PROMOTION_KEYS)),
+        supersede_running=reader.get("supersede_running", bool, False),
         **_isolation(reader),
     )
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bootstrap import Runtime
+from builder.control import BuildConflict, cancel_build
 from builder.dispatch import enqueue_build
 from builder.retag import enqueue_retag
 from config import RepositoryConfig
@@ -17,7 +19,7 @@ from lineage.triggers import BuildTrigger
 from ops import metrics
 from webhooks.events import PushEvent
 from webhooks.rules import build_key
-from webhooks.supersede import restore, supersede_older
+from webhooks.supersede import restore, running_to_cancel, supersede_older
 
 # A build in one of these states gives no image: the same commit pushed again builds afresh.
 _RELEASED = ("failed", "cancelled", "superseded", "rejected")
@@ -118,7 +120,23 @@ def accept(runtime: Runtime, received: Received, event: str, plans: list[Plan]) 
         metrics.deliveries.labels(received.provider, "unavailable").inc()
         raise QueueUnavailable(str(exc)) from exc
     metrics.deliveries.labels(received.provider, "accepted").inc()
+    _cancel_superseded_running(runtime, plans, new_builds)
     return Outcome(202, _body(delivery))
+
+
+def _cancel_superseded_running(runtime: Runtime, plans: list[Plan],
+                               new_builds: list[Build]) -> None:
+    """Stop older running builds of the pushed refs, where the repository asks for it."""
+    wanted = {plan.repo.name for plan in plans if plan.repo.supersede_running}
+    builds = [b for b in new_builds if b.repository in wanted]
+    if not builds:
+        return
+    with runtime.db.session() as session:
+        older = running_to_cancel(session, [session.get(Build, b.id) for b in builds])
+    for build_id in older:
+        newer = builds[-1].id
+        with contextlib.suppress(BuildConflict):  # it ended meanwhile: nothing to stop
+            cancel_build(runtime, build_id, by=f"superseded by build {newer}")
 
 
 def _joined(delivery: Delivery, new_builds: list[Build]) -> list[str]:

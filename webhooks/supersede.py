@@ -1,7 +1,7 @@
 """A newer push to a ref makes older queued builds of that ref superseded: never built.
 
-Only queued builds are superseded here. Cancelling a running build belongs to the build
-cancellation work (issue 4); once that lands, a repository setting can ask for it here."""
+With `supersede_running: true` on the repository, older builds of the ref that are already
+running are cancelled too (on the engine, through the build cancellation)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from lineage.models import Build, utcnow
 from lineage.triggers import BuildTrigger, current_refs, refs_of
+
+RUNNING = ("cloning", "building", "checking", "pushing")
 
 
 def supersede_older(session: Session, builds: list[Build]) -> list[str]:
@@ -32,12 +34,23 @@ def restore(session: Session, build_ids: list[str]) -> None:
         build.history = build.history[:-1]
 
 
+def running_to_cancel(session: Session, builds: list[Build]) -> list[str]:
+    """Older running builds whose refs all have a newer build (none still wants them)."""
+    return [older.id for build in builds
+            for older in _older(session, build, RUNNING)
+            if not current_refs(session, older)]
+
+
 def _older_queued(session, build: Build) -> list[Build]:
+    return _older(session, build, ("queued",))
+
+
+def _older(session, build: Build, statuses: tuple[str, ...]) -> list[Build]:
     refs = [ref for ref in refs_of(build) if ref]
-    # Led by builds(status, id): only queued builds are read, however long the history.
+    # Led by builds(status, id): only builds in these states are read, however long the history.
     wanted = select(BuildTrigger.id).where(BuildTrigger.build_id == Build.id,
                                            BuildTrigger.ref.in_(refs))
-    query = select(Build).where(Build.status == "queued", Build.id < build.id,
+    query = select(Build).where(Build.status.in_(statuses), Build.id < build.id,
                                 Build.repository == build.repository, wanted.exists())
     return list(session.scalars(query))
 

@@ -20,7 +20,7 @@ from tests.integration.buildhelpers import (
     stop_worker,
     wait_for,
 )
-from tests.integration.conftest import registry_get, work
+from tests.integration.conftest import registry_get, repo_entry, work
 
 
 @pytest.fixture
@@ -205,3 +205,41 @@ def _children(pid: int) -> list[int]:
     path = f"/proc/{pid}/task/{pid}/children"
     with open(path) as handle:
         return [int(child) for child in handle.read().split()]
+
+
+def test_a_newer_push_stops_the_running_build_of_its_ref_when_configured(
+        make_app, source_repo, secret, slow_build, tmp_path):
+    app = make_app([repo_entry(source_repo, supersede_running=True)])
+    client = app.test_client()
+    marker = slow_build(60)
+    older = push(client, source_repo, secret)
+    worker = start_worker(app, tmp_path / "worker.log", "--burst")
+    try:
+        wait_for(lambda: marker in _log(client, older), 60, "the RUN step to start")
+        source_repo.commit({"Dockerfile": (source_repo.path / "Dockerfile").read_text()
+                            .replace("sleep 60", "sleep 0")}, "Fix the slow step")
+        newer = push(client, source_repo, secret)
+        stopped = wait_for(lambda: _status(client, older, "cancelled"), 30, "cancelled")
+        staged = wait_for(lambda: _status(client, newer, "staged"), 120, "the newer build")
+        worker.wait(timeout=30)
+    finally:
+        stop_worker(worker)
+    assert stopped["cancelled_by"] == f"superseded by build {newer}"
+    assert stopped["image"] is None and staged["image"]["tags"][-1] == "main"
+    assert_no_container_left(started_containers(_log(client, older)))
+
+
+def test_without_the_setting_a_running_build_is_left_to_finish(app, client, source_repo,
+                                                               secret, slow_build, tmp_path):
+    marker = slow_build(3)
+    older = push(client, source_repo, secret)
+    worker = start_worker(app, tmp_path / "worker.log", "--burst")
+    try:
+        wait_for(lambda: marker in _log(client, older), 60, "the RUN step to start")
+        source_repo.commit({"app.txt": "newer\n"}, "Newer")
+        newer = push(client, source_repo, secret)
+        wait_for(lambda: _status(client, newer, "staged"), 120, "the newer build")
+        worker.wait(timeout=30)
+    finally:
+        stop_worker(worker)
+    assert build_of(client, older)["status"] == "staged"
