@@ -16,7 +16,6 @@ from tests.integration.buildhelpers import build_of, push, start_worker, stop_wo
 from tests.integration.conftest import post_github, registry_get, repo_entry
 from tests.integration.registryproxy import Faults, RegistryProxy
 
-
 FINAL = {"staged", "failed", "rejected", "cancelled", "superseded"}
 
 

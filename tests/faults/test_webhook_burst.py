@@ -24,11 +24,11 @@ def _count(app, model) -> int:
 
 
 def test_1000_deliveries_from_8_senders_to_two_web_processes_make_exactly_200_builds(
-        make_app, source_repo, secret):
+        make_app, source_repo, secret, postgres_url):
     """Injects: 1,000 deliveries for 200 commits (per commit: a push, two redeliveries of it,
     the same push under a second delivery id, the commit on a second branch), sent by 8
     concurrent senders alternating between two web processes."""
-    app = make_app([repo_entry(source_repo, branches=["release/*"])])
+    app = make_app([repo_entry(source_repo, branches=["release/*"])], database=postgres_url)
     host = HOSTS["github"]
     deliveries = []
     for n in range(COMMITS):
@@ -43,7 +43,7 @@ def test_1000_deliveries_from_8_senders_to_two_web_processes_make_exactly_200_bu
     assert len(deliveries) == COMMITS * COPIES == 1000
     settings = app.extensions["lockmaster"].settings
     with ExitStack() as stack:
-        bases = [stack.enter_context(gunicorn(settings, workers=1)) for _ in range(2)]
+        bases = [stack.enter_context(gunicorn(settings, workers=2)) for _ in range(2)]
         session = requests.Session()
         session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=SENDERS))
 
