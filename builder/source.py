@@ -49,13 +49,13 @@ def checkout(url: str, sha: str, workspace: Path, log: BuildLog, *, mirror_dir: 
     with locked(mirror):
         _fetch(mirror, url, sha, env, log)
     with disk_space_checked(workspace.parent):
-        _check_out(url, sha, mirror, workspace, log, env)
+        repo = _check_out(url, sha, mirror, workspace, log, env)
     if submodules and (workspace / ".gitmodules").exists():
-        _submodules(git.Repo(workspace), log)
+        _submodules(repo, log)
 
 
 def _check_out(url: str, sha: str, mirror: Path, workspace: Path, log: BuildLog,
-               env: dict[str, str]) -> None:
+               env: dict[str, str]) -> git.Repo:
     shutil.rmtree(workspace, ignore_errors=True)  # left behind by a worker that was lost
     workspace.mkdir(parents=True)
     repo = git.Repo.init(workspace)
@@ -71,6 +71,7 @@ def _check_out(url: str, sha: str, mirror: Path, workspace: Path, log: BuildLog,
     except git.GitCommandError as exc:
         raise BuildFailure("clone", f"commit {sha[:12]} not found in {url}") from exc
     log.write(f"checked out {sha} ({repo.head.commit.summary})")
+    return repo
 
 
 @contextmanager
