@@ -10,12 +10,14 @@ import yaml
 
 from builder.checks.settings import ChecksPolicy, parse_checks, resolve
 from builder.isolation import (
+    DEFAULT_PIDS_LIMIT,
     DEFAULT_TIMEOUT_SECONDS,
     IsolationError,
     check_build_args,
     check_network,
     parse_cpus,
     parse_memory,
+    parse_pids,
 )
 from notify.messages import EVENTS, FORMATS
 from promotion.settings import PROMOTION_KEYS, PromotionRules, parse_promotion
@@ -98,6 +100,7 @@ class RepositoryConfig:
     network: str = "none"
     memory: int | None = None
     cpus: float | None = None
+    pids: int = DEFAULT_PIDS_LIMIT
     timeout: int = DEFAULT_TIMEOUT_SECONDS
     submodules: bool = True
     supersede_running: bool = False
@@ -202,6 +205,7 @@ _REPO_KEYS = {
     "name", "provider", "secret_env", "clone_url", "image", "branches", "tags",
     "dockerfile", "context", "target", "build_args", "notifications", "checks", "promotion",
     "team", "network", "memory", "cpus", "timeout", "submodules", "supersede_running",
+    "pids",
 }
 _NOTIFY_KEYS = {"url", "format", "secret_env", "events", "attempts", "backoff_seconds"}
 _REPO_REQUIRED = ("name", "provider", "secret_env")
@@ -375,7 +379,8 @@ def _isolation(reader: _Reader) -> dict:
     """The build's isolation keys of one repository, each checked."""
     values: dict = {"submodules": reader.get("submodules", bool, True)}
     checks = {"build_args": lambda v: check_build_args({k: str(a) for k, a in v.items()}),
-              "network": check_network, "memory": parse_memory, "cpus": parse_cpus}
+              "network": check_network, "memory": parse_memory, "cpus": parse_cpus,
+              "pids": parse_pids}
     for key, check in checks.items():
         if reader.mapping.get(key) is not None:
             try:

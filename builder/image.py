@@ -47,6 +47,7 @@ class BuildRequest:
     memory: int | None = None
     cpus: float | None = None
     cache_from: list[str] = field(default_factory=list)
+    cgroup_parent: str | None = None
 
     @property
     def labels_in_dockerfile(self) -> bool:
@@ -76,6 +77,8 @@ class BuildRequest:
             params.update(memory=self.memory, memswap=self.memory)  # no swap beyond the limit
         if self.cpus:
             params.update(cpu_quota(self.cpus))
+        if self.cgroup_parent:
+            params["cgroupparent"] = self.cgroup_parent
         return params
 
 

@@ -10,6 +10,8 @@ NETWORK_MODES = ("none", "default")
 PLACEHOLDERS = ("sha", "short_sha", "ref", "version")
 SECRET_WORDS = ("TOKEN", "PASSWORD", "SECRET")
 DEFAULT_TIMEOUT_SECONDS = 1800
+DEFAULT_PIDS_LIMIT = 1024
+MIN_PIDS = 16
 _MEMORY = re.compile(r"^(\d+)\s*([bkmg]?)b?$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 MIN_MEMORY = 6 * 1024**2  # the Docker engine refuses less than 6 MiB
@@ -46,6 +48,14 @@ def parse_cpus(value: float | int) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise IsolationError(f"{value!r} is not a positive number of CPUs, e.g. 1.5")
     return float(value)
+
+
+def parse_pids(value: int) -> int:
+    """The most processes a build may run at once (all its RUN steps together)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < MIN_PIDS:
+        raise IsolationError(f"{value!r} is not a process limit: use a whole number of at "
+                             f"least {MIN_PIDS}, e.g. 512")
+    return value
 
 
 def cpu_quota(cpus: float, period: int = 100_000) -> dict[str, int]:

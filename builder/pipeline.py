@@ -13,6 +13,7 @@ from builder.cache import pull_cache_image
 from builder.checks.runner import run_gates
 from builder.errors import BuildFailure
 from builder.image import BuildRequest, BuildStopped, EngineBuild
+from builder.pidlimit import PidsLimit
 from builder.push import push_image, verify_pushed
 from builder.recipe import BUILD_ID_LABEL as BUILD_ID_LABEL
 from builder.recipe import build_args, build_paths, image_labels, image_tags, ref_tag
@@ -40,6 +41,7 @@ class BuildRun:
         self.build_id = build_id
         self.stage = "clone"
         self.engine_build: EngineBuild | None = None
+        self.pids: PidsLimit | None = None
 
     def run(self) -> str:
         """Run the build unless it already ended or another worker has it; returns its status."""
@@ -82,6 +84,8 @@ class BuildRun:
         finally:
             if self.engine_build is not None:
                 self.engine_build.remove_containers()
+            if self.pids is not None:
+                self.pids.close()
             shutil.rmtree(workspace, ignore_errors=True)
             self._store_log()
         return self._status()
@@ -151,10 +155,12 @@ class BuildRun:
         with self.runtime.db.session() as session:
             session.get(Build, self.build_id).build_args = args
         staging = self.runtime.settings.registry.repository("staging", repo.image)
+        self.pids = PidsLimit(self.build_id, repo.pids)
         request = BuildRequest(
             context=context, dockerfile=dockerfile, labels=image_labels(build), build_args=args,
             target=repo.target, network=repo.network, memory=repo.memory, cpus=repo.cpus,
-            cache_from=pull_cache_image(client, staging, ref_tag(build), self.log))
+            cache_from=pull_cache_image(client, staging, ref_tag(build), self.log),
+            cgroup_parent=self.pids.open(client, self.log))
         self.engine_build = EngineBuild(client, request, self.log, self._note_container)
         self.watch.on_stop = self.engine_build.stop
         self.watch.check()

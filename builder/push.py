@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import docker
@@ -14,6 +15,12 @@ from ops import metrics
 from registry.client import RegistryClient, RegistryError
 
 _PROGRESS = {"Preparing", "Waiting", "Pushing"}
+PUSH_ATTEMPTS = 3
+PUSH_BACKOFF_SECONDS = 2.0
+
+
+class PushError(Exception):
+    """The engine or the registry refused one push; worth trying again."""
 
 
 @dataclass(frozen=True)
@@ -26,7 +33,27 @@ class PushedImage:
 
 
 def push_image(client: docker.DockerClient, image_id: str, repository: str,
-               tags: list[str], log: BuildLog) -> PushedImage:
+               tags: list[str], log: BuildLog, attempts: int = PUSH_ATTEMPTS,
+               backoff: float = PUSH_BACKOFF_SECONDS) -> PushedImage:
+    """Push the image as repository:tag for every tag, retrying a refused push with growing
+    pauses (pushing the same image again is harmless: the registry keeps one manifest)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _push_all(client, image_id, repository, tags, log)
+        except PushError as exc:
+            if attempt == attempts:
+                metrics.registry_errors.labels("push").inc()
+                raise BuildFailure("push", f"push to {repository} failed after {attempts} "
+                                           f"attempts: {exc}; check that the registry is up, "
+                                           "then retry the build") from exc
+            pause = backoff * 2 ** (attempt - 1)
+            log.write(f"push failed ({exc}); trying again in {pause:g}s")
+            time.sleep(pause)
+    raise AssertionError("unreachable")
+
+
+def _push_all(client: docker.DockerClient, image_id: str, repository: str,
+              tags: list[str], log: BuildLog) -> PushedImage:
     """Tag the image as repository:tag for every tag, push each, and agree on one digest."""
     digests = set()
     try:
@@ -37,8 +64,7 @@ def push_image(client: docker.DockerClient, image_id: str, repository: str,
             log.write(f"$ docker push {repository}:{tag}")
             digests.add(_push_one(client, repository, tag, log))
     except (APIError, DockerException) as exc:
-        raise BuildFailure("push", f"the Docker engine could not push to {repository}: {exc}") \
-            from exc
+        raise PushError(f"the Docker engine could not push: {exc}") from exc
     if len(digests) != 1:
         raise BuildFailure("push", f"the registry reported different digests for one image: "
                                    f"{sorted(digests)}")
@@ -51,13 +77,13 @@ def _push_one(client: docker.DockerClient, repository: str, tag: str, log: Build
         if "error" in chunk or "errorDetail" in chunk:
             message = chunk.get("error") or chunk["errorDetail"].get("message", "")
             log.write(f"ERROR: {message}")
-            raise BuildFailure("push", f"push of {repository}:{tag} failed: {message}")
+            raise PushError(f"push of {repository}:{tag} failed: {message}")
         status = chunk.get("status", "")
         if status and not chunk.get("progressDetail") and status not in _PROGRESS:
             log.write(f"{chunk.get('id', '')}: {status}".lstrip(": "))
         digest = (chunk.get("aux") or {}).get("Digest", digest)
     if not digest:
-        raise BuildFailure("push", f"push of {repository}:{tag} ended without a digest")
+        raise PushError(f"push of {repository}:{tag} ended without a digest")
     return digest
 
 

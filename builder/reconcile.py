@@ -20,6 +20,7 @@ from lineage.models import Build, utcnow
 
 MAX_ATTEMPTS = 2
 WORKER_LOST = "worker lost"
+REQUEUED = "re-queued (its worker was gone)"
 _WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,9 @@ def _settle(runtime: Runtime, build: Build) -> str:
     if build.status == BuildStatus.PUSHING or build.attempts >= MAX_ATTEMPTS:
         end_build(runtime, build.id, BuildStatus.FAILED, WORKER_LOST)
         return f"failed: {WORKER_LOST}"
+    note_requeued(runtime, build.id, REQUEUED)
     enqueue_build(runtime, build.id)
-    return "re-queued (its worker was gone)"
+    return REQUEUED
 
 
 def remove_build_containers(runtime: Runtime, build_id: str) -> None:
@@ -110,3 +112,12 @@ def end_build(runtime: Runtime, build_id: str, status: BuildStatus, reason: str)
         build.status, build.error, build.failed_stage = status.value, reason, stage
         build.finished_at = now
     log.warning("build %s: %s", build_id, reason)
+
+
+def note_requeued(runtime: Runtime, build_id: str, reason: str) -> None:
+    """Say in the build's history that it was handed to the queue again (its status stays
+    until a worker restarts it from clone)."""
+    with runtime.db.session() as session:
+        build = session.get(Build, build_id, with_for_update=True)
+        build.history = [*build.history, {"status": build.status, "reason": reason,
+                                          "at": utcnow().isoformat() + "Z"}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import os
@@ -47,6 +48,14 @@ def checkout(url: str, sha: str, workspace: Path, log: BuildLog, *, mirror_dir: 
     env = git_env(url)
     with locked(mirror):
         _fetch(mirror, url, sha, env, log)
+    with disk_space_checked(workspace.parent):
+        repo = _check_out(url, sha, mirror, workspace, log, env)
+    if submodules and (workspace / ".gitmodules").exists():
+        _submodules(repo, log)
+
+
+def _check_out(url: str, sha: str, mirror: Path, workspace: Path, log: BuildLog,
+               env: dict[str, str]) -> git.Repo:
     shutil.rmtree(workspace, ignore_errors=True)  # left behind by a worker that was lost
     workspace.mkdir(parents=True)
     repo = git.Repo.init(workspace)
@@ -62,8 +71,21 @@ def checkout(url: str, sha: str, workspace: Path, log: BuildLog, *, mirror_dir: 
     except git.GitCommandError as exc:
         raise BuildFailure("clone", f"commit {sha[:12]} not found in {url}") from exc
     log.write(f"checked out {sha} ({repo.head.commit.summary})")
-    if submodules and (workspace / ".gitmodules").exists():
-        _submodules(repo, log)
+    return repo
+
+
+@contextmanager
+def disk_space_checked(folder: Path) -> Iterator[None]:
+    """Turn 'no space left on device' (from Python or from git) into a clear build failure."""
+    try:
+        yield
+    except (OSError, git.GitCommandError, BuildFailure) as exc:
+        said = f"{exc} {exc.__cause__ or ''}"
+        if getattr(exc, "errno", None) != errno.ENOSPC and "No space left" not in said:
+            raise
+        raise BuildFailure("clone", f"no space left on the disk of {folder}: free space there "
+                                    "(or give the worker's workspace folder a bigger disk), "
+                                    "then retry the build") from exc
 
 
 def _fetch(mirror: Path, url: str, sha: str, env: dict[str, str], log: BuildLog) -> None:

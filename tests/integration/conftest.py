@@ -120,7 +120,8 @@ def make_app(tmp_path, redis_url, secret, registry_prefix, database_url):
     """Build a Lockmaster app for a lockmaster.yml made of the given repositories."""
     engines = []
 
-    def factory(repositories: list[dict], redis: str | None = None, **top):
+    def factory(repositories: list[dict], redis: str | None = None,
+                database: str | None = None, **top):
         document = {"registry": {"url": REGISTRY_ADDR, "insecure": True,
                                  "staging": f"{registry_prefix}/staging",
                                  "production": f"{registry_prefix}/production"},
@@ -130,7 +131,7 @@ def make_app(tmp_path, redis_url, secret, registry_prefix, database_url):
         settings = load_settings({"LOCKMASTER_DATA_DIR": str(tmp_path / "var"),
                                   "LOCKMASTER_CONFIG": str(config),
                                   "LOCKMASTER_REDIS_URL": redis or redis_url,
-                                  "LOCKMASTER_DATABASE_URL": database_url})
+                                  "LOCKMASTER_DATABASE_URL": database or database_url})
         upgrade(settings.database_url)
         app = create_app(settings)
         engines.append(app.extensions["lockmaster"].db.engine)

@@ -30,23 +30,27 @@ def gunicorn(settings, workers: int = 2):
            "LOCKMASTER_DATA_DIR": str(settings.data_dir),
            "LOCKMASTER_REDIS_URL": settings.redis_url,
            "LOCKMASTER_DATABASE_URL": settings.database_url, "LOCKMASTER_LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen(
-        [sys.executable, "app.py", "web", "--port", str(port), "--workers", str(workers)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # Its log goes to a file: an unread pipe fills up and blocks the server mid-request.
+    log_path = Path(settings.data_dir) / f"gunicorn-{port}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "app.py", "web", "--port", str(port), "--workers", str(workers)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(process, base)
+        _wait(process, base, log_path)
         yield base
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def _wait(process: subprocess.Popen, base: str) -> None:
+def _wait(process: subprocess.Popen, base: str, log_path: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"gunicorn exited: {process.stderr.read()}")
+            raise AssertionError(f"gunicorn exited: {log_path.read_text()}")
         try:
             requests.get(f"{base}/healthz", timeout=5)
             return

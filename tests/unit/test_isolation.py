@@ -10,6 +10,7 @@ from builder.isolation import (
     cpu_quota,
     parse_cpus,
     parse_memory,
+    parse_pids,
     substitute,
 )
 
@@ -25,6 +26,13 @@ def test_memory_sizes(text, size):
 def test_bad_memory_sizes_are_explained(text):
     with pytest.raises(IsolationError, match=r"memory size|minimum"):
         parse_memory(text)
+
+
+def test_process_limits_are_whole_numbers_of_at_least_16():
+    assert parse_pids(64) == 64
+    for bad in (15, 0, -1, "many", 1.5, True):
+        with pytest.raises(IsolationError, match="not a process limit"):
+            parse_pids(bad)
 
 
 def test_cpus_become_a_cfs_quota():
