@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from builder.views import bp as build_control_bp
     from health import bp as health_bp
     from lineage.api import bp as api_bp
+    from lineage.apiguard import init_api_guard
     from lineage.checks_api import bp as checks_api_bp
     from ops.metrics import bp as metrics_bp
     from promotion.web import init_promotion
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(manual_builds_bp)
     app.register_blueprint(build_control_bp)
     app.register_error_handler(413, _too_large)
+    init_api_guard(app)
     return app
 
 
