@@ -14,6 +14,7 @@ from bootstrap import Runtime
 from builder.checks.cli import advisories
 from builder.cli import register as register_build_commands
 from config import ConfigError, Settings, load_settings
+from lineage import cli as history_cli
 from ops import jsonlog, multiproc
 from promotion.cli import approve
 from webhooks import cli as webhooks_cli
@@ -121,6 +122,8 @@ cli.add_command(advisories)
 cli.add_command(users_group)
 cli.add_command(tokens_group)
 cli.add_command(approve)
+cli.add_command(history_cli.history)
+cli.add_command(history_cli.lineage)
 
 webhooks_cli.add_commands(cli)
 register_build_commands(cli)
