@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from builder.states import BuildStatus
 
 MAX_LIMIT = 200
+LATEST = datetime(9999, 12, 31)
 DEFAULT_LIMIT = 50
 _HEX = re.compile(r"[0-9a-f]{7,64}")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -120,9 +121,9 @@ def _moment(args: dict[str, str], key: str) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         raise BadFilter(f"{key} '{raw}' is not an ISO 8601 time (e.g. 2026-01-31T12:00:00Z)") \
             from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
+    return min(moment, LATEST)

@@ -52,7 +52,7 @@ SCHEMAS = {
     "BuildPage": _page("BuildSummary", NSTR),
     "CommitBuilds": _obj({"sha": STR, "builds": {"type": "array",
                                                  "items": _ref("BuildSummary")}}),
-    "Place": _obj({"environment": STR, "repository": STR, "tags": ARR, "since": NSTR,
+    "Place": _obj({"environment": STR, "repository": NSTR, "tags": ARR, "since": NSTR,
                    "current": {"type": "boolean"}}),
     "Image": _obj({"digest": STR, "image": NSTR, "build": _ref("Build"), "other_builds": ARR,
                    "commit": OBJ, "dockerfile": STR, "context": STR, "build_args": OBJ,
@@ -82,14 +82,14 @@ def _query(name: str, description: str, schema: dict | None = None) -> dict:
             "schema": schema or STR}
 
 
-def _path(name: str, description: str) -> dict:
+def _path(name: str, description: str, schema: dict | None = None) -> dict:
     return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": STR}
+            "schema": schema or STR}
 
 
 def _get(summary: str, schema: str, params: list[dict], media: str = "application/json",
          errors: tuple[int, ...] = (404,)) -> dict:
-    ok = {"schema": _ref(schema)} if media == "application/json" else {"schema": STR}
+    ok = {"schema": _ref(schema)} if media == "application/json" else {"schema": {}}
     responses = {"200": {"description": "OK", "content": {media: ok}}}
     for status in (400, 401, 403, *errors):
         responses[str(status)] = {"$ref": "#/components/responses/Problem"}
@@ -97,23 +97,60 @@ def _get(summary: str, schema: str, params: list[dict], media: str = "applicatio
                     "security": [{"token": []}]}}
 
 
+def _post(summary: str, params: list[dict], body: dict | None = None,
+          done: tuple[int, ...] = (201,)) -> dict:
+    responses = {str(status): {"description": "Done", "content": {"application/json": {
+        "schema": OBJ}}} for status in done}
+    for status in (400, 401, 403, 404, 409):
+        responses[str(status)] = {"$ref": "#/components/responses/Problem"}
+    operation = {"summary": summary, "parameters": params, "responses": responses,
+                 "security": [{"token": []}]}
+    if body:
+        operation["requestBody"] = {"required": False, "content": {"application/json": {
+            "schema": body}}}
+    return {"post": operation}
+
+
+SHA = {"type": "string", "pattern": "^[0-9a-f]{7,64}$"}
+STATUS = {"enum": ["queued", "cloning", "building", "checking", "pushing", "staged", "failed",
+                   "rejected", "superseded", "cancelled"]}
+BUILD_ID = _path("build_id", "build id")
 LIMIT = _query("limit", "page size, 1 to 200", {"type": "integer", "minimum": 1,
                                                   "maximum": 200})
 SINCE = _query("since", "ISO 8601 time, inclusive", {"type": "string", "format": "date-time"})
 UNTIL = _query("until", "ISO 8601 time, inclusive", {"type": "string", "format": "date-time"})
 PATHS = {
-    "/api/v1/builds": _get("Builds, newest first", "BuildPage", [
+    "/api/v1/openapi.json": {"get": {"summary": "This document", "security": [],
+                                     "responses": {"200": {"description": "OK", "content": {
+                                         "application/json": {"schema": OBJ}}}}}},
+    "/api/v1/builds": {**_post("Queue a build of a repository at a ref or commit (scope build)",
+                               [], _obj({}, repository=STR, ref=STR, sha=STR),
+                               done=(200, 202)),
+                       **_get("Builds, newest first", "BuildPage", [
         _query("repository", "full repository name"), _query("ref", "branch, tag or full ref"),
-        _query("status", "a build status"), _query("sha", "commit id prefix, 7+ hex digits"),
+        _query("status", "a build status", STATUS),
+        _query("sha", "commit id prefix, 7+ hex digits", SHA),
         SINCE, UNTIL, _query("pusher", "who pushed"), LIMIT,
-        _query("cursor", "the previous page's `next`")], errors=()),
-    "/api/v1/builds/{id}": _get("One build", "Build", [_path("id", "build id")]),
-    "/api/v1/builds/{id}/log": _get("The build log", "Build", [_path("id", "build id")],
-                                    media="text/plain"),
+        _query("cursor", "the previous page's `next`", {"type": "string", "format": "uuid"})],
+        errors=())},
+    "/api/v1/builds/{build_id}": _get("One build", "Build", [BUILD_ID]),
+    "/api/v1/builds/{build_id}/log": _get("The build log", "Build", [BUILD_ID],
+                                          media="text/plain"),
+    "/api/v1/builds/{build_id}/sbom": _get("The build's CycloneDX SBOM", "Build", [BUILD_ID],
+                                           media="application/vnd.cyclonedx+json"),
+    "/api/v1/builds/{build_id}/cancel": _post("Cancel a build (scope build)", [BUILD_ID],
+                                              _obj({}, by=STR), done=(200, 202)),
+    "/api/v1/builds/{build_id}/retry": _post("Build the same commit again (scope build)",
+                                             [BUILD_ID], _obj({}, by=STR)),
+    "/api/v1/builds/{build_id}/approvals": _post(
+        "Approve or reject the build's digest (scope build)", [BUILD_ID],
+        _obj({"decision": {"enum": ["approve", "reject"]}}, comment=STR, digest=STR)),
     "/api/v1/commits/{sha}": _get("Every build of a commit", "CommitBuilds",
-                                  [_path("sha", "commit id or prefix, 7+ hex digits")]),
+                                  [_path("sha", "commit id or prefix, 7+ hex digits", SHA)]),
     "/api/v1/images/{digest}": _get("Lineage of an image digest", "Image",
-                                    [_path("digest", "sha256:<64 hex>")]),
+                                    [_path("digest", "sha256:<64 hex>",
+                                           {"type": "string",
+                                            "pattern": "^sha256:[0-9a-f]{64}$"})]),
     "/api/v1/repositories": _get("Configured repositories", "RepositoryList", [], errors=()),
     "/api/v1/repositories/{name}": _get("One repository", "RepositoryOverview",
                                         [_path("name", "full repository name")]),
@@ -122,7 +159,8 @@ PATHS = {
         [_path("environment", "environment name"), _path("image", "image name")]),
     "/api/v1/audit": _get("Audit events, newest first", "AuditPage", [
         _query("actor", "who did it"), _query("action", "what was done"), SINCE, UNTIL, LIMIT,
-        _query("cursor", "the previous page's `next`")], errors=()),
+        _query("cursor", "the previous page's `next`", {"type": "integer", "minimum": 1})],
+        errors=()),
 }
 
 
