@@ -131,6 +131,7 @@ class Build(Base):
 from auth import models as _auth_models  # noqa: E402, F401
 from lineage import audit as _audit  # noqa: E402, F401
 from lineage import checks as _checks  # noqa: E402, F401  (the gates' tables join the metadata)
+from lineage import history_indexes as _history_indexes  # noqa: E402, F401  (API's indexes)
 from lineage import notifications as _notifications  # noqa: E402, F401  (registers the table)
 from lineage.triggers import BuildTrigger  # noqa: E402, F401  (registers the build_triggers table)
 from promotion import models as _promotion_models  # noqa: E402, F401

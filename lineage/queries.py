@@ -23,6 +23,11 @@ def id_floor(moment: datetime) -> str:
     return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
 
 
+def sha_prefix(prefix: str) -> tuple:
+    """Commit ids starting with a lower-case hex prefix, as a range an index can answer."""
+    return Build.commit_sha >= prefix, Build.commit_sha < prefix + "g"
+
+
 def list_builds(session: Session, wanted: BuildFilter) -> tuple[list[Build], str | None]:
     """One page of builds, newest first, and the cursor of the next page (None at the end)."""
     query = select(Build).order_by(Build.id.desc()).limit(wanted.limit + 1)
@@ -35,7 +40,7 @@ def list_builds(session: Session, wanted: BuildFilter) -> tuple[list[Build], str
     if wanted.status:
         query = query.where(Build.status == wanted.status)
     if wanted.sha:
-        query = query.where(Build.commit_sha.startswith(wanted.sha, autoescape=True))
+        query = query.where(*sha_prefix(wanted.sha))
     if wanted.pusher:
         query = query.where(Build.pusher == wanted.pusher)
     if wanted.since:
@@ -52,7 +57,7 @@ def list_builds(session: Session, wanted: BuildFilter) -> tuple[list[Build], str
 def builds_of_commit(session: Session, prefix: str) -> list[Build]:
     """Every build of the commit(s) whose id starts with prefix, newest first."""
     return list(session.scalars(select(Build).where(
-        Build.commit_sha.startswith(prefix, autoescape=True)).order_by(Build.id.desc())
+        *sha_prefix(prefix)).order_by(Build.id.desc())
         .limit(200)))
 
 
