@@ -16,6 +16,8 @@ INDEXES = (
     ("ix_builds_ref_id", "builds", ["ref", "id"]),
     ("ix_builds_image_repository_id", "builds", ["image_repository", "id"]),
     ("ix_promotions_digest", "promotions", ["digest"]),
+    ("ix_promotions_timeline", "promotions", ["image", "to_environment", "status",
+                                              "finished_at"]),
     ("ix_audit_events_actor_id", "audit_events", ["actor", "id"]),
     ("ix_audit_events_action_id", "audit_events", ["action", "id"]),
 )
