@@ -76,17 +76,18 @@ def image_lineage(session: Session, settings: Settings, digest: str) -> dict | N
     build = builds[0]
     repo = settings.repository_named(build.repository)
     image = promotions[0].image if promotions else (repo.image if repo else None)
+    document = build_document(build)
     return {
         "digest": digest,
         "image": image,
-        "build": build_document(build),
+        "build": document,
         "other_builds": [b.id for b in builds[1:]],
         "commit": {"sha": build.commit_sha, "message": build.commit_message,
                    "author": build.commit_author, "ref": build.ref, "pusher": build.pusher},
         "dockerfile": build.dockerfile,
         "context": build.context,
         "build_args": dict(build.build_args or {}),
-        "gates": build_document(build)["checks"],
+        "gates": document["checks"],
         "approvals": [a for p in promotions for a in promotion_document(p)["approvals"]],
         "promotions": [promotion_document(p) for p in promotions],
         "environments": _whereabouts(session, settings, image, builds, promotions),
