@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -18,7 +19,7 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from auth.tokens import create_token
-from auth.users import add_user
+from auth.users import UserError, add_user
 from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE
 from config import load_settings
 from devstack.baseimage import ensure_base_image
@@ -157,10 +158,13 @@ class TokenClient(FlaskClient):
 
 
 def authenticate_test_clients(app, scope: str = "build") -> str:
-    """Give app a user 'api-tests' with a token of scope, sent by its test clients."""
+    """Give app a user 'api-tests' (once per database) with a token of scope, sent by its test
+    clients."""
     db = app.extensions["lockmaster"].db
-    add_user(db, "api-tests", "viewer", [], uuid.uuid4().hex)
-    app.config["TEST_TOKEN"] = create_token(db, "api-tests", scope, "api-tests")
+    with contextlib.suppress(UserError):
+        add_user(db, "api-tests", "viewer", [], uuid.uuid4().hex)
+    token = create_token(db, f"api-tests-{uuid.uuid4().hex[:8]}", scope, "api-tests")
+    app.config["TEST_TOKEN"] = token
     app.test_client_class = TokenClient
     return app.config["TEST_TOKEN"]
 
