@@ -18,6 +18,7 @@ PROBLEM = "application/problem+json"
 
 def init_api_guard(app: Flask) -> None:
     """Guard /api/v1: reads need scope `read` (unless api.anonymous_read), writes `build`."""
+    app.before_request(_refuse_nul)
     app.before_request(_check_token)
     app.after_request(_as_problem)
     app.register_error_handler(HTTPException, _http_error)
@@ -28,6 +29,17 @@ def problem(status: int, detail: str, title: str | None = None) -> Response:
     body = {"type": "about:blank", "title": title or _title(status), "status": status,
             "detail": detail, "error": detail}
     return Response(json.dumps(body), status=status, mimetype=PROBLEM)
+
+
+def _refuse_nul():
+    """A NUL character is never a valid name, id or filter (and PostgreSQL refuses it)."""
+    if not request.path.startswith(PREFIX):
+        return None
+    values = [request.path] + [part for key, items in request.args.lists()
+                               for part in (key, *items)]
+    if any("\x00" in value for value in values):
+        return problem(400, "the path or a query parameter holds a NUL character; remove it")
+    return None
 
 
 def _check_token():

@@ -80,7 +80,8 @@ def test_filters_combine_and_nonsense_is_a_400_with_the_reason(history_app):
     for query, reason in (({"sha": "abc"}, "7 to 64 hex"), ({"status": "great"}, "unknown status"),
                           ({"limit": "500"}, "from 1 to 200"), ({"since": "yesterday"}, "ISO"),
                           ({"since": "2026-02-01", "until": "2026-01-01"}, "after until"),
-                          ({"next": "../../etc"}, "cursor"), ({"colour": "red"}, "unknown")):
+                          ({"next": "../../etc"}, "cursor"), ({"colour": "red"}, "unknown"),
+                          ({"pusher": "a\x00b"}, "NUL")):
         response = client.get("/api/v1/builds", query_string=query)
         assert response.status_code == 400 and response.mimetype == PROBLEM, query
         problem = response.get_json()
