@@ -14,6 +14,7 @@ from bootstrap import Runtime
 from builder.checks.cli import advisories
 from builder.cli import register as register_build_commands
 from config import ConfigError, Settings, load_settings
+from lineage import cli as history_cli
 from ops import jsonlog, multiproc
 from promotion.cli import approve
 from webhooks import cli as webhooks_cli
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from builder.views import bp as build_control_bp
     from health import bp as health_bp
     from lineage.api import bp as api_bp
+    from lineage.apiguard import init_api_guard
     from lineage.checks_api import bp as checks_api_bp
     from ops.metrics import bp as metrics_bp
     from promotion.web import init_promotion
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(manual_builds_bp)
     app.register_blueprint(build_control_bp)
     app.register_error_handler(413, _too_large)
+    init_api_guard(app)
     return app
 
 
@@ -119,6 +122,8 @@ cli.add_command(advisories)
 cli.add_command(users_group)
 cli.add_command(tokens_group)
 cli.add_command(approve)
+cli.add_command(history_cli.history)
+cli.add_command(history_cli.lineage)
 
 webhooks_cli.add_commands(cli)
 register_build_commands(cli)

@@ -132,6 +132,8 @@ class Settings:
     max_webhook_bytes: int = 25 * 1024 * 1024
     clone_hosts: tuple[str, ...] = ()
     gc: GcPolicy = field(default_factory=GcPolicy)
+    # api.anonymous_read: /api/v1 reads without a token (writes always need one).
+    anonymous_read: bool = False
 
     def repository(self, provider: str, name: str) -> RepositoryConfig | None:
         """The configured repository with this provider and full name, if any."""
@@ -197,7 +199,8 @@ class _Mapping(dict):
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
-_TOP_KEYS = {"registry", "repositories", "webhooks", "checks", "gc"}
+_TOP_KEYS = {"registry", "repositories", "webhooks", "checks", "gc", "api"}
+_API_KEYS = {"anonymous_read"}
 _GC_KEYS = {"keep_images", "mirror_max_age_days"}
 _REGISTRY_KEYS = {"url", "insecure", "staging", "production", "environments"}
 _WEBHOOK_KEYS = {"max_body_mb", "clone_hosts"}
@@ -284,8 +287,11 @@ def parse_config(text: str, source: str = "lockmaster.yml"):
         raise ConfigError(f"{source}: repository '{duplicate[1]}' is configured twice")
     clone_hosts = tuple(host.lower() for host in hooks.strings("clone_hosts", ()))
     gc = _parse_gc(_Reader(source, top.get("gc", dict, {}), "gc", _GC_KEYS))
+    api = _Reader(source, top.get("api", dict, {}), "api", _API_KEYS)
     return registry, tuple(repositories), {"max_webhook_bytes": max_mb * 1024 * 1024,
-                                           "clone_hosts": clone_hosts, "gc": gc}
+                                           "clone_hosts": clone_hosts, "gc": gc,
+                                           "anonymous_read": api.get("anonymous_read", bool,
+                                                                     False)}
 
 
 def _parse_gc(reader: _Reader) -> GcPolicy:

@@ -59,14 +59,40 @@ def revoke_token(db: Database, name: str) -> None:
         row.revoked_at = row.revoked_at or utcnow()
 
 
-def token_user(db: Database, token: str, scope: str) -> User | None:
-    """The owner of a live token that grants scope, else None."""
+class TokenRefused(Exception):
+    """A request whose token does not let it through; status is 401 or 403."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def token_user(db: Database, token: str, scope: str) -> User:
+    """The owner of a live token that grants scope; TokenRefused (401 unknown or revoked,
+    403 too small a scope) otherwise."""
     with db.session() as session:
         row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-        if row is None or row.revoked_at is not None or not scope_covers(row.scope, scope):
-            return None
+        if row is None or row.revoked_at is not None:
+            raise TokenRefused(401, "this token is unknown or revoked; create a new one with "
+                                    "`lockmaster tokens create NAME --scope SCOPE`")
+        if not scope_covers(row.scope, scope):
+            raise TokenRefused(403, f"this token has scope '{row.scope}' but this needs "
+                                    f"'{scope}'; create one with `lockmaster tokens create "
+                                    f"NAME --scope {scope}`")
         row.last_used_at = utcnow()
         return row.user
+
+
+def bearer_user(scope: str) -> User:
+    """The user of the request's `Authorization: Bearer` token granting scope, or
+    TokenRefused."""
+    header = request.headers.get("Authorization", "")
+    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    if not token:
+        raise TokenRefused(401, f"this needs an API token with scope '{scope}' in "
+                                "'Authorization: Bearer <token>' (see `lockmaster tokens "
+                                "create`)")
+    return token_user(current_runtime().db, token, scope)
 
 
 def require_token(scope: str) -> Callable:
@@ -75,14 +101,10 @@ def require_token(scope: str) -> Callable:
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def guarded(*args, **kwargs):
-            header = request.headers.get("Authorization", "")
-            token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-            user = token_user(current_runtime().db, token, scope) if token else None
-            if user is None:
-                return jsonify({"error": f"this needs an API token with scope '{scope}' in "
-                                         "'Authorization: Bearer <token>' (see `lockmaster "
-                                         "tokens create`)"}), 401
-            g.user = user
+            try:
+                g.user = bearer_user(scope)
+            except TokenRefused as exc:
+                return jsonify({"error": str(exc)}), exc.status
             return view(*args, **kwargs)
 
         return guarded

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from bootstrap import current_runtime
 from builder.control import BuildConflict, BuildNotFound, cancel_build, retry_build
 from builder.states import BuildStatus
 
 bp = Blueprint("build_control", __name__, url_prefix="/api/v1")
-# Until API tokens exist, the caller names themselves; this is recorded, not trusted.
+# A caller may name who they act for; this is recorded, not trusted (the token is).
 USER_HEADER = "X-Lockmaster-User"
 
 
@@ -42,7 +42,8 @@ def retry(build_id: str):
 
 
 def _caller() -> str:
-    """Who asks: the X-Lockmaster-User header or a JSON `by` field, else 'anonymous'."""
+    """Who asks: the X-Lockmaster-User header or a JSON `by` field, else the token's owner."""
     body = request.get_json(silent=True) or {}
     name = request.headers.get(USER_HEADER) or (body.get("by") if isinstance(body, dict) else None)
-    return str(name or "anonymous")[:255]
+    user = getattr(g, "user", None)
+    return str(name or (user.username if user else "anonymous"))[:255]

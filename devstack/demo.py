@@ -65,6 +65,8 @@ def write_config(config_path: Path, repo_path: Path) -> None:
             "clone_url": str(repo_path), "image": DEMO_NAME, "branches": ["main"],
             "dockerfile": "Dockerfile", "context": ".",
         }],
+        # The demo listens on 127.0.0.1 only: its history can be read in a browser.
+        "api": {"anonymous_read": True},
     }
     header = "# Created by `make run` for the demo; edit freely (see README, Configuration).\n"
     config_path.write_text(header + yaml.safe_dump(document, sort_keys=False))

@@ -1,54 +1,44 @@
-"""The build-history API under /api/v1."""
+"""The build-history API under /api/v1: builds, commits, images, repositories, audit."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import select
 
 from bootstrap import current_runtime
 from builder.buildlog import live_lines
 from builder.follow import events, follow
-from builder.states import BuildStatus
+from lineage import filters, queries
+from lineage.apiguard import problem
 from lineage.models import Build
-from lineage.serialize import build_document
+from lineage.openapi import document as openapi_document
+from lineage.serialize import build_document, build_summary
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-MAX_LIMIT = 200
 
 
-class BadRequest(Exception):
-    """A query parameter that makes no sense."""
+@bp.errorhandler(filters.BadFilter)
+def _bad_filter(exc: filters.BadFilter):
+    return problem(400, str(exc))
 
 
-@bp.errorhandler(BadRequest)
-def _bad_request(exc: BadRequest):
-    return jsonify({"error": str(exc)}), 400
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 document of /api/v1."""
+    return jsonify(openapi_document())
 
 
 @bp.get("/builds")
 def list_builds():
-    """Builds, newest first, filtered by repository and status, with a cursor."""
-    limit = _limit(request.args.get("limit", "50"))
-    query = select(Build).order_by(Build.id.desc()).limit(limit + 1)
-    if repository := request.args.get("repository"):
-        query = query.where(Build.repository == repository)
-    if status := request.args.get("status"):
-        if status not in {s.value for s in BuildStatus}:
-            raise BadRequest(f"unknown status '{status}'; use one of "
-                             f"{', '.join(s.value for s in BuildStatus)}")
-        query = query.where(Build.status == status)
-    if cursor := request.args.get("cursor"):
-        query = query.where(Build.id < cursor)
+    """Builds, newest first, filtered, one page at a time (`next` is the next page's cursor)."""
+    wanted = filters.build_filter(request.args.to_dict())
     with current_runtime().db.session() as session:
-        builds = list(session.scalars(query))
-    page, more = builds[:limit], len(builds) > limit
-    return jsonify({"items": [build_document(b) for b in page],
-                    "next": page[-1].id if more else None})
+        page, cursor = queries.list_builds(session, wanted)
+        return jsonify({"items": [build_summary(b) for b in page], "next": cursor})
 
 
 @bp.get("/builds/<build_id>")
 def get_build(build_id: str):
-    """One build with its image, checks and promotions."""
+    """One build with its commit, stages, gates, artifacts, approvals and promotions."""
     with current_runtime().db.session() as session:
         build = session.get(Build, build_id)
         if build is None:
@@ -76,11 +66,55 @@ def get_build_log(build_id: str):
     return Response(text, mimetype="text/plain")
 
 
-def _limit(raw: str) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
-    return int(raw)
+@bp.get("/commits/<sha>")
+def get_commit(sha: str):
+    """Every build of a commit (a prefix of 7 or more hex digits is enough), newest first."""
+    prefix = filters.commit_prefix(sha)
+    with current_runtime().db.session() as session:
+        builds = queries.builds_of_commit(session, prefix)
+        if not builds:
+            return problem(404, f"no build of a commit starting with '{prefix}'")
+        return jsonify({"sha": prefix, "builds": [build_summary(b) for b in builds]})
+
+
+@bp.get("/images/<digest>")
+def get_image(digest: str):
+    """The lineage of a digest: build, commit, gates, approvals, promotions, where it is."""
+    digest = filters.image_digest(digest)
+    runtime = current_runtime()
+    with runtime.db.session() as session:
+        found = queries.image_lineage(session, runtime.settings, digest)
+    if found is None:
+        return problem(404, f"no build or promotion made {digest}")
+    return jsonify(found)
+
+
+@bp.get("/repositories")
+def list_repositories():
+    """The configured repositories and their settings."""
+    repos = current_runtime().settings.repositories
+    return jsonify({"items": [queries.repository_config(r) for r in repos]})
+
+
+@bp.get("/repositories/<path:name>")
+def get_repository(name: str):
+    """One repository: settings, last builds and what each environment serves."""
+    runtime = current_runtime()
+    repo = runtime.settings.repository_named(name)
+    if repo is None:
+        return problem(404, f"no repository '{name}' in lockmaster.yml")
+    with runtime.db.session() as session:
+        return jsonify(queries.repository_overview(session, runtime.settings, repo))
+
+
+@bp.get("/audit")
+def list_audit():
+    """Audit events, newest first, filtered by actor, action and time."""
+    wanted = filters.audit_filter(request.args.to_dict())
+    with current_runtime().db.session() as session:
+        page, cursor = queries.list_audit(session, wanted)
+        return jsonify({"items": [queries.audit_document(e) for e in page], "next": cursor})
 
 
 def _not_found(build_id: str):
-    return jsonify({"error": f"no build with id '{build_id}'"}), 404
+    return problem(404, f"no build with id '{build_id}'")

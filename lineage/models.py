@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -32,13 +33,23 @@ def utcnow() -> datetime:
 
 
 def new_build_id() -> str:
-    """A time-ordered UUID (version 7 layout), so that ids sort newest-last."""
+    """A time-ordered UUID (version 7 layout), so that ids sort newest-last; ids made in one
+    process within one millisecond still increase."""
+    global _last_id
     millis = time.time_ns() // 1_000_000
     raw = millis.to_bytes(6, "big") + os.urandom(10)
-    value = int.from_bytes(raw, "big")
+    with _id_lock:
+        value = int.from_bytes(raw, "big")
+        if value >> 80 <= _last_id >> 80:
+            value = _last_id + (1 << 16)  # same (or earlier) millisecond: step past the last
+        _last_id = value
     value = (value & ~(0xF << 76)) | (0x7 << 76)
     value = (value & ~(0x3 << 62)) | (0x2 << 62)
     return str(uuid.UUID(int=value))
+
+
+_last_id = 0
+_id_lock = threading.Lock()
 
 
 class Delivery(Base):
@@ -120,6 +131,7 @@ class Build(Base):
 from auth import models as _auth_models  # noqa: E402, F401
 from lineage import audit as _audit  # noqa: E402, F401
 from lineage import checks as _checks  # noqa: E402, F401  (the gates' tables join the metadata)
+from lineage import history_indexes as _history_indexes  # noqa: E402, F401  (API's indexes)
 from lineage import notifications as _notifications  # noqa: E402, F401  (registers the table)
 from lineage.triggers import BuildTrigger  # noqa: E402, F401  (registers the build_triggers table)
 from promotion import models as _promotion_models  # noqa: E402, F401

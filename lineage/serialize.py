@@ -38,6 +38,8 @@ def build_document(build: Build) -> dict:
         "history": list(build.history or []),
         "notifications": [notification_document(n) for n in build.notifications],
         "stages": dict(build.stages or {}),
+        "artifacts": {"log": f"/api/v1/builds/{build.id}/log",
+                      "sbom": f"/api/v1/builds/{build.id}/sbom"},
         "build_args": dict(build.build_args or {}),
         "retry_of": build.retry_of,
         "cancelled_by": build.cancelled_by,
@@ -49,6 +51,24 @@ def build_document(build: Build) -> dict:
         "created_at": iso(build.created_at),
         "started_at": iso(build.started_at),
         "finished_at": iso(build.finished_at),
+    }
+
+
+def build_summary(build: Build) -> dict:
+    """A build as lists (GET /api/v1/builds, commits, repositories) show it."""
+    return {
+        "id": build.id,
+        "repository": build.repository,
+        "ref": build.ref,
+        "commit": {"sha": build.commit_sha, "message": build.commit_message,
+                   "author": build.commit_author},
+        "pusher": build.pusher,
+        "status": build.status,
+        "error": build.error,
+        "digest": build.digest,
+        "created_at": iso(build.created_at),
+        "finished_at": iso(build.finished_at),
+        "links": {"self": f"/api/v1/builds/{build.id}"},
     }
 
 

@@ -15,6 +15,7 @@ from promotion.facts import NotFound
 from promotion.policy import Refused
 
 bp = Blueprint("promotion_api", __name__, url_prefix="/api/v1")
+HISTORY_LIMIT = 100  # the newest promotions an environment's timeline shows
 
 
 @bp.post("/builds/<build_id>/approvals")
@@ -51,7 +52,7 @@ def get_environment(environment: str, image: str):
     with current_runtime().db.session() as session:
         if environment == "staging":
             return jsonify(_staging(session, settings, image))
-        past = environments.history(session, image, environment)
+        past = environments.history(session, image, environment, limit=HISTORY_LIMIT)
         history = [promotion_document(p) for p in past]
     now = history[0] if history else None
     return jsonify({"environment": environment, "image": image,

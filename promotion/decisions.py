@@ -11,6 +11,7 @@ from auth.models import User
 from bootstrap import Runtime
 from lineage.audit import audit
 from lineage.models import Build
+from notify.publish import publish
 from promotion import environments
 from promotion.changes import author_identities
 from promotion.dispatch import enqueue_promotion
@@ -145,4 +146,5 @@ def _settle(runtime: Runtime, promotion_id: int, decision: str, rules: Promotion
               comment=comment or None, approvals=approvals, needed=rules.approvals)
     if won and settled == "approved":
         enqueue_promotion(runtime, promotion_id)
+        publish(runtime, promotion.build_id, "approved")
     return Decided(promotion_id, promotion.status, approvals, rules.approvals, is_self)

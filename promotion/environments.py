@@ -10,18 +10,19 @@ from promotion.models import Promotion
 from promotion.settings import PromotionRules
 
 
-def history(session: Session, image: str, environment: str) -> list[Promotion]:
-    """Finished promotions into an environment, newest first."""
+def history(session: Session, image: str, environment: str, limit: int | None = None) \
+        -> list[Promotion]:
+    """Finished promotions into an environment, newest first (the newest `limit` only)."""
     query = (select(Promotion)
              .where(Promotion.image == image, Promotion.to_environment == environment,
                     Promotion.status == "promoted")
-             .order_by(Promotion.finished_at.desc(), Promotion.id.desc()))
+             .order_by(Promotion.finished_at.desc(), Promotion.id.desc()).limit(limit))
     return list(session.scalars(query))
 
 
 def current(session: Session, image: str, environment: str) -> Promotion | None:
     """The promotion whose digest the environment serves now, if any."""
-    found = history(session, image, environment)
+    found = history(session, image, environment, limit=1)
     return found[0] if found else None
 
 

@@ -8,6 +8,8 @@ from bootstrap import Runtime, current_runtime
 from builder.tags import branch_name, ref_to_tag, short_sha, tag_name
 from lineage.audit import audit
 from lineage.models import Build, utcnow
+from notify.publish import publish
+from ops import metrics
 from promotion import environments
 from promotion.models import Promotion
 from promotion.policy import Refused, check_tag_move, render_tags
@@ -101,8 +103,19 @@ class PromotionRun:
                   outcome="ok" if status == "promoted" else "failed",
                   detail=promotion.reason, promotion=promotion.id, tags=promotion.tags,
                   replaced=promotion.replaced_digest)
+            observe(promotion)
         log.info("promotion %s %s", self.promotion_id, status)
+        if status == "promoted":
+            publish(self.runtime, promotion.build_id, "promoted")
         return status
+
+
+def observe(promotion: Promotion) -> None:
+    """Count a finished promotion and time it in the `promotion` stage histogram."""
+    metrics.promotions.labels(promotion.to_environment, promotion.status).inc()
+    if promotion.started_at and promotion.finished_at:
+        seconds = (promotion.finished_at - promotion.started_at).total_seconds()
+        metrics.stage_seconds.labels("promotion").observe(seconds)
 
 
 def tags_for(rules: PromotionRules, build: Build) -> list[str]:

@@ -22,6 +22,7 @@ from builder.checks.masking import redact, redact_all
 from builder.checks.probes import remove_labelled
 from builder.checks.record import advisories_lookup, previous_size, store_results
 from builder.checks.settings import GATES, ChecksPolicy
+from ops import metrics
 
 log = logging.getLogger(__name__)
 # syft (sbom) then the advisory match (vulnerabilities) is the longest chain; the other gates
@@ -61,6 +62,9 @@ def run_gates(runtime, build, repo, image_id: str, workspace: Path, build_log) -
     store_results(runtime.db, build.id, results,
                   redact(sbom.decode(), secrets).encode() if sbom else None)
     _write_log(build_log, results)
+    for result in results:
+        if result.status in (CheckStatus.FAIL, CheckStatus.ERROR):
+            metrics.gate_failures.labels(result.name).inc()
     return verdict(results, policy.fail_closed)
 
 

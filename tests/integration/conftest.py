@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -11,11 +12,14 @@ import docker
 import pytest
 import requests
 import yaml
+from flask.testing import FlaskClient
 from redis import Redis
 from rq import SimpleWorker
 from sqlalchemy import create_engine, text
 
 from app import create_app
+from auth.tokens import create_token
+from auth.users import UserError, add_user
 from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE
 from config import load_settings
 from devstack.baseimage import ensure_base_image
@@ -121,7 +125,7 @@ def make_app(tmp_path, redis_url, secret, registry_prefix, database_url):
     engines = []
 
     def factory(repositories: list[dict], redis: str | None = None,
-                database: str | None = None, **top):
+                database: str | None = None, api_token: bool = True, **top):
         document = {"registry": {"url": REGISTRY_ADDR, "insecure": True,
                                  "staging": f"{registry_prefix}/staging",
                                  "production": f"{registry_prefix}/production"},
@@ -135,11 +139,34 @@ def make_app(tmp_path, redis_url, secret, registry_prefix, database_url):
         upgrade(settings.database_url)
         app = create_app(settings)
         engines.append(app.extensions["lockmaster"].db.engine)
+        if api_token:
+            authenticate_test_clients(app)
         return app
 
     yield factory
     for engine in engines:
         engine.dispose()
+
+
+class TokenClient(FlaskClient):
+    """A test client that sends the app's test API token unless told otherwise."""
+
+    def open(self, *args, **kwargs):
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers.setdefault("Authorization", f"Bearer {self.application.config['TEST_TOKEN']}")
+        return super().open(*args, headers=headers, **kwargs)
+
+
+def authenticate_test_clients(app, scope: str = "build") -> str:
+    """Give app a user 'api-tests' (once per database) with a token of scope, sent by its test
+    clients."""
+    db = app.extensions["lockmaster"].db
+    with contextlib.suppress(UserError):
+        add_user(db, "api-tests", "viewer", [], uuid.uuid4().hex)
+    token = create_token(db, f"api-tests-{uuid.uuid4().hex[:8]}", scope, "api-tests")
+    app.config["TEST_TOKEN"] = token
+    app.test_client_class = TokenClient
+    return app.config["TEST_TOKEN"]
 
 
 def repo_entry(repo: SourceRepo, **overrides) -> dict:

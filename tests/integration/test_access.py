@@ -19,7 +19,7 @@ from tests.integration.promotionkit import PASSWORD, add_people, stage
 @pytest.fixture
 def access_app(make_app, source_repo, tmp_path, monkeypatch):
     """An app plus the environment the CLI reads its settings from."""
-    app = make_app([repo_entry(source_repo)])
+    app = make_app([repo_entry(source_repo)], api_token=False, api={"anonymous_read": True})
     settings = app.extensions["lockmaster"].settings
     monkeypatch.setenv("LOCKMASTER_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("LOCKMASTER_CONFIG", str(settings.config_path))
@@ -80,7 +80,7 @@ def test_approval_through_the_api_with_a_personal_token(access_app, source_repo)
     assert client.post(url, json={"decision": "approve"}).status_code == 401
     reader = _token("ci-read", "read", "carol")
     assert client.post(url, json={"decision": "approve"},
-                       headers={"Authorization": f"Bearer {reader}"}).status_code == 401
+                       headers={"Authorization": f"Bearer {reader}"}).status_code == 403
     token = _token("carol-cli", "build", "carol")
     headers = {"Authorization": f"Bearer {token}"}
     assert client.post(url, data="nope", headers=headers).status_code == 400

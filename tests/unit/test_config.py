@@ -196,3 +196,12 @@ def test_the_gc_policy_is_validated():
         parse_config("gc: {keep_images: -1}\n")
     with pytest.raises(ConfigError, match="unknown key 'keep'"):
         parse_config("gc: {keep: 1}\n")
+
+
+def test_anonymous_api_reads_are_off_unless_switched_on():
+    assert parse_config(GOOD)[2]["anonymous_read"] is False
+    assert parse_config(GOOD + "api:\n  anonymous_read: true\n")[2]["anonymous_read"] is True
+    with pytest.raises(ConfigError, match="'anonymus_read'"):
+        parse_config(GOOD + "api:\n  anonymus_read: true\n")
+    with pytest.raises(ConfigError, match="anonymous_read"):
+        parse_config(GOOD + "api:\n  anonymous_read: sometimes\n")
