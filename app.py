@@ -16,6 +16,7 @@ from builder.cli import register as register_build_commands
 from config import ConfigError, Settings, load_settings
 from ops import jsonlog, multiproc
 from promotion.cli import approve
+from registry import cli as registry_cli
 from webhooks import cli as webhooks_cli
 
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from lineage.checks_api import bp as checks_api_bp
     from ops.metrics import bp as metrics_bp
     from promotion.web import init_promotion
+    from registry.views import init_registry_access
     from webhooks.api import bp as manual_builds_bp
     from webhooks.views import bp as webhooks_bp
 
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(checks_api_bp)
     init_auth(app)
     init_promotion(app)
+    init_registry_access(app)
     app.register_blueprint(manual_builds_bp)
     app.register_blueprint(build_control_bp)
     app.register_error_handler(413, _too_large)
@@ -121,6 +124,7 @@ cli.add_command(tokens_group)
 cli.add_command(approve)
 
 webhooks_cli.add_commands(cli)
+registry_cli.add_commands(cli)
 register_build_commands(cli)
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ class PushedImage:
 
 
 def push_image(client: docker.DockerClient, image_id: str, repository: str,
-               tags: list[str], log: BuildLog) -> PushedImage:
+               tags: list[str], log: BuildLog, auth_config: dict | None = None) -> PushedImage:
     """Tag the image as repository:tag for every tag, push each, and agree on one digest."""
     digests = set()
     try:
@@ -35,7 +35,7 @@ def push_image(client: docker.DockerClient, image_id: str, repository: str,
             image.tag(repository, tag)
         for tag in tags:
             log.write(f"$ docker push {repository}:{tag}")
-            digests.add(_push_one(client, repository, tag, log))
+            digests.add(_push_one(client, repository, tag, log, auth_config))
     except (APIError, DockerException) as exc:
         raise BuildFailure("push", f"the Docker engine could not push to {repository}: {exc}") \
             from exc
@@ -45,9 +45,11 @@ def push_image(client: docker.DockerClient, image_id: str, repository: str,
     return PushedImage(repository, digests.pop(), tags)
 
 
-def _push_one(client: docker.DockerClient, repository: str, tag: str, log: BuildLog) -> str:
+def _push_one(client: docker.DockerClient, repository: str, tag: str, log: BuildLog,
+              auth_config: dict | None) -> str:
     digest = None
-    for chunk in client.api.push(repository, tag=tag, stream=True, decode=True):
+    for chunk in client.api.push(repository, tag=tag, stream=True, decode=True,
+                                 auth_config=auth_config):
         if "error" in chunk or "errorDetail" in chunk:
             message = chunk.get("error") or chunk["errorDetail"].get("message", "")
             log.write(f"ERROR: {message}")
@@ -61,11 +63,12 @@ def _push_one(client: docker.DockerClient, repository: str, tag: str, log: Build
     return digest
 
 
-def verify_pushed(registry: RegistrySettings, repository: str, digest: str) -> None:
+def verify_pushed(registry: RegistrySettings, repository: str, digest: str,
+                  client: RegistryClient | None = None) -> None:
     """Raise BuildFailure unless the registry serves exactly `digest` for the repository."""
     name = repository.removeprefix(registry.url + "/")
     try:
-        served = RegistryClient(registry.base_url).manifest(name, digest)
+        served = (client or RegistryClient(registry.base_url)).manifest(name, digest)
     except RegistryError as exc:
         metrics.registry_errors.labels("verify").inc()
         raise BuildFailure("push", f"the registry does not serve the pushed image: {exc}") \

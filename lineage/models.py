@@ -123,3 +123,4 @@ from lineage import checks as _checks  # noqa: E402, F401  (the gates' tables jo
 from lineage import notifications as _notifications  # noqa: E402, F401  (registers the table)
 from lineage.triggers import BuildTrigger  # noqa: E402, F401  (registers the build_triggers table)
 from promotion import models as _promotion_models  # noqa: E402, F401
+from registry import models as _registry_models  # noqa: E402, F401  (robots, registry events)

@@ -1,0 +1,196 @@
+"""The registry asks Lockmaster for tokens: real registry, real docker CLI, real skopeo."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+
+import jwt
+import pytest
+import requests
+from click.testing import CliRunner
+
+from app import cli
+from lineage.audit import AuditEvent
+from registry import signing
+from registry.client import RegistryClient, RegistryError
+from registry.policy import Scope
+from registry.robots import own_credentials
+from registry.tokenservice import sign
+from tests.integration.conftest import repo_entry
+from tests.integration.ownregistry import docker_cli, own_registry
+from tests.integration.promotionkit import PASSWORD, add_people
+from tests.integration.webserver import free_port, gunicorn
+
+EVENTS_ENV = "LOCKMASTER_TEST_EVENTS_SECRET"
+BASE = "lockmaster-base/busybox:latest"
+
+
+class Guarded:
+    """An app, its web server, and a registry of the test's own that trusts it."""
+
+    def __init__(self, app, addr: str, web: str, docker_config):
+        self.app, self.addr, self.web, self.docker_config = app, addr, web, docker_config
+        self.runtime = app.extensions["lockmaster"]
+        self.settings = self.runtime.settings
+
+    def ref(self, environment: str, tag: str, image: str = "acme/web") -> str:
+        """host:port/prefix/image:tag in the test's registry."""
+        return f"{self.addr}/{self.settings.registry.path(environment, image)}:{tag}"
+
+    def docker(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        """The docker CLI with this test's own logins."""
+        return docker_cli(self.docker_config, *args, stdin=stdin)
+
+    def login(self, username: str, password: str) -> subprocess.CompletedProcess:
+        """`docker login` to the test's registry."""
+        return self.docker("login", self.addr, "-u", username, "--password-stdin",
+                           stdin=password + "\n")
+
+    def push(self, reference: str) -> subprocess.CompletedProcess:
+        """Tag the local base image as reference and push it."""
+        self.docker("tag", BASE, reference)
+        try:
+            return self.docker("push", reference)
+        finally:
+            self.docker("rmi", "--no-prune", reference)
+
+    def robot(self, purpose: str) -> tuple[str, str]:
+        """Lockmaster's own builder or promoter credentials."""
+        return own_credentials(self.settings, self.runtime.db, purpose)
+
+    def audit(self, action: str = "registry-token") -> list[AuditEvent]:
+        """The audit events of one kind, oldest first."""
+        with self.runtime.db.session() as session:
+            return list(session.query(AuditEvent).filter_by(action=action)
+                        .order_by(AuditEvent.id))
+
+
+@pytest.fixture
+def guarded(make_app, source_repo, registry_prefix, tmp_path, monkeypatch, base_image):
+    """Token auth and notifications on, with a registry and a gunicorn of the test's own."""
+    monkeypatch.setenv(EVENTS_ENV, "events-secret-for-tests")
+    addr = f"127.0.0.1:{free_port()}"
+    app = make_app([repo_entry(source_repo)], registry={
+        "url": addr, "insecure": True, "auth": "token", "events_secret_env": EVENTS_ENV,
+        "staging": f"{registry_prefix}/staging", "production": f"{registry_prefix}/production"})
+    add_people(app)
+    settings = app.extensions["lockmaster"].settings
+    for name in ("LOCKMASTER_DATA_DIR", "LOCKMASTER_CONFIG", "LOCKMASTER_DATABASE_URL",
+                 "LOCKMASTER_REDIS_URL"):
+        monkeypatch.setenv(name, {"LOCKMASTER_DATA_DIR": str(settings.data_dir),
+                                  "LOCKMASTER_CONFIG": str(settings.config_path),
+                                  "LOCKMASTER_DATABASE_URL": settings.database_url,
+                                  "LOCKMASTER_REDIS_URL": settings.redis_url}[name])
+    signing.load_or_create(settings.data_dir)
+    (tmp_path / "docker").mkdir()
+    with gunicorn(settings) as web, own_registry(
+            tmp_path / "registry", addr=addr, realm=f"{web}/auth/token",
+            bundle=str(signing.bundle_path(settings.data_dir)),
+            events_url=f"{web}/registry/events", events_secret="events-secret-for-tests"):
+        yield Guarded(app, addr, web, tmp_path / "docker")
+
+
+def _token(guarded: Guarded, auth: tuple[str, str] | None, *scopes: str) -> requests.Response:
+    return requests.get(f"{guarded.web}/auth/token", auth=auth, timeout=30,
+                        params={"service": "lockmaster-registry", "scope": list(scopes)})
+
+
+def test_people_pull_robots_push_and_nobody_else(guarded):
+    builder, promoter = guarded.robot("builder"), guarded.robot("promoter")
+    assert guarded.login(*builder).returncode == 0
+    assert guarded.push(guarded.ref("staging", "b1")).returncode == 0
+    denied = guarded.push(guarded.ref("production", "b1"))
+    assert denied.returncode != 0 and "denied" in denied.stderr.lower()
+    assert guarded.login(*promoter).returncode == 0
+    assert guarded.push(guarded.ref("production", "p1")).returncode == 0
+    assert guarded.push(guarded.ref("staging", "p1")).returncode != 0
+
+    for person in ("carol", "erin"):  # an approver and an admin
+        assert guarded.login(person, PASSWORD).returncode == 0
+        pulled = guarded.docker("pull", guarded.ref("production", "p1"))
+        assert pulled.returncode == 0, pulled.stderr
+        guarded.docker("rmi", "--no-prune", guarded.ref("production", "p1"))
+        assert guarded.push(guarded.ref("production", "h1")).returncode != 0
+    assert guarded.login("vic", PASSWORD).returncode == 0  # a viewer of nothing
+    assert guarded.docker("pull", guarded.ref("production", "p1")).returncode != 0
+
+    wrong = guarded.login("carol", "not the password")
+    assert wrong.returncode != 0 and "unauthorized" in wrong.stderr.lower(), wrong.stderr
+    refusal = [e for e in guarded.audit() if e.outcome == "denied"][-1]
+    assert refusal.actor == "carol" and refusal.detail == "wrong username, password or token"
+    granted = [e for e in guarded.audit() if e.actor == promoter[0] and e.outcome == "ok"]
+    assert any(f"{guarded.settings.registry.production}/acme/web:push" in g
+               for e in granted for g in e.data["granted"])
+
+
+def test_a_deploy_robot_pulls_its_repositories_only_until_revoked(guarded):
+    production = guarded.settings.registry.production
+    guarded.login(*guarded.robot("promoter"))
+    assert guarded.push(guarded.ref("production", "d1")).returncode == 0
+    assert guarded.push(guarded.ref("production", "d1", image="acme/api")).returncode == 0
+    made = CliRunner().invoke(cli, ["robots", "create", "deploy-web",
+                                    "--pull", f"{production}/acme/web"])
+    assert made.exit_code == 0, made.output
+    token = made.output.strip().splitlines()[-1]
+    assert guarded.login("deploy-web", token).returncode == 0
+    assert guarded.docker("pull", guarded.ref("production", "d1")).returncode == 0
+    guarded.docker("rmi", "--no-prune", guarded.ref("production", "d1"))
+    other = guarded.docker("pull", guarded.ref("production", "d1", image="acme/api"))
+    assert other.returncode != 0
+    assert guarded.push(guarded.ref("production", "d2")).returncode != 0
+
+    assert CliRunner().invoke(cli, ["robots", "revoke", "deploy-web"]).exit_code == 0
+    assert _token(guarded, ("deploy-web", token)).status_code == 401
+    assert guarded.login("deploy-web", token).returncode != 0
+    listed = CliRunner().invoke(cli, ["robots", "list"]).output
+    assert f"deploy-web\tdeploy\t{production}/acme/web\trevoked" in listed
+    again = CliRunner().invoke(cli, ["robots", "create", "deploy-web", "--pull", "x/*"])
+    assert again.exit_code != 0 and "already exists" in again.output
+
+
+def test_a_partial_grant_is_a_token_with_only_the_allowed_action(guarded):
+    name = guarded.settings.registry.path("production", "acme/web")
+    response = _token(guarded, ("carol", PASSWORD), f"repository:{name}:pull,push",
+                      "registry:catalog:*")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token"] == body["access_token"] and body["expires_in"] == 300
+    header = jwt.get_unverified_header(body["token"])
+    cert = base64.b64decode(header["x5c"][0])
+    assert header["alg"] == "RS256"
+    bundle = signing.bundle_path(guarded.settings.data_dir).read_text()
+    assert base64.b64encode(cert).decode()[:64] in bundle.replace("\n", "")
+    claims = jwt.decode(body["token"], options={"verify_signature": False})
+    assert claims["access"] == [{"type": "repository", "name": name, "actions": ["pull"]}]
+    assert {"iss", "sub", "aud", "exp", "nbf", "iat", "jti"} <= set(claims)
+    assert claims["sub"] == "carol" and claims["aud"] == "lockmaster-registry"
+    event = guarded.audit()[-1]
+    assert event.outcome == "partial" and event.data["granted"] == [f"repository:{name}:pull"]
+    admin = _token(guarded, ("erin", PASSWORD), "registry:catalog:*").json()
+    assert jwt.decode(admin["token"], options={"verify_signature": False})["access"] == [
+        {"type": "registry", "name": "catalog", "actions": ["*"]}]
+
+
+def test_the_client_gets_a_token_and_a_new_one_when_it_expired(guarded):
+    name = guarded.settings.registry.path("production", "acme/web")
+    guarded.login(*guarded.robot("promoter"))
+    guarded.push(guarded.ref("production", "e1"))
+    client = RegistryClient(f"http://{guarded.addr}", credentials=guarded.robot("promoter"))
+    digest = client.manifest_digest(name, "e1")
+    assert digest and client.bearer.token
+    key = signing.load_or_create(guarded.settings.data_dir)
+    expired = sign(key, "lockmaster-promoter", "lockmaster-registry",
+                   [Scope("repository", name, ("pull",))], 30, now=0)["token"]
+    client.bearer.token = expired
+    assert client.manifest_digest(name, "e1") == digest
+    assert client.bearer.token != expired
+    anonymous = RegistryClient(f"http://{guarded.addr}", attempts=1)
+    with pytest.raises(RegistryError, match="answered 401"):
+        anonymous.manifest(name, "e1")
+    skopeo = subprocess.run(["skopeo", "inspect", "--tls-verify=false", "--creds",
+                             "carol:" + PASSWORD, "--format", "{{.Digest}}",
+                             f"docker://{guarded.ref('production', 'e1')}"],
+                            capture_output=True, text=True, timeout=60)
+    assert skopeo.returncode == 0 and skopeo.stdout.strip() == digest, skopeo.stderr
+    assert client.tags(name) == ["e1"]
