@@ -81,7 +81,9 @@ def _judge(session, settings: Settings, change: Change) -> str | None:
     own = select(Promotion).where(Promotion.image == image,
                                   Promotion.to_environment == environment,
                                   Promotion.status.in_(OWN_STATUSES))
-    if session.scalars(own.where(Promotion.digest == change.digest)).first():
+    made = session.scalars(own.where(Promotion.digest == change.digest)).all()
+    if any(change.tag is None or p.status == "promoting" or change.tag in (p.tags or [])
+           for p in made):
         return None
     if change.tag is None and session.scalars(own.where(Promotion.status == "promoting")).first():
         return None  # a child manifest of an index being copied by a running promotion
