@@ -24,6 +24,8 @@ def init_registry_access(app: Flask) -> None:
     """Register the token and event endpoints and the HSTS header."""
     app.register_blueprint(bp)
     app.after_request(_hsts)
+    app.jinja_env.globals["integrity_alerts"] = \
+        lambda: integrity.recent_alerts(current_runtime().db)
 
 
 def _hsts(response):

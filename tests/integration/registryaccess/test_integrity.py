@@ -25,6 +25,15 @@ def _production_events(guarded: Guarded, tag: str) -> list[RegistryEvent]:
     return [e for e in _events(guarded) if e.tag == tag and "/production/" in e.repository]
 
 
+def _logged_in(guarded: Guarded, username: str):
+    browser = guarded.app.test_client()
+    page = browser.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    browser.post("/login", data={"username": username, "password": PASSWORD,
+                                 "csrf_token": token})
+    return browser
+
+
 def test_a_build_is_staged_and_promoted_with_auth_on_and_raises_no_alert(
         guarded, source_repo, secret):
     client = guarded.app.test_client()
@@ -44,7 +53,8 @@ def test_a_build_is_staged_and_promoted_with_auth_on_and_raises_no_alert(
     guarded.docker("rmi", "--no-prune", guarded.ref("production", "latest"))
     wait_for(lambda: _production_events(guarded, "latest"), 30, "the registry's notification")
     assert all(e.alert is None for e in _events(guarded))
-    assert "no Lockmaster" not in client.get("/").get_data(as_text=True)
+    browser = _logged_in(guarded, "carol")
+    assert 'id="integrity-alerts"' not in browser.get("/").get_data(as_text=True)
     verified = CliRunner().invoke(cli, ["verify-registry"])
     assert verified.exit_code == 0, verified.output
 
@@ -62,6 +72,8 @@ def test_a_build_is_staged_and_promoted_with_auth_on_and_raises_no_alert(
     assert "no Lockmaster promotion made it" in alert.alert
     assert [a.target for a in guarded.audit("integrity-alert")] == [
         f"{alert.repository}:latest@{alert.digest}"]
+    banner = browser.get("/").get_data(as_text=True)
+    assert 'id="integrity-alerts"' in banner and "no Lockmaster promotion made it" in banner
     metrics = requests.get(f"{guarded.web}/metrics", timeout=30).text
     assert 'lockmaster_integrity_alerts_total{action="push"} 1.0' in metrics
     verified = CliRunner().invoke(cli, ["verify-registry"])
