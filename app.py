@@ -76,11 +76,15 @@ def cli() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn processes")
-def web(host: str, port: int, workers: int) -> None:
-    """Serve the web app (webhooks, API, UI) with gunicorn."""
+@click.option("--certfile", type=click.Path(exists=True, dir_okay=False),
+              help="Serve HTTPS with this certificate (and --keyfile).")
+@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False))
+def web(host: str, port: int, workers: int, certfile: str | None, keyfile: str | None) -> None:
+    """Serve the web app (webhooks, API, UI) with gunicorn, over TLS if given a certificate."""
     multiproc.prepare(_settings_or_exit().data_dir)
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
-    os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers),
+    tls = ["--certfile", certfile, "--keyfile", keyfile or certfile] if certfile else []
+    os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers), *tls,
                         "--config", "python:ops.gunicorn_conf",
                         "--logger-class", "ops.gunicornlog.JsonLogger", "app:create_app()"])
 

@@ -58,8 +58,9 @@ class RegistryClient:
         self.attempts = attempts
         self.backoff = backoff
         self.http = requests.Session()
-        self.http.verify = ca_file or True
-        self.bearer = BearerAuth(self.http, credentials)
+        # Per request: a session's `verify` loses to REQUESTS_CA_BUNDLE in requests.
+        self.verify: str | bool = ca_file or True
+        self.bearer = BearerAuth(self.http, credentials, self.verify)
 
     def request(self, method: str, url: str, expect: tuple[int, ...], attempts: int = 0,
                 **kwargs) -> requests.Response:
@@ -86,7 +87,7 @@ class RegistryClient:
         (a streamed body cannot be sent twice: its 401 goes back to the caller)."""
         headers = {**kwargs.pop("headers", {}), **self.bearer.header()}
         response = self.http.request(method, url, timeout=self.timeout, headers=headers,
-                                     **kwargs)
+                                     verify=self.verify, **kwargs)
         challenge = response.headers.get("WWW-Authenticate", "")
         if response.status_code != 401 or not challenge.startswith("Bearer "):
             return response
@@ -94,7 +95,8 @@ class RegistryClient:
         if hasattr(kwargs.get("data"), "__next__"):
             return response
         headers.update(self.bearer.header())
-        return self.http.request(method, url, timeout=self.timeout, headers=headers, **kwargs)
+        return self.http.request(method, url, timeout=self.timeout, headers=headers,
+                                 verify=self.verify, **kwargs)
 
     def manifest(self, name: str, reference: str) -> Manifest:
         """The manifest of name at a tag or digest, never converted by the registry."""
@@ -164,9 +166,11 @@ class RegistryClient:
 class BearerAuth:
     """The registry token protocol, client side: a token covering every scope asked so far."""
 
-    def __init__(self, http: requests.Session, credentials: tuple[str, str] | None):
+    def __init__(self, http: requests.Session, credentials: tuple[str, str] | None,
+                 verify: str | bool = True):
         self.http = http
         self.credentials = credentials
+        self.verify = verify
         self.scopes: set[str] = set()
         self.challenge: dict[str, str] = {}
         self.token = ""
@@ -187,6 +191,7 @@ class BearerAuth:
             raise RegistryError("the registry asked for a token but named no realm")
         try:
             response = self.http.get(realm, timeout=timeout, auth=self.credentials,
+                                     verify=self.verify,
                                      params={"service": self.challenge.get("service", ""),
                                              "scope": sorted(self.scopes)})
         except requests.RequestException as exc:

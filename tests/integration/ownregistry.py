@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import time
 from contextlib import contextmanager
@@ -29,7 +30,7 @@ def own_registry(folder: Path, addr: str | None = None, tls: tuple[str, str] | N
                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=True)
     try:
-        _wait(process, addr, folder, verify=tls is None)
+        _wait(process, addr, folder, tls=tls is not None)
         yield addr
     finally:
         process.terminate()
@@ -37,16 +38,19 @@ def own_registry(folder: Path, addr: str | None = None, tls: tuple[str, str] | N
         log.close()
 
 
-def _wait(process: subprocess.Popen, addr: str, folder: Path, verify: bool) -> None:
-    scheme = "http" if verify else "https"
+def _wait(process: subprocess.Popen, addr: str, folder: Path, tls: bool) -> None:
+    host, port = addr.rsplit(":", 1)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"registry exited: {(folder / 'registry.log').read_text()}")
         try:
-            requests.get(f"{scheme}://{addr}/v2/", timeout=2, verify=False)
+            if tls:
+                socket.create_connection((host, int(port)), timeout=2).close()
+            else:
+                requests.get(f"http://{addr}/v2/", timeout=2)
             return
-        except requests.RequestException:
+        except (OSError, requests.RequestException):
             time.sleep(0.1)
     raise AssertionError("the test's registry did not answer within 30s")
 

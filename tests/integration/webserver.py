@@ -23,32 +23,34 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(settings, workers: int = 2):
-    """Serve the installation described by settings; yields the base URL."""
+def gunicorn(settings, workers: int = 2, tls: tuple[str, str, str] | None = None):
+    """Serve the installation described by settings (over TLS given (cert, key, CA));
+    yields the base URL."""
     port = free_port()
     env = {**os.environ, "LOCKMASTER_CONFIG": str(settings.config_path),
            "LOCKMASTER_DATA_DIR": str(settings.data_dir),
            "LOCKMASTER_REDIS_URL": settings.redis_url,
            "LOCKMASTER_DATABASE_URL": settings.database_url, "LOCKMASTER_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(
-        [sys.executable, "app.py", "web", "--port", str(port), "--workers", str(workers)],
+        [sys.executable, "app.py", "web", "--port", str(port), "--workers", str(workers),
+         *(["--certfile", tls[0], "--keyfile", tls[1]] if tls else [])],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
+    base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     try:
-        _wait(process, base)
+        _wait(process, base, tls[2] if tls else True)
         yield base
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def _wait(process: subprocess.Popen, base: str) -> None:
+def _wait(process: subprocess.Popen, base: str, verify: str | bool = True) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"gunicorn exited: {process.stderr.read()}")
         try:
-            requests.get(f"{base}/healthz", timeout=5)
+            requests.get(f"{base}/healthz", timeout=5, verify=verify)
             return
         except requests.RequestException:
             time.sleep(0.1)
