@@ -87,7 +87,32 @@ def verify_registry() -> None:
     click.echo("every production tag serves the digest Lockmaster promoted")
 
 
+@click.command("registry-setup")
+@click.option("--dir", "folder", required=True, type=click.Path(file_okay=False),
+              help="Where to write config.yml, bundle.pem and the certificates.")
+@click.option("--listen", default="0.0.0.0:5000", show_default=True,
+              help="The registry's listen address.")
+@click.option("--web-url", required=True, help="Lockmaster's URL as Docker clients reach it "
+                                               "(the token realm), e.g. https://lm.example.com")
+@click.option("--events-url", help="Lockmaster's URL as the registry reaches it, for "
+                                   "notifications (default: --web-url), e.g. https://web:8000")
+@click.option("--storage", default="/var/lib/registry", show_default=True)
+@click.option("--tls-host", "tls_hosts", multiple=True,
+              help="Serve TLS with a local-CA certificate for this name (repeatable).")
+def registry_setup(folder: str, listen: str, web_url: str, events_url: str | None,
+                   storage: str, tls_hosts: tuple[str, ...]) -> None:
+    """Write the registry's config: token auth, notifications, TLS (see README)."""
+    from pathlib import Path
+
+    from registry.setup import RegistryPlan, prepare
+
+    plan = RegistryPlan(listen, web_url.rstrip("/"), (events_url or web_url).rstrip("/"),
+                        storage, tls_hosts)
+    path = prepare(_settings(), plan, Path(folder))
+    click.echo(f"wrote {path}")
+
+
 def add_commands(cli: click.Group) -> None:
     """Register this package's commands."""
-    for command in (robots_group, registry_keys, verify_registry):
+    for command in (robots_group, registry_keys, verify_registry, registry_setup):
         cli.add_command(command)

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import requests
 
-from devstack.tls import ensure_ca, install_for_docker, server_certificate
+from ops.tls import ensure_ca, install_for_docker, server_certificate
 from registry.client import RegistryClient, RegistryError
 from tests.integration.ownregistry import docker_cli, own_registry
 from tests.integration.promotionkit import PASSWORD, add_people
