@@ -157,7 +157,8 @@ class BuildRun:
         request = BuildRequest(
             context=context, dockerfile=dockerfile, labels=image_labels(build), build_args=args,
             target=repo.target, network=repo.network, memory=repo.memory, cpus=repo.cpus,
-            cache_from=pull_cache_image(client, staging, ref_tag(build), self.log))
+            cache_from=pull_cache_image(client, staging, ref_tag(build), self.log,
+                                        push_auth(self.runtime)))
         self.engine_build = EngineBuild(client, request, self.log, self._note_container)
         self.watch.on_stop = self.engine_build.stop
         self.watch.check()
