@@ -14,7 +14,7 @@ from config import Settings
 from lineage.db import Database
 from lineage.models import utcnow
 from registry.models import Robot
-from registry.signing import key_dir
+from registry.signing import key_dir, locked
 from registry.tokenservice import ROBOT_PREFIX
 
 OWN = {"builder": "lockmaster-builder", "promoter": "lockmaster-promoter"}
@@ -67,7 +67,7 @@ def own_credentials(settings: Settings, db: Database, purpose: str) -> tuple[str
         return None
     name = OWN[purpose]
     path = key_dir(settings.data_dir) / f"{name}.token"
-    with db.session() as session:
+    with locked(key_dir(settings.data_dir)), db.session() as session:
         robot = session.scalar(select(Robot).where(Robot.name == name))
         token = path.read_text().strip() if path.exists() else ""
         if robot and robot.revoked_at is None and robot.token_hash == hash_token(token):

@@ -38,7 +38,7 @@ def bundle_path(data_dir: Path) -> Path:
 def load_or_create(data_dir: Path) -> SigningKey:
     """The current signing key, generating it (and the bundle) on first use."""
     folder = key_dir(data_dir)
-    with _locked(folder):
+    with locked(folder):
         if not (folder / "key.pem").exists():
             _generate(folder)
             _write_bundle(folder, token_seconds=0)
@@ -50,7 +50,7 @@ def load_or_create(data_dir: Path) -> SigningKey:
 def rotate(data_dir: Path, token_seconds: int) -> Path:
     """Make a new key; the old cert stays in the bundle until its tokens have expired."""
     folder = key_dir(data_dir)
-    with _locked(folder):
+    with locked(folder):
         if (folder / "cert.pem").exists():
             retired = folder / "retired"
             retired.mkdir(exist_ok=True)
@@ -91,7 +91,8 @@ def _generate(folder: Path) -> None:
 
 
 @contextmanager
-def _locked(folder: Path):
+def locked(folder: Path):
+    """Hold the key folder's lock (processes share it through the data dir)."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     with open(folder / ".lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

@@ -102,8 +102,9 @@ def test_a_partial_grant_is_a_token_with_only_the_allowed_action(guarded):
 
 def test_the_client_gets_a_token_and_a_new_one_when_it_expired(guarded):
     name = guarded.settings.registry.path("production", "acme/web")
-    guarded.login(*guarded.robot("promoter"))
-    guarded.push(guarded.ref("production", "e1"))
+    assert guarded.login(*guarded.robot("promoter")).returncode == 0
+    pushed = guarded.push(guarded.ref("production", "e1"))
+    assert pushed.returncode == 0, pushed.stderr
     client = RegistryClient(f"http://{guarded.addr}", credentials=guarded.robot("promoter"))
     digest = client.manifest_digest(name, "e1")
     assert digest and client.bearer.token
