@@ -17,6 +17,7 @@ from config import ConfigError, Settings, load_settings
 from lineage import cli as history_cli
 from ops import jsonlog, multiproc
 from promotion.cli import approve
+from registry import cli as registry_cli
 from webhooks import cli as webhooks_cli
 
 
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from lineage.checks_api import bp as checks_api_bp
     from ops.metrics import bp as metrics_bp
     from promotion.web import init_promotion
+    from registry.views import init_registry_access
     from webhooks.api import bp as manual_builds_bp
     from webhooks.views import bp as webhooks_bp
 
@@ -47,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(checks_api_bp)
     init_auth(app)
     init_promotion(app)
+    init_registry_access(app)
     app.register_blueprint(manual_builds_bp)
     app.register_blueprint(build_control_bp)
     app.register_error_handler(413, _too_large)
@@ -76,11 +79,15 @@ def cli() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn processes")
-def web(host: str, port: int, workers: int) -> None:
-    """Serve the web app (webhooks, API, UI) with gunicorn."""
+@click.option("--certfile", type=click.Path(exists=True, dir_okay=False),
+              help="Serve HTTPS with this certificate (and --keyfile).")
+@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False))
+def web(host: str, port: int, workers: int, certfile: str | None, keyfile: str | None) -> None:
+    """Serve the web app (webhooks, API, UI) with gunicorn, over TLS if given a certificate."""
     multiproc.prepare(_settings_or_exit().data_dir)
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
-    os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers),
+    tls = ["--certfile", certfile, "--keyfile", keyfile or certfile] if certfile else []
+    os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers), *tls,
                         "--config", "python:ops.gunicorn_conf",
                         "--logger-class", "ops.gunicornlog.JsonLogger", "app:create_app()"])
 
@@ -126,6 +133,7 @@ cli.add_command(history_cli.history)
 cli.add_command(history_cli.lineage)
 
 webhooks_cli.add_commands(cli)
+registry_cli.add_commands(cli)
 register_build_commands(cli)
 
 if __name__ == "__main__":

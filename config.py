@@ -49,6 +49,12 @@ class RegistrySettings:
     staging: str = "staging"
     production: str = "production"
     environments: dict[str, str] = field(default_factory=dict)
+    auth: str = "none"
+    token_seconds: int = 300
+    service: str = "lockmaster-registry"
+    anonymous_pull: tuple[str, ...] = ()
+    events_secret_env: str | None = None
+    ca_file: str | None = None
 
     def repository(self, environment: str, image: str) -> str:
         """Full repository name, e.g. 127.0.0.1:5000/staging/acme/web."""
@@ -202,7 +208,8 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 _TOP_KEYS = {"registry", "repositories", "webhooks", "checks", "gc", "api"}
 _API_KEYS = {"anonymous_read"}
 _GC_KEYS = {"keep_images", "mirror_max_age_days"}
-_REGISTRY_KEYS = {"url", "insecure", "staging", "production", "environments"}
+_REGISTRY_KEYS = {"url", "insecure", "staging", "production", "environments", "auth",
+                  "token_seconds", "service", "anonymous_pull", "events_secret_env", "ca_file"}
 _WEBHOOK_KEYS = {"max_body_mb", "clone_hosts"}
 _REPO_KEYS = {
     "name", "provider", "secret_env", "clone_url", "image", "branches", "tags",
@@ -316,7 +323,23 @@ def _parse_registry(reader: _Reader) -> RegistrySettings:
         staging=reader.get("staging", str, defaults.staging).strip("/"),
         production=reader.get("production", str, defaults.production).strip("/"),
         environments=_environment_prefixes(reader),
+        **_registry_access(reader),
     )
+
+
+def _registry_access(reader: _Reader) -> dict:
+    """The token-auth keys of the registry section (see registry/policy.py)."""
+    auth = reader.get("auth", str, "none")
+    if auth not in ("none", "token"):
+        reader.fail("auth", "must be 'none' or 'token'")
+    seconds = reader.get("token_seconds", int, 300)
+    if not 30 <= seconds <= 86400:
+        reader.fail("token_seconds", "must be 30–86400 seconds")
+    return {"auth": auth, "token_seconds": seconds,
+            "service": reader.get("service", str, "lockmaster-registry"),
+            "anonymous_pull": reader.strings("anonymous_pull", ()),
+            "events_secret_env": reader.get("events_secret_env", str),
+            "ca_file": reader.get("ca_file", str)}
 
 
 def _environment_prefixes(reader: _Reader) -> dict[str, str]:

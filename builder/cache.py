@@ -9,7 +9,7 @@ from builder.buildlog import BuildLog
 
 
 def pull_cache_image(client: docker.DockerClient, repository: str, tag: str | None,
-                     log: BuildLog) -> list[str]:
+                     log: BuildLog, auth_config: dict | None = None) -> list[str]:
     """repository:tag to seed the build cache, pulled unless this engine has it; [] if none."""
     if tag is None:
         return []
@@ -23,7 +23,7 @@ def pull_cache_image(client: docker.DockerClient, repository: str, tag: str | No
     except (APIError, DockerException):
         return []
     try:
-        client.api.pull(repository, tag=tag)
+        client.api.pull(repository, tag=tag, auth_config=auth_config)
     except (APIError, DockerException) as exc:
         log.write(f"no cache image {reference} ({str(exc).splitlines()[0][:120]}); "
                   "building without it")

@@ -26,6 +26,7 @@ from lineage.models import Build, utcnow
 from lineage.triggers import current_refs
 from notify.publish import publish
 from ops import metrics
+from registry.access import push_auth, registry_client
 
 NOTIFIED = {"staged", "rejected", "failed"}
 WORKER_LOST_DURING_PUSH = ("worker lost during push: the image may be half pushed, so it is not "
@@ -129,8 +130,10 @@ class BuildRun:
         self.stage = "push"
         self._advance(BuildStatus.PUSHING)
         repository = self.runtime.settings.registry.repository("staging", repo.image)
-        pushed = push_image(client, image_id, repository, self._tags(build), self.log)
-        verify_pushed(self.runtime.settings.registry, repository, pushed.digest)
+        pushed = push_image(client, image_id, repository, self._tags(build), self.log,
+                            auth_config=push_auth(self.runtime))
+        verify_pushed(self.runtime.settings.registry, repository, pushed.digest,
+                      registry_client(self.runtime, "builder"))
         size = client.images.get(image_id).attrs.get("Size")
         self.log.write(f"staged {repository}@{pushed.digest}")
         self._advance(BuildStatus.STAGED, digest=pushed.digest, image_repository=repository,
@@ -159,7 +162,8 @@ class BuildRun:
         request = BuildRequest(
             context=context, dockerfile=dockerfile, labels=image_labels(build), build_args=args,
             target=repo.target, network=repo.network, memory=repo.memory, cpus=repo.cpus,
-            cache_from=pull_cache_image(client, staging, ref_tag(build), self.log),
+            cache_from=pull_cache_image(client, staging, ref_tag(build), self.log,
+                                        push_auth(self.runtime)),
             cgroup_parent=self.pids.open(client, self.log))
         self.engine_build = EngineBuild(client, request, self.log, self._note_container)
         self.watch.on_stop = self.engine_build.stop

@@ -33,13 +33,14 @@ class PushedImage:
 
 
 def push_image(client: docker.DockerClient, image_id: str, repository: str,
-               tags: list[str], log: BuildLog, attempts: int = PUSH_ATTEMPTS,
+               tags: list[str], log: BuildLog, auth_config: dict | None = None,
+               attempts: int = PUSH_ATTEMPTS,
                backoff: float = PUSH_BACKOFF_SECONDS) -> PushedImage:
     """Push the image as repository:tag for every tag, retrying a refused push with growing
     pauses (pushing the same image again is harmless: the registry keeps one manifest)."""
     for attempt in range(1, attempts + 1):
         try:
-            return _push_all(client, image_id, repository, tags, log)
+            return _push_all(client, image_id, repository, tags, log, auth_config)
         except PushError as exc:
             if attempt == attempts:
                 metrics.registry_errors.labels("push").inc()
@@ -53,7 +54,7 @@ def push_image(client: docker.DockerClient, image_id: str, repository: str,
 
 
 def _push_all(client: docker.DockerClient, image_id: str, repository: str,
-              tags: list[str], log: BuildLog) -> PushedImage:
+              tags: list[str], log: BuildLog, auth_config: dict | None) -> PushedImage:
     """Tag the image as repository:tag for every tag, push each, and agree on one digest."""
     digests = set()
     try:
@@ -62,7 +63,7 @@ def _push_all(client: docker.DockerClient, image_id: str, repository: str,
             image.tag(repository, tag)
         for tag in tags:
             log.write(f"$ docker push {repository}:{tag}")
-            digests.add(_push_one(client, repository, tag, log))
+            digests.add(_push_one(client, repository, tag, log, auth_config))
     except (APIError, DockerException) as exc:
         raise PushError(f"the Docker engine could not push: {exc}") from exc
     if len(digests) != 1:
@@ -71,9 +72,11 @@ def _push_all(client: docker.DockerClient, image_id: str, repository: str,
     return PushedImage(repository, digests.pop(), tags)
 
 
-def _push_one(client: docker.DockerClient, repository: str, tag: str, log: BuildLog) -> str:
+def _push_one(client: docker.DockerClient, repository: str, tag: str, log: BuildLog,
+              auth_config: dict | None) -> str:
     digest = None
-    for chunk in client.api.push(repository, tag=tag, stream=True, decode=True):
+    for chunk in client.api.push(repository, tag=tag, stream=True, decode=True,
+                                 auth_config=auth_config):
         if "error" in chunk or "errorDetail" in chunk:
             message = chunk.get("error") or chunk["errorDetail"].get("message", "")
             log.write(f"ERROR: {message}")
@@ -87,11 +90,12 @@ def _push_one(client: docker.DockerClient, repository: str, tag: str, log: Build
     return digest
 
 
-def verify_pushed(registry: RegistrySettings, repository: str, digest: str) -> None:
+def verify_pushed(registry: RegistrySettings, repository: str, digest: str,
+                  client: RegistryClient | None = None) -> None:
     """Raise BuildFailure unless the registry serves exactly `digest` for the repository."""
     name = repository.removeprefix(registry.url + "/")
     try:
-        served = RegistryClient(registry.base_url).manifest(name, digest)
+        served = (client or RegistryClient(registry.base_url)).manifest(name, digest)
     except RegistryError as exc:
         metrics.registry_errors.labels("verify").inc()
         raise BuildFailure("push", f"the registry does not serve the pushed image: {exc}") \

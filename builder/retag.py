@@ -9,7 +9,7 @@ from builder.dispatch import build_job_id
 from builder.recipe import image_tags
 from lineage.models import Build
 from lineage.triggers import current_refs
-from registry.client import RegistryClient
+from registry.access import registry_client
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def add_ref_tags(build_id: str) -> list[str]:
                    if t not in build.tags]
         registry = runtime.settings.registry
         name = build.image_repository.removeprefix(registry.url + "/")
-        client = RegistryClient(registry.base_url)
+        client = registry_client(runtime, "builder")
         manifest = client.manifest(name, build.digest)
         for tag in missing:
             client.put_manifest(name, tag, manifest)

@@ -13,13 +13,14 @@ import click
 import docker
 import requests
 
-from devstack import demo
+from devstack import demo, secure
 from devstack.baseimage import ensure_base_image
 from devstack.gitpush import push_payload, send_push
 from devstack.services import ServiceError, ServiceSet
 
 PORT = int(os.environ.get("LOCKMASTER_WEB_PORT", "8000"))
-WEB = f"http://127.0.0.1:{PORT}"
+WEB = f"{'https' if secure.enabled() else 'http'}://127.0.0.1:{PORT}"
+REGISTRY = f"https://{secure.TLS_REGISTRY}" if secure.enabled() else "http://127.0.0.1:5000"
 
 
 @click.group()
@@ -43,13 +44,21 @@ def run() -> None:
         services.ensure()
         ensure_base_image(docker.from_env())
         first_start = not config_path.exists()
+        registry = secure.registry_section(data_dir) if secure.enabled() else None
         if first_start:
             repo = demo.create_demo_repository(data_dir)
-            demo.write_config(config_path, repo)
+            demo.write_config(config_path, repo, registry)
             _say(f"created the demo repository {repo} and {config_path}")
+        web_tls = []
+        if secure.enabled():
+            folder = secure.trust_local_ca(data_dir)
+            services.ensure([secure.guarded_registry(WEB)])
+            web_tls = ["--certfile", str(folder / "web.crt"), "--keyfile", str(folder / "web.key")]
+            _say(f"TLS on: local CA {folder / 'ca.crt'}, registry https://{secure.TLS_REGISTRY}")
         _lockmaster("db", "upgrade")
         _lockmaster("users", "bootstrap-admin")
-        children.append(_spawn(data_dir, "web", "--host", "127.0.0.1", "--port", str(PORT)))
+        children.append(_spawn(data_dir, "web", "--host", "127.0.0.1", "--port", str(PORT),
+                               *web_tls))
         children.append(_spawn(data_dir, "worker"))
         _wait_for_web(children[0])
         if first_start:
@@ -142,7 +151,7 @@ def _print_where_to_look(data_dir: Path) -> None:
   web, webhooks, API:   {WEB}   (try {WEB}/api/v1/builds)
   approvals UI:         {WEB}/   (log in as admin; `lockmaster users add` for others)
   webhook endpoint:     {WEB}/webhooks/github   (secret in ${demo.SECRET_ENV})
-  registry:             http://127.0.0.1:5000/v2/_catalog
+  registry:             {REGISTRY}
   logs:                 {data_dir}/log/   (web.log, worker.log, dockerd.log, ...)
   CLI:                  .venv/bin/lockmaster --help""")
 

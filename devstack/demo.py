@@ -55,11 +55,11 @@ def create_demo_repository(data_dir: Path) -> Path:
     return path
 
 
-def write_config(config_path: Path, repo_path: Path) -> None:
-    """A lockmaster.yml with the local registry and the demo repository."""
+def write_config(config_path: Path, repo_path: Path, registry: dict | None = None) -> None:
+    """A lockmaster.yml with the local registry (or the given one) and the demo repository."""
     document = {
-        "registry": {"url": "127.0.0.1:5000", "insecure": True,
-                     "staging": "staging", "production": "production"},
+        "registry": registry or {"url": "127.0.0.1:5000", "insecure": True,
+                                 "staging": "staging", "production": "production"},
         "repositories": [{
             "name": DEMO_NAME, "provider": "github", "secret_env": SECRET_ENV,
             "clone_url": str(repo_path), "image": DEMO_NAME, "branches": ["main"],

@@ -135,3 +135,4 @@ from lineage import history_indexes as _history_indexes  # noqa: E402, F401  (AP
 from lineage import notifications as _notifications  # noqa: E402, F401  (registers the table)
 from lineage.triggers import BuildTrigger  # noqa: E402, F401  (registers the build_triggers table)
 from promotion import models as _promotion_models  # noqa: E402, F401
+from registry import models as _registry_models  # noqa: E402, F401  (robots, registry events)

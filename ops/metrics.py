@@ -34,6 +34,11 @@ registry_errors = Counter("lockmaster_registry_errors_total", "Registry errors b
                           ["kind"])
 promotions = Counter("lockmaster_promotions_total", "Promotions by environment and outcome",
                      ["environment", "outcome"])
+registry_tokens = Counter("lockmaster_registry_tokens_total",
+                          "Registry token requests by outcome (ok, partial, refused, denied)",
+                          ["outcome"])
+integrity_alerts = Counter("lockmaster_integrity_alerts_total",
+                           "Registry changes in production that no promotion made", ["action"])
 
 bp = Blueprint("metrics", __name__)
 
@@ -63,7 +68,10 @@ def metrics():
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
+    from registry.verify import MismatchCollector
+
     text = generate_latest(registry)
     queues = CollectorRegistry()
     queues.register(QueueDepthCollector(current_runtime()))
+    queues.register(MismatchCollector(current_runtime()))
     return Response(text + generate_latest(queues), mimetype=CONTENT_TYPE_LATEST)

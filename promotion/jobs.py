@@ -14,6 +14,7 @@ from promotion import environments
 from promotion.models import Promotion
 from promotion.policy import Refused, check_tag_move, render_tags
 from promotion.settings import PromotionRules
+from registry.access import registry_client
 from registry.client import RegistryClient, RegistryError
 from registry.copy import copy_image
 
@@ -39,7 +40,7 @@ class PromotionRun:
     def __init__(self, runtime: Runtime, promotion_id: int, registry: RegistryClient | None = None):
         self.runtime = runtime
         self.promotion_id = promotion_id
-        self.registry = registry or RegistryClient(runtime.settings.registry.base_url)
+        self.registry = registry or registry_client(runtime, "promoter")
 
     def run(self) -> str:
         """Promote unless already finished; returns the promotion's status."""

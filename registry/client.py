@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ MANIFEST_TYPES = (
 INDEX_TYPES = MANIFEST_TYPES[:2]
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 CHUNK = 1024 * 1024
+REFRESH_MARGIN = 30  # seconds: a token closer than this to expiry is renewed before use
+_CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 
 
 class RegistryError(Exception):
@@ -48,12 +51,16 @@ class RegistryClient:
     """Talks to one registry over its HTTP API; retries 429, 5xx and connection errors."""
 
     def __init__(self, base_url: str, timeout: float = 30, attempts: int = 4,
-                 backoff: float = 0.5):
+                 backoff: float = 0.5, credentials: tuple[str, str] | None = None,
+                 ca_file: str | None = None):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.attempts = attempts
         self.backoff = backoff
         self.http = requests.Session()
+        # Per request: a session's `verify` loses to REQUESTS_CA_BUNDLE in requests.
+        self.verify: str | bool = ca_file or True
+        self.bearer = BearerAuth(self.http, credentials, self.verify)
 
     def request(self, method: str, url: str, expect: tuple[int, ...], attempts: int = 0,
                 **kwargs) -> requests.Response:
@@ -64,7 +71,7 @@ class RegistryClient:
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                response = self.http.request(method, url, timeout=self.timeout, **kwargs)
+                response = self._send(method, url, **kwargs)
             except requests.RequestException as exc:
                 problem = f"did not answer ({exc})"
                 continue
@@ -74,6 +81,22 @@ class RegistryClient:
             if response.status_code not in RETRY_STATUSES:
                 break
         raise RegistryError(f"{method} {url.split('?')[0]} {problem}")
+
+    def _send(self, method: str, url: str, **kwargs) -> requests.Response:
+        """One request with the current token; on a Bearer challenge, a new token and once more
+        (a streamed body cannot be sent twice: its 401 goes back to the caller)."""
+        headers = {**kwargs.pop("headers", {}), **self.bearer.header()}
+        response = self.http.request(method, url, timeout=self.timeout, headers=headers,
+                                     verify=self.verify, **kwargs)
+        challenge = response.headers.get("WWW-Authenticate", "")
+        if response.status_code != 401 or not challenge.startswith("Bearer "):
+            return response
+        self.bearer.renew(dict(_CHALLENGE.findall(challenge)), self.timeout)
+        if hasattr(kwargs.get("data"), "__next__"):
+            return response
+        headers.update(self.bearer.header())
+        return self.http.request(method, url, timeout=self.timeout, headers=headers,
+                                 verify=self.verify, **kwargs)
 
     def manifest(self, name: str, reference: str) -> Manifest:
         """The manifest of name at a tag or digest, never converted by the registry."""
@@ -90,6 +113,11 @@ class RegistryClient:
         response = self.request("HEAD", f"/v2/{name}/manifests/{reference}", (200, 404),
                                 headers={"Accept": ", ".join(MANIFEST_TYPES)})
         return response.headers.get("Docker-Content-Digest") if response.ok else None
+
+    def tags(self, name: str) -> list[str]:
+        """The tags of a repository (none if the registry does not know it)."""
+        response = self.request("GET", f"/v2/{name}/tags/list", (200, 404))
+        return list(response.json().get("tags") or []) if response.ok else []
 
     def put_manifest(self, name: str, reference: str, manifest: Manifest) -> str:
         """Store the identical manifest bytes under reference; returns the registry's digest."""
@@ -133,3 +161,44 @@ class RegistryClient:
         if not location:
             raise RegistryError(f"{response.request.method} {response.url} gave no Location")
         return urljoin(self.base_url + "/", location)
+
+
+class BearerAuth:
+    """The registry token protocol, client side: a token covering every scope asked so far."""
+
+    def __init__(self, http: requests.Session, credentials: tuple[str, str] | None,
+                 verify: str | bool = True):
+        self.http = http
+        self.credentials = credentials
+        self.verify = verify
+        self.scopes: set[str] = set()
+        self.challenge: dict[str, str] = {}
+        self.token = ""
+        self.expires_at = 0.0
+
+    def header(self) -> dict[str, str]:
+        """The Authorization header, renewing a token about to expire."""
+        if self.token and time.time() > self.expires_at - REFRESH_MARGIN:
+            self.renew(self.challenge, 30)
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def renew(self, challenge: dict[str, str], timeout: float) -> None:
+        """Ask the realm of a challenge for a token covering its scope and earlier ones."""
+        self.challenge = {**self.challenge, **challenge}
+        self.scopes.update(challenge.get("scope", "").split())
+        realm = self.challenge.get("realm")
+        if not realm:
+            raise RegistryError("the registry asked for a token but named no realm")
+        try:
+            response = self.http.get(realm, timeout=timeout, auth=self.credentials,
+                                     verify=self.verify,
+                                     params={"service": self.challenge.get("service", ""),
+                                             "scope": sorted(self.scopes)})
+        except requests.RequestException as exc:
+            raise RegistryError(f"the token service at {realm} did not answer ({exc})") from exc
+        if response.status_code != 200:
+            raise RegistryError(f"the token service at {realm} answered "
+                                f"{response.status_code}: {response.text[:200]}")
+        body = response.json()
+        self.token = body.get("token") or body.get("access_token", "")
+        self.expires_at = time.time() + int(body.get("expires_in") or 60)

@@ -11,7 +11,8 @@ from app import cli
 from config import ENVIRONMENT_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCKMASTER_SERVICES = {"migrate": ["db", "upgrade"], "web": ["web"], "worker": ["worker"]}
+LOCKMASTER_SERVICES = {"migrate": ["db", "upgrade"], "web": ["web"], "worker": ["worker"],
+                       "registry-setup": ["registry-setup"]}
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def compose(tmp_path_factory) -> dict:
 
 def test_the_production_services_are_all_there(compose):
     assert set(compose["services"]) == {"migrate", "web", "worker", "redis", "postgres",
-                                        "registry"}
+                                        "registry", "registry-setup"}
 
 
 @pytest.mark.parametrize(("service", "args"), LOCKMASTER_SERVICES.items())
@@ -80,3 +81,46 @@ def test_workers_scale_and_have_healthy_dependencies(compose):
     assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     for name in ("web", "redis", "postgres"):
         assert "healthcheck" in compose["services"][name]
+
+
+def test_the_registry_uses_lockmasters_tokens_notifications_and_tls(compose, tmp_path):
+    services = compose["services"]
+    shared = "/etc/lockmaster/registry"
+    for name in ("registry", "registry-setup", "web", "worker"):
+        assert (shared, "volume") in [_mount(v) for v in services[name]["volumes"]], name
+    assert services["registry"]["command"] == [f"{shared}/config.yml"]
+    assert services["registry"]["depends_on"]["registry-setup"]["condition"] == \
+        "service_completed_successfully"
+    web = services["web"]["command"]
+    assert web[web.index("--certfile") + 1] == f"{shared}/web.crt"
+    assert "https://" in " ".join(services["web"]["healthcheck"]["test"])
+    setup = services["registry-setup"]["command"]
+    assert setup[setup.index("--events-url") + 1] == "https://web:8000"
+    options = {p.opts[0] for p in cli.commands["registry-setup"].params}
+    assert {w for w in setup if w.startswith("--")} <= options
+
+
+def test_registry_setup_writes_a_config_the_registry_accepts(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    config = tmp_path / "lockmaster.yml"
+    config.write_text("registry: {url: 'registry:5000', insecure: false, auth: token, "
+                      "events_secret_env: EVENTS, ca_file: /x/ca.crt}\nrepositories: []\n")
+    monkeypatch.setenv("LOCKMASTER_CONFIG", str(config))
+    monkeypatch.setenv("LOCKMASTER_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("EVENTS", "s3cret")
+    out = tmp_path / "registry"
+    result = CliRunner().invoke(cli, ["registry-setup", "--dir", str(out), "--web-url",
+                                      "https://lm.example.com", "--events-url",
+                                      "https://web:8000", "--tls-host", "registry"])
+    assert result.exit_code == 0, result.output
+    written = yaml.safe_load((out / "config.yml").read_text())
+    assert written["auth"]["token"] == {
+        "realm": "https://lm.example.com/auth/token", "service": "lockmaster-registry",
+        "issuer": "lockmaster", "rootcertbundle": str(out / "bundle.pem")}
+    endpoint = written["notifications"]["endpoints"][0]
+    assert endpoint["url"] == "https://web:8000/registry/events"
+    assert endpoint["headers"] == {"Authorization": ["Bearer s3cret"]}
+    assert written["http"]["tls"]["certificate"] == str(out / "registry.crt")
+    for name in ("ca.crt", "registry.crt", "registry.key", "web.crt", "web.key", "bundle.pem"):
+        assert (out / name).exists(), name

@@ -23,8 +23,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(settings, workers: int = 2):
-    """Serve the installation described by settings; yields the base URL."""
+def gunicorn(settings, workers: int = 2, tls: tuple[str, str, str] | None = None):
+    """Serve the installation described by settings (over TLS given (cert, key, CA));
+    yields the base URL."""
     port = free_port()
     env = {**os.environ, "LOCKMASTER_CONFIG": str(settings.config_path),
            "LOCKMASTER_DATA_DIR": str(settings.data_dir),
@@ -35,24 +36,26 @@ def gunicorn(settings, workers: int = 2):
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "app.py", "web", "--port", str(port), "--workers", str(workers)],
+            [sys.executable, "app.py", "web", "--port", str(port), "--workers", str(workers),
+             *(["--certfile", tls[0], "--keyfile", tls[1]] if tls else [])],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
-    base = f"http://127.0.0.1:{port}"
+    base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     try:
-        _wait(process, base, log_path)
+        _wait(process, base, log_path, tls[2] if tls else True)
         yield base
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def _wait(process: subprocess.Popen, base: str, log_path: Path) -> None:
+def _wait(process: subprocess.Popen, base: str, log_path: Path,
+          verify: str | bool = True) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"gunicorn exited: {log_path.read_text()}")
         try:
-            requests.get(f"{base}/healthz", timeout=5)
+            requests.get(f"{base}/healthz", timeout=5, verify=verify)
             return
         except requests.RequestException:
             time.sleep(0.1)

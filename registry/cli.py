@@ -1,0 +1,118 @@
+"""`lockmaster robots …`, `lockmaster registry-keys rotate` and `lockmaster verify-registry`."""
+
+from __future__ import annotations
+
+import click
+
+from registry import robots, signing
+
+
+def _settings():
+    from app import _settings_or_exit
+
+    return _settings_or_exit()
+
+
+def _db():
+    from lineage.db import Database
+
+    return Database(_settings().database_url)
+
+
+@click.group("robots")
+def robots_group() -> None:
+    """Robot accounts that pull from the registry (deploy targets)."""
+
+
+@robots_group.command("create")
+@click.argument("name")
+@click.option("--pull", "pull", multiple=True, required=True,
+              help="Registry repositories it may pull, e.g. 'production/acme/*' (repeatable).")
+def robots_create(name: str, pull: tuple[str, ...]) -> None:
+    """Create a deploy robot; prints its token once (use it as the `docker login` password)."""
+    try:
+        token = robots.create_robot(_db(), name, list(pull))
+    except robots.RobotError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"created robot {name} pulling {', '.join(pull)}; its token (shown once):")
+    click.echo(token)
+
+
+@robots_group.command("revoke")
+@click.argument("name")
+def robots_revoke(name: str) -> None:
+    """Revoke a robot's token."""
+    try:
+        robots.revoke_robot(_db(), name)
+    except robots.RobotError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"revoked robot {name}")
+
+
+@robots_group.command("list")
+def robots_list() -> None:
+    """Every robot: name, purpose, pull patterns, whether revoked."""
+    for robot in robots.all_robots(_db()):
+        state = "revoked" if robot.revoked_at else "active"
+        click.echo(f"{robot.name}\t{robot.purpose}\t{','.join(robot.pull)}\t{state}")
+
+
+@click.command("registry-keys")
+@click.option("--rotate", is_flag=True, help="Make a new signing key (restart the registry "
+                                              "afterwards so it reads the new bundle).")
+def registry_keys(rotate: bool) -> None:
+    """Show (or rotate) the token service's signing certificate bundle."""
+    settings = _settings()
+    if rotate:
+        path = signing.rotate(settings.data_dir, settings.registry.token_seconds)
+        click.echo(f"new signing key; the registry's rootcertbundle is {path} "
+                   "(old certificate kept until its tokens expire)")
+        return
+    signing.load_or_create(settings.data_dir)
+    click.echo(str(signing.bundle_path(settings.data_dir)))
+
+
+@click.command("verify-registry")
+def verify_registry() -> None:
+    """Compare every production tag's digest with the lineage record; exit 1 on mismatch."""
+    from app import create_app
+    from registry.verify import mismatches
+
+    app = create_app(_settings())
+    found = mismatches(app.extensions["lockmaster"])
+    for line in found:
+        click.echo(line)
+    if found:
+        raise click.ClickException(f"{len(found)} production tag(s) differ from the record")
+    click.echo("every production tag serves the digest Lockmaster promoted")
+
+
+@click.command("registry-setup")
+@click.option("--dir", "folder", required=True, type=click.Path(file_okay=False),
+              help="Where to write config.yml, bundle.pem and the certificates.")
+@click.option("--listen", default="0.0.0.0:5000", show_default=True,
+              help="The registry's listen address.")
+@click.option("--web-url", required=True, help="Lockmaster's URL as Docker clients reach it "
+                                               "(the token realm), e.g. https://lm.example.com")
+@click.option("--events-url", help="Lockmaster's URL as the registry reaches it, for "
+                                   "notifications (default: --web-url), e.g. https://web:8000")
+@click.option("--storage", default="/var/lib/registry", show_default=True)
+@click.option("--tls-host", "tls_hosts", multiple=True,
+              help="Serve TLS with a local-CA certificate for this name (repeatable).")
+def registry_setup(folder: str, listen: str, web_url: str, events_url: str | None,
+                   storage: str, tls_hosts: tuple[str, ...]) -> None:
+    """Write the registry's config: token auth, notifications, TLS (see README)."""
+    from pathlib import Path
+
+    from registry.setup import RegistryPlan, prepare
+
+    plan = RegistryPlan(listen, web_url.rstrip("/"), (events_url or web_url).rstrip("/"),
+                        storage, tls_hosts)
+    path = prepare(_settings(), plan, Path(folder))
+    click.echo(f"wrote {path}")
+
+
+def add_commands(cli: click.Group) -> None:
+    """Register this package's commands."""
+    for command in (robots_group, registry_keys, verify_registry, registry_setup):
+        cli.add_command(command)

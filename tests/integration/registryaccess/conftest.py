@@ -1,0 +1,84 @@
+"""A registry of the test's own with token auth and notifications, trusting a gunicorn of
+the test's own: the fixture and helpers of the registry access tests."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from lineage.audit import AuditEvent
+from registry import signing
+from registry.robots import own_credentials
+from tests.integration.conftest import repo_entry
+from tests.integration.ownregistry import docker_cli, own_registry
+from tests.integration.promotionkit import add_people
+from tests.integration.webserver import free_port, gunicorn
+
+EVENTS_ENV = "LOCKMASTER_TEST_EVENTS_SECRET"
+BASE = "lockmaster-base/busybox:latest"
+
+
+class Guarded:
+    """An app, its web server, and a registry of the test's own that trusts it."""
+
+    def __init__(self, app, addr: str, web: str, docker_config):
+        self.app, self.addr, self.web, self.docker_config = app, addr, web, docker_config
+        self.runtime = app.extensions["lockmaster"]
+        self.settings = self.runtime.settings
+
+    def ref(self, environment: str, tag: str, image: str = "acme/web") -> str:
+        """host:port/prefix/image:tag in the test's registry."""
+        return f"{self.addr}/{self.settings.registry.path(environment, image)}:{tag}"
+
+    def docker(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        """The docker CLI with this test's own logins."""
+        return docker_cli(self.docker_config, *args, stdin=stdin)
+
+    def login(self, username: str, password: str) -> subprocess.CompletedProcess:
+        """`docker login` to the test's registry."""
+        return self.docker("login", self.addr, "-u", username, "--password-stdin",
+                           stdin=password + "\n")
+
+    def push(self, reference: str) -> subprocess.CompletedProcess:
+        """Tag the local base image as reference and push it."""
+        self.docker("tag", BASE, reference)
+        try:
+            return self.docker("push", reference)
+        finally:
+            self.docker("rmi", "--no-prune", reference)
+
+    def robot(self, purpose: str) -> tuple[str, str]:
+        """Lockmaster's own builder or promoter credentials."""
+        return own_credentials(self.settings, self.runtime.db, purpose)
+
+    def audit(self, action: str = "registry-token") -> list[AuditEvent]:
+        """The audit events of one kind, oldest first."""
+        with self.runtime.db.session() as session:
+            return list(session.query(AuditEvent).filter_by(action=action)
+                        .order_by(AuditEvent.id))
+
+
+@pytest.fixture
+def guarded(make_app, source_repo, registry_prefix, tmp_path, monkeypatch, base_image):
+    """Token auth and notifications on, with a registry and a gunicorn of the test's own."""
+    monkeypatch.setenv(EVENTS_ENV, "events-secret-for-tests")
+    addr = f"127.0.0.1:{free_port()}"
+    app = make_app([repo_entry(source_repo)], registry={
+        "url": addr, "insecure": True, "auth": "token", "events_secret_env": EVENTS_ENV,
+        "staging": f"{registry_prefix}/staging", "production": f"{registry_prefix}/production"})
+    add_people(app)
+    settings = app.extensions["lockmaster"].settings
+    for name in ("LOCKMASTER_DATA_DIR", "LOCKMASTER_CONFIG", "LOCKMASTER_DATABASE_URL",
+                 "LOCKMASTER_REDIS_URL"):
+        monkeypatch.setenv(name, {"LOCKMASTER_DATA_DIR": str(settings.data_dir),
+                                  "LOCKMASTER_CONFIG": str(settings.config_path),
+                                  "LOCKMASTER_DATABASE_URL": settings.database_url,
+                                  "LOCKMASTER_REDIS_URL": settings.redis_url}[name])
+    signing.load_or_create(settings.data_dir)
+    (tmp_path / "docker").mkdir()
+    with gunicorn(settings) as web, own_registry(
+            tmp_path / "registry", addr=addr, realm=f"{web}/auth/token",
+            bundle=str(signing.bundle_path(settings.data_dir)),
+            events_url=f"{web}/registry/events", events_secret="events-secret-for-tests"):
+        yield Guarded(app, addr, web, tmp_path / "docker")

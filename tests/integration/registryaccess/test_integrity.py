@@ -1,0 +1,105 @@
+"""The integrity watch and the whole build → staging → production path with token auth on."""
+
+from __future__ import annotations
+
+import subprocess
+
+import requests
+from click.testing import CliRunner
+
+from app import cli
+from promotion.decisions import decide
+from registry.models import RegistryEvent
+from tests.integration.buildhelpers import build_of, push, wait_for
+from tests.integration.conftest import work
+from tests.integration.promotionkit import PASSWORD
+from tests.integration.registryaccess.conftest import Guarded
+
+
+def _events(guarded: Guarded) -> list[RegistryEvent]:
+    with guarded.runtime.db.session() as session:
+        return list(session.query(RegistryEvent).order_by(RegistryEvent.id))
+
+
+def _production_events(guarded: Guarded, tag: str) -> list[RegistryEvent]:
+    return [e for e in _events(guarded) if e.tag == tag and "/production/" in e.repository]
+
+
+def _logged_in(guarded: Guarded, username: str):
+    browser = guarded.app.test_client()
+    page = browser.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    browser.post("/login", data={"username": username, "password": PASSWORD,
+                                 "csrf_token": token})
+    return browser
+
+
+def test_a_build_is_staged_and_promoted_with_auth_on_and_raises_no_alert(
+        guarded, source_repo, secret):
+    client = guarded.app.test_client()
+    build_id = push(client, source_repo, secret)
+    work(guarded.app)
+    build = build_of(client, build_id)
+    assert build["status"] == "staged", build
+    decided = decide(guarded.runtime, build_id, "carol", "approve",
+                     build["image"]["digest"], "ok")
+    assert decided.status == "approved"
+    work(guarded.app)
+    promotion = client.get(f"/api/v1/builds/{build_id}").get_json()["promotions"][0]
+    assert promotion["status"] == "promoted", promotion
+    assert guarded.login("carol", PASSWORD).returncode == 0
+    pulled = guarded.docker("pull", guarded.ref("production", "latest"))
+    assert pulled.returncode == 0, pulled.stderr
+    guarded.docker("rmi", "--no-prune", guarded.ref("production", "latest"))
+    wait_for(lambda: _production_events(guarded, "latest"), 30, "the registry's notification")
+    assert all(e.alert is None for e in _events(guarded))
+    browser = _logged_in(guarded, "carol")
+    assert 'id="integrity-alerts"' not in browser.get("/").get_data(as_text=True)
+    verified = CliRunner().invoke(cli, ["verify-registry"])
+    assert verified.exit_code == 0, verified.output
+
+    # A leaked promoter credential used outside any promotion.
+    name, token = guarded.robot("promoter")
+    copied = subprocess.run(
+        ["skopeo", "copy", "--dest-tls-verify=false", "--dest-creds", f"{name}:{token}",
+         "docker-daemon:lockmaster-base/busybox:latest",
+         f"docker://{guarded.ref('production', 'latest')}"],
+        capture_output=True, text=True, timeout=120)
+    assert copied.returncode == 0, copied.stderr
+    wait_for(lambda: [e for e in _events(guarded) if e.alert], 30, "an integrity alert")
+    alert = next(e for e in _events(guarded) if e.alert)
+    assert alert.tag == "latest" and alert.actor == name
+    assert "no Lockmaster promotion made it" in alert.alert
+    assert [a.target for a in guarded.audit("integrity-alert")] == [
+        f"{alert.repository}:latest@{alert.digest}"]
+    banner = browser.get("/").get_data(as_text=True)
+    assert 'id="integrity-alerts"' in banner and "no Lockmaster promotion made it" in banner
+    metrics = requests.get(f"{guarded.web}/metrics", timeout=30).text
+    assert 'lockmaster_integrity_alerts_total{action="push"} 1.0' in metrics
+    verified = CliRunner().invoke(cli, ["verify-registry"])
+    assert verified.exit_code != 0 and ":latest serves " + alert.digest in verified.output
+    assert "lockmaster_registry_mismatches 1.0" in client.get("/metrics").get_data(as_text=True)
+
+
+def test_a_notification_delivered_twice_is_recorded_once(guarded):
+    production = guarded.settings.registry.path("production", "acme/web")
+    envelope = {"events": [{
+        "id": "event-1", "action": "delete",
+        "target": {"repository": production, "digest": "sha256:" + "1" * 64},
+        "actor": {"name": "erin"}}]}
+    url = f"{guarded.web}/registry/events"
+    headers = {"Authorization": "Bearer events-secret-for-tests"}
+    first = requests.post(url, json=envelope, headers=headers, timeout=30)
+    again = requests.post(url, json=envelope, headers=headers, timeout=30)
+    assert first.json() == {"recorded": 1, "alerts": 1}
+    assert again.status_code == 200 and again.json() == {"recorded": 0, "alerts": 0}
+    recorded = [e for e in _events(guarded) if e.event_id == "event-1"]
+    assert len(recorded) == 1 and "was deleted in production" in recorded[0].alert
+    assert len(guarded.audit("integrity-alert")) == 1
+
+    wrong = requests.post(url, json=envelope, headers={"Authorization": "Bearer nope"},
+                          timeout=30)
+    assert wrong.status_code == 401 and "Authorization" in wrong.json()["error"]
+    garbage = requests.post(url, data=b"[1, 2]", headers=headers, timeout=30)
+    assert garbage.status_code == 400 and "envelope" in garbage.json()["error"]
+    assert len(_events(guarded)) == 1
