@@ -71,3 +71,14 @@ def test_a_worker_process_writes_metrics_the_web_app_merges(make_app, source_rep
     merged = scrape(client)
     assert merged[("lockmaster_builds_finished_total", (("status", "staged"),))] == 2
     assert merged[("lockmaster_stage_duration_seconds_count", (("stage", "build"),))] == 2
+
+
+def test_a_failing_gate_is_counted_by_name(make_app, source_repo, secret):
+    app = make_app([repo_entry(source_repo, checks={"size": {"max_mb": 0.1}})])
+    client = app.test_client()
+    before = scrape(client)
+    post_github(client, source_repo.payload(), secret)
+    work(app)
+    after = scrape(client)
+    assert delta(before, after, "lockmaster_gate_failures_total", gate="size") == 1
+    assert delta(before, after, "lockmaster_builds_finished_total", status="rejected") == 1

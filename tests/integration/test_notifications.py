@@ -8,7 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from auth.tokens import create_token
 from tests.integration.conftest import post_github, repo_entry, work
+from tests.integration.promotionkit import add_people, stage
 
 
 class Receiver:
@@ -101,3 +103,22 @@ def test_events_a_target_did_not_ask_for_send_nothing(make_app, source_repo, sec
     work(app)
     assert hook.requests == []
     assert client.get(f"/api/v1/builds/{build_id}").get_json()["notifications"] == []
+
+
+def test_an_approval_and_the_promotion_it_starts_are_notified(make_app, source_repo, secret,
+                                                              receiver):
+    hook = receiver()
+    app = make_app([repo_entry(source_repo, notifications=[
+        {"url": hook.url, "events": ["approved", "promoted"], "backoff_seconds": 0}])])
+    add_people(app)
+    build = stage(app, source_repo)
+    token = create_token(app.extensions["lockmaster"].db, "carol-notify", "build", "carol")
+    answer = app.test_client().post(f"/api/v1/builds/{build.id}/approvals",
+                                    json={"decision": "approve"},
+                                    headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 201, answer.get_json()
+    work(app)
+    messages = [json.loads(body) for _headers, body in hook.requests]
+    assert [m["event"] for m in messages] == ["approved", "promoted"]
+    assert {m["build"]["id"] for m in messages} == {build.id}
+    assert messages[1]["build"]["promotions"][0]["status"] == "promoted"
