@@ -95,19 +95,29 @@ def web(host: str, port: int, workers: int, certfile: str | None, keyfile: str |
 @cli.command()
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker(burst: bool) -> None:
-    """Run one RQ worker on the builds, promotions and notifications queues (SIGTERM: finish
-    the running build, then stop; a second signal stops the build and records it)."""
+    """Run one RQ worker on the builds, promotions and notifications queues, and a recorder of
+    webhook deliveries beside it (SIGTERM: finish the running build, then stop; a second
+    signal stops the build and records it)."""
     from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE
     from builder.workers import LockmasterWorker
+    from webhooks.recording import RecorderProcess, record_all
 
     settings = _settings_or_exit()
     multiproc.prepare(settings.data_dir, same_files_for_children=True)
     app = create_app(settings)
     runtime = app.extensions["lockmaster"]
+    recorder = RecorderProcess()
     with app.app_context():
         queues = [runtime.queue(name)
                   for name in (BUILDS_QUEUE, PROMOTIONS_QUEUE, NOTIFICATIONS_QUEUE)]
-        LockmasterWorker(queues, runtime).work(burst=burst)
+        if burst:
+            record_all(runtime)
+        else:
+            recorder.ensure_running()
+        try:
+            LockmasterWorker(queues, runtime, recorder=recorder).work(burst=burst)
+        finally:
+            recorder.stop()
 
 
 @cli.group()

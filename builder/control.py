@@ -12,6 +12,7 @@ from bootstrap import Runtime
 from builder.dispatch import build_job_id, enqueue_build
 from builder.states import BuildStatus
 from lineage.models import Build, utcnow
+from webhooks.admission import forget_build
 
 
 class BuildNotFound(Exception):
@@ -50,8 +51,10 @@ def cancel_build(runtime: Runtime, build_id: str, by: str) -> CancelOutcome:
             build.history = [*build.history, {"status": "cancelled", "at": now.isoformat() + "Z",
                                               "by": build.cancelled_by}]
         outcome = CancelOutcome(build_id, build.status, build.cancelled_by)
+        build_key = build.dedupe_key
     if outcome.status == BuildStatus.CANCELLED:
         _cancel_job(runtime, build_id)
+        forget_build(runtime.redis, build_key, build_id)
     return outcome
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from rq import Queue
+from rq.queue import EnqueueData
+
 from bootstrap import BUILDS_QUEUE, Runtime
 from builder.isolation import DEFAULT_TIMEOUT_SECONDS
 from lineage.models import Build
@@ -18,20 +21,22 @@ def build_job_id(build_id: str) -> str:
 
 def enqueue_build(runtime: Runtime, build_id: str) -> None:
     """Queue the build job; raises if Redis does not answer."""
-    runtime.queue(BUILDS_QUEUE).enqueue_call(
+    with runtime.db.session() as session:
+        build = session.get(Build, build_id)
+        repository = build.repository if build else None
+    runtime.queue(BUILDS_QUEUE).enqueue_many([build_job_data(runtime, build_id, repository)])
+
+
+def build_job_data(runtime: Runtime, build_id: str, repository: str | None) -> EnqueueData:
+    """The job of one build, for Queue.enqueue_many (several builds in one round trip)."""
+    repo = runtime.settings.repository_named(repository) if repository else None
+    timeout = repo.timeout if repo else DEFAULT_TIMEOUT_SECONDS
+    return Queue.prepare_data(
         "builder.jobs.run_build",
         args=(build_id,),
         job_id=build_job_id(build_id),
-        timeout=2 * _build_timeout(runtime, build_id) + JOB_TIMEOUT_MARGIN_SECONDS,
+        timeout=2 * timeout + JOB_TIMEOUT_MARGIN_SECONDS,
         result_ttl=3600,
         failure_ttl=7 * 24 * 3600,
         description=f"build {build_id}",
     )
-
-
-def _build_timeout(runtime: Runtime, build_id: str) -> int:
-    with runtime.db.session() as session:
-        build = session.get(Build, build_id)
-        name = build.repository if build else None
-    repo = runtime.settings.repository_named(name) if name else None
-    return repo.timeout if repo else DEFAULT_TIMEOUT_SECONDS

@@ -27,6 +27,7 @@ from lineage.triggers import current_refs
 from notify.publish import publish
 from ops import metrics
 from registry.access import push_auth, registry_client
+from webhooks.admission import forget_build
 
 NOTIFIED = {"staged", "rejected", "failed"}
 WORKER_LOST_DURING_PUSH = ("worker lost during push: the image may be half pushed, so it is not "
@@ -203,9 +204,12 @@ class BuildRun:
                 build.finished_at = now
             for key, value in fields.items():
                 setattr(build, key, value)
+            build_key = build.dedupe_key
         log.info("build %s is %s", self.build_id, status.value)
         if status.is_final:
             metrics.builds_finished.labels(status.value).inc()
+            if status != BuildStatus.STAGED:
+                forget_build(self.runtime.redis, build_key, self.build_id)
         if status.value in NOTIFIED:
             publish(self.runtime, self.build_id, status.value)
 

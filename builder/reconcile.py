@@ -17,6 +17,7 @@ from builder.stages import STAGE_OF, record_stage
 from builder.states import RUNNING_STATUSES, BuildStatus
 from builder.watchdog import containers_key, heartbeat_key, release_ref_lock
 from lineage.models import Build, utcnow
+from webhooks.admission import forget_build
 
 MAX_ATTEMPTS = 2
 WORKER_LOST = "worker lost"
@@ -111,6 +112,9 @@ def end_build(runtime: Runtime, build_id: str, status: BuildStatus, reason: str)
                                           "reason": reason}]
         build.status, build.error, build.failed_stage = status.value, reason, stage
         build.finished_at = now
+        build_key = build.dedupe_key
+    if status != BuildStatus.STAGED:
+        forget_build(runtime.redis, build_key, build_id)
     log.warning("build %s: %s", build_id, reason)
 
 

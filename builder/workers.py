@@ -11,6 +11,7 @@ from bootstrap import Runtime
 from builder.dispatch import build_job_id
 from builder.reconcile import end_build, reconcile, release_build, remove_build_containers
 from builder.states import BuildStatus
+from webhooks.recording import RecorderProcess
 
 RECONCILE_INTERVAL_SECONDS = 60
 COLD_SHUTDOWN = ("stopped: the worker got a second stop signal (cold shutdown) during the "
@@ -21,14 +22,19 @@ log = logging.getLogger(__name__)
 class LockmasterWorker(Worker):
     """RQ's forking worker for one Lockmaster installation."""
 
-    def __init__(self, queues, runtime: Runtime, **kwargs):
+    def __init__(self, queues, runtime: Runtime, recorder: RecorderProcess | None = None,
+                 **kwargs):
         super().__init__(queues, connection=runtime.redis,
                          maintenance_interval=RECONCILE_INTERVAL_SECONDS, **kwargs)
         self.runtime = runtime
+        self.recorder = recorder
 
     def run_maintenance_tasks(self) -> None:
-        """RQ's registry cleaning, then reconcile the builds nobody works on."""
+        """RQ's registry cleaning, a recorder that died started again, then reconcile the
+        builds nobody works on."""
         super().run_maintenance_tasks()
+        if self.recorder is not None and self.recorder.process is not None:
+            self.recorder.ensure_running()
         try:
             for settled in reconcile(self.runtime):
                 log.warning("reconcile: build %s (%s) %s", settled.build_id, settled.before,

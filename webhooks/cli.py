@@ -16,7 +16,12 @@ def _runtime():
     return app, app.extensions["lockmaster"]
 
 
-def _report(outcome: Outcome) -> None:
+def _report(runtime, outcome: Outcome) -> None:
+    """Print the answer once its rows are written (so `deliveries list` shows them)."""
+    from webhooks.recording import record_all
+
+    if outcome.status != 503:
+        record_all(runtime)
     click.echo(json.dumps(outcome.body, indent=2))
     if outcome.status >= 400:
         raise click.exceptions.Exit(1)
@@ -33,7 +38,7 @@ def build(repository: str, ref: str | None, sha: str | None) -> None:
     app, runtime = _runtime()
     with app.app_context():
         request = {"repository": repository, "ref": ref, "sha": sha, "requested_by": "cli"}
-        _report(trigger(runtime, {k: v for k, v in request.items() if v}))
+        _report(runtime, trigger(runtime, {k: v for k, v in request.items() if v}))
 
 
 @click.group()
@@ -82,12 +87,25 @@ def replay_delivery(delivery: int) -> None:
     app, runtime = _runtime()
     with app.app_context():
         try:
-            _report(replay(runtime, delivery))
+            _report(runtime, replay(runtime, delivery))
         except CannotReplay as exc:
             raise click.ClickException(str(exc)) from exc
+
+
+@click.command("recorder")
+@click.option("--parent", type=int, help="Exit when this process (the worker) is gone.")
+def recorder(parent: int | None) -> None:
+    """Write admitted webhook deliveries to the database and queue their builds (each
+    `lockmaster worker` runs one; run more for heavy webhook traffic)."""
+    from webhooks.recording import run_recorder
+
+    app, runtime = _runtime()
+    with app.app_context():
+        run_recorder(runtime, parent)
 
 
 def add_commands(group: click.Group) -> None:
     """Register these commands on the `lockmaster` command group."""
     group.add_command(build)
+    group.add_command(recorder)
     group.add_command(deliveries)

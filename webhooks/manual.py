@@ -10,6 +10,7 @@ import git
 from bootstrap import Runtime
 from builder.source import GIT_ENV
 from webhooks import intake
+from webhooks.admission import IntakeUnavailable
 from webhooks.events import MalformedPayload, PushEvent
 from webhooks.intake import Outcome, Received
 from webhooks.receive import build_or_ignore
@@ -24,6 +25,13 @@ def trigger(runtime: Runtime, request: dict, replay_of: int | None = None) -> Ou
     body = json.dumps(request, sort_keys=True).encode()
     received = Received(PROVIDER, None, {}, body, replay_of)
     try:
+        return _trigger(runtime, request, received)
+    except IntakeUnavailable:
+        return intake.unavailable()
+
+
+def _trigger(runtime: Runtime, request: dict, received: Received) -> Outcome:
+    try:
         repo, ref, sha = _parse(runtime, request)
         pusher = request.get("requested_by") if isinstance(request.get("requested_by"),
                                                            str) else None
@@ -31,9 +39,9 @@ def trigger(runtime: Runtime, request: dict, replay_of: int | None = None) -> Ou
                          clone_url=None, pusher=pusher)
         return build_or_ignore(runtime, received, PROVIDER, repo, [push])
     except MalformedPayload as exc:
-        return intake.record(runtime.db, received, "malformed", 400, str(exc), event=PROVIDER)
+        return intake.record(runtime, received, "malformed", 400, str(exc), event=PROVIDER)
     except _UnknownRepository as exc:
-        return intake.record(runtime.db, received, "rejected", 404, str(exc), event=PROVIDER)
+        return intake.record(runtime, received, "rejected", 404, str(exc), event=PROVIDER)
 
 
 class _UnknownRepository(Exception):

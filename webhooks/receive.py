@@ -9,6 +9,7 @@ from types import ModuleType
 from bootstrap import Runtime
 from config import RepositoryConfig
 from webhooks import bitbucket, gitea, github, gitlab, intake
+from webhooks.admission import IntakeUnavailable
 from webhooks.events import IgnoredEvent, MalformedPayload, PushEvent
 from webhooks.intake import Outcome, Plan, Received
 from webhooks.rules import clone_source, ignore_reason, validate_push
@@ -29,33 +30,39 @@ def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
 def receive(runtime: Runtime, provider: ModuleType, headers: Mapping[str, str], body: bytes,
             replay_of: int | None = None) -> Outcome:
     """Handle one delivery; a replay (of a stored authentic delivery) skips authentication
-    and the delivery-id dedupe, but not the dedupe of builds by commit."""
+    and the delivery-id dedupe, but not the dedupe of builds by commit. Its rows are written
+    by the recorder; nothing here waits on the database."""
     received = Received(provider.NAME, provider.delivery_id(headers), kept_headers(headers),
                         body, replay_of)
-    db = runtime.db
-    if replay_of is None:
+    try:
+        return _admit(runtime, provider, headers, received)
+    except IntakeUnavailable:
+        return intake.unavailable()
+
+
+def _admit(runtime: Runtime, provider: ModuleType, headers: Mapping[str, str],
+           received: Received) -> Outcome:
+    body, replay = received.body, received.replay_of is not None
+    if not replay:
         if _authenticated_repository(runtime, provider, headers, body) is None:
             return _refuse(runtime, provider, received)
         if not received.delivery_id:
-            return intake.record(db, received, "malformed", 400,
+            return intake.record(runtime, received, "malformed", 400,
                                  f"missing {provider.DELIVERY_HEADER} header")
-        previous = intake.previous_outcome(db, received)
-        if previous is not None:
-            return previous
     try:
         result = provider.parse(headers, body)
         if isinstance(result, IgnoredEvent):
-            return intake.record(db, received, "ignored", 200, result.reason,
+            return intake.record(runtime, received, "ignored", 200, result.reason,
                                  event=result.event, repository=result.repository)
         name = result[0].repository
-        repo = _repository(runtime, provider, headers, body, name, replay_of is not None)
+        repo = _repository(runtime, provider, headers, body, name, replay)
         if repo is None:
-            return intake.record(db, received, "rejected", 404,
+            return intake.record(runtime, received, "rejected", 404,
                                  f"repository '{name}' is not configured in lockmaster.yml "
                                  "with this secret", repository=name)
         return build_or_ignore(runtime, received, "push", repo, result)
     except MalformedPayload as exc:
-        return intake.record(db, received, "malformed", 400, str(exc))
+        return intake.record(runtime, received, "malformed", 400, str(exc))
 
 
 def build_or_ignore(runtime: Runtime, received: Received, event: str, repo: RepositoryConfig,
@@ -73,13 +80,9 @@ def build_or_ignore(runtime: Runtime, received: Received, event: str, repo: Repo
         clone_url = clone_source(repo.clone_url, push.clone_url, runtime.settings.clone_hosts)
         plans.append(Plan(push, repo, clone_url))
     if not plans:
-        return intake.record(runtime.db, received, "ignored", 200, "; ".join(reasons),
+        return intake.record(runtime, received, "ignored", 200, "; ".join(reasons),
                              event=event, repository=repo.name, ref=pushes[0].ref)
-    try:
-        return intake.accept(runtime, received, event, plans)
-    except intake.QueueUnavailable:
-        return Outcome(503, {"error": "the build queue (Redis) is not answering; nothing was "
-                                      "recorded: redeliver this webhook later"})
+    return intake.accept(runtime, received, event, plans)
 
 
 def _authenticated_repository(runtime: Runtime, provider: ModuleType,
@@ -117,4 +120,4 @@ def _refuse(runtime: Runtime, provider: ModuleType, received: Received) -> Outco
     else:
         status, reason = 401, ("signature missing or wrong: set the hook's secret to the value "
                                "of the repository's secret_env in lockmaster.yml")
-    return intake.record(runtime.db, received, "rejected", status, reason, repository=name)
+    return intake.record(runtime, received, "rejected", status, reason, repository=name)

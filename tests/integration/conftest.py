@@ -14,6 +14,7 @@ import requests
 import yaml
 from flask.testing import FlaskClient
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import SimpleWorker
 from sqlalchemy import create_engine, text
 
@@ -28,6 +29,8 @@ from devstack.postgres import admin_url, postgres_service
 from devstack.services import REGISTRY_ADDR, ServiceSet
 from lineage.migrate import upgrade
 from tests.integration.sourcerepo import SourceRepo
+from webhooks.recorder import pending
+from webhooks.recording import record_all
 
 ROOT = Path(__file__).resolve().parents[2]
 # Each test run owns two Redis databases: REDIS_DB and REDIS_DB + 1 (the e2e stack's).
@@ -138,6 +141,7 @@ def make_app(tmp_path, redis_url, secret, registry_prefix, database_url):
                                   "LOCKMASTER_DATABASE_URL": database or database_url})
         upgrade(settings.database_url)
         app = create_app(settings)
+        app.test_client_class = RecordingClient
         engines.append(app.extensions["lockmaster"].db.engine)
         if api_token:
             authenticate_test_clients(app)
@@ -148,7 +152,20 @@ def make_app(tmp_path, redis_url, secret, registry_prefix, database_url):
         engine.dispose()
 
 
-class TokenClient(FlaskClient):
+class RecordingClient(FlaskClient):
+    """A test client that, before a request returns, lets the deliveries it admitted be
+    written to the database (what a worker's recorder does a few milliseconds later)."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        runtime = self.application.extensions["lockmaster"]
+        with contextlib.suppress(RedisError):
+            if pending(runtime):
+                record_all(runtime)
+        return response
+
+
+class TokenClient(RecordingClient):
     """A test client that sends the app's test API token unless told otherwise."""
 
     def open(self, *args, **kwargs):
@@ -201,6 +218,7 @@ def work(app) -> None:
     """Run every queued job with a real RQ worker, then return."""
     runtime = app.extensions["lockmaster"]
     with app.app_context():
+        record_all(runtime)
         queues = [runtime.queue(name)
                   for name in (BUILDS_QUEUE, PROMOTIONS_QUEUE, NOTIFICATIONS_QUEUE)]
         SimpleWorker(queues, connection=runtime.redis).work(burst=True)

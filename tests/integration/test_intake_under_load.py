@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from lineage.models import Build, Delivery
 from tests.integration.conftest import repo_entry
 from tests.integration.hosts import HOSTS, Commit
-from tests.integration.webserver import gunicorn
+from tests.integration.webserver import gunicorn, recorders, wait_recorded
 
 MB = 1024 * 1024
 
@@ -100,13 +100,14 @@ def test_a_burst_of_200_deliveries_for_50_commits_from_4_threads_makes_50_builds
                             timeout=60).status_code
 
     session = requests.Session()
-    with gunicorn(app.extensions["lockmaster"].settings) as base, \
+    runtime = app.extensions["lockmaster"]
+    with recorders(runtime.settings), gunicorn(runtime.settings) as base, \
             ThreadPoolExecutor(max_workers=4) as pool:
         statuses = list(pool.map(send, deliveries))
+        wait_recorded(runtime)
     assert statuses == [202] * 200
     assert _count(app, Build) == 50
     assert _count(app, Delivery) == 150  # redeliveries are answered from the first record
-    runtime = app.extensions["lockmaster"]
     jobs = Queue("builds", connection=runtime.redis).job_ids
     assert len([job for job in jobs if job.startswith("build-")]) == 50
     with runtime.db.session() as session_:

@@ -1,0 +1,188 @@
+"""The recorder: writes admitted deliveries from the intake stream to the database in batches
+(deliveries, builds, triggers, supersedes), then hands the new builds to the workers.
+
+At least once and idempotent: an entry is acknowledged only after its rows are committed, a
+delivery id is recorded once, and entries a dead recorder held are claimed by another."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from redis.exceptions import ResponseError
+from sqlalchemy import select
+
+from bootstrap import Runtime
+from lineage.models import Build, Delivery, new_build_id
+from lineage.triggers import BuildTrigger
+from webhooks import admission
+from webhooks.admission import GROUP, STREAM
+from webhooks.builds import RELEASED, hand_over, new_build
+from webhooks.supersede import supersede_older
+
+BATCH = 200
+CLAIM_IDLE_MS = 30_000
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Entry:
+    """One admitted delivery as read from the stream."""
+
+    id: str
+    meta: dict
+    body: bytes | None
+    builds: list[str]
+
+
+@dataclass
+class Recorded:
+    """What recording one entry made: the new builds and the builds it joined."""
+
+    entry: Entry
+    new: list[Build] = field(default_factory=list)
+    joined: list[str] = field(default_factory=list)
+    rebuilt: list[tuple[str, Build]] = field(default_factory=list)
+    requeue: list[Build] = field(default_factory=list)
+
+
+def ensure_group(runtime: Runtime) -> None:
+    """Create the recorders' consumer group (from the stream's start) if it does not exist."""
+    try:
+        runtime.redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def record_new(runtime: Runtime, consumer: str, block_ms: int | None = None) -> int:
+    """Read up to one batch of entries nobody has taken and record them; how many were read."""
+    reply = runtime.redis.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=BATCH, block=block_ms)
+    entries = [_entry(entry_id, fields) for _stream, items in reply or [] for entry_id, fields
+               in items if fields]
+    if entries:
+        record(runtime, entries)
+    return len(entries)
+
+
+def claim_abandoned(runtime: Runtime, consumer: str, min_idle_ms: int = CLAIM_IDLE_MS) -> int:
+    """Record entries another recorder took but did not acknowledge in time (it died)."""
+    _next, claimed, _deleted = runtime.redis.xautoclaim(STREAM, GROUP, consumer, min_idle_ms,
+                                                         count=BATCH)
+    entries = [_entry(entry_id, fields) for entry_id, fields in claimed if fields]
+    if entries:
+        record(runtime, entries)
+    return len(entries)
+
+
+def record(runtime: Runtime, entries: list[Entry]) -> None:
+    """Record entries in one transaction (one by one if that fails), then acknowledge and hand
+    over what was recorded; an entry that cannot be recorded stays for a later claim."""
+    try:
+        done = _record(runtime, entries)
+    except Exception:
+        log.exception("recording %d deliveries together failed; recording them one by one",
+                      len(entries))
+        done = []
+        for entry in entries:
+            try:
+                done += _record(runtime, [entry])
+            except Exception:
+                log.exception("could not record delivery entry %s; it will be tried again",
+                              entry.id)
+    for recorded in done:
+        for old_id, build in recorded.rebuilt:
+            admission.offer_build(runtime.redis, build.dedupe_key, build.id)
+            log.info("build %s of %s had ended; pushed again, built as %s", old_id,
+                     build.commit_sha, build.id)
+    hand_over(runtime, done)
+    if done:
+        ids = [r.entry.id for r in done]
+        pipe = runtime.redis.pipeline()
+        pipe.xack(STREAM, GROUP, *ids)
+        pipe.xdel(STREAM, *ids)
+        pipe.execute()
+
+
+def pending(runtime: Runtime) -> int:
+    """Entries admitted but not yet recorded (read or not)."""
+    return runtime.redis.xlen(STREAM)
+
+
+def _record(runtime: Runtime, entries: list[Entry]) -> list[Recorded]:
+    with runtime.db.session() as session:
+        keys = [e.meta["dedupe_key"] for e in entries if e.meta.get("dedupe_key")]
+        seen = set(session.scalars(select(Delivery.dedupe_key).where(
+            Delivery.dedupe_key.in_(keys)))) if keys else set()
+        done = []
+        for entry in entries:
+            key = entry.meta.get("dedupe_key")
+            if key and key in seen:  # recorded before: a recorder died before acknowledging it,
+                done.append(_again(session, entry, key))  # or a redelivery Redis forgot
+                continue
+            seen.add(key)
+            done.append(_write(session, entry))
+        session.flush()
+        superseded = set(supersede_older(session, [b for r in done for b in r.new]))
+        for recorded in done:
+            recorded.new = [b for b in recorded.new if b.id not in superseded]
+        released = [(session.get(Build, build_id).dedupe_key, build_id) for build_id in superseded]
+    for build_key, build_id in released:
+        admission.forget_build(runtime.redis, build_key, build_id)
+    return done
+
+
+def _again(session, entry: Entry, key: str) -> Recorded:
+    """An entry whose delivery is recorded: nothing to write; its builds that are still queued
+    are handed over again (a job that exists is not queued twice)."""
+    delivery = session.scalar(select(Delivery).where(Delivery.dedupe_key == key))
+    queued = [] if delivery is None else [b for b in delivery.builds if b.status == "queued"]
+    return Recorded(entry, requeue=queued)
+
+
+def _write(session, entry: Entry) -> Recorded:
+    meta, recorded = entry.meta, Recorded(entry)
+    received_at = datetime.fromisoformat(meta["received_at"])
+    delivery = Delivery(
+        provider=meta["provider"], delivery_id=meta["delivery_id"], event=meta.get("event"),
+        dedupe_key=meta.get("dedupe_key"), repository=meta.get("repository"),
+        ref=meta.get("ref"), outcome=meta["outcome"], reason=meta.get("reason"),
+        status_code=meta["status"], headers=meta.get("headers"), body=entry.body,
+        replay_of=meta.get("replay_of"), received_at=received_at)
+    session.add(delivery)
+    for plan, build_id in zip(meta.get("plans") or [], entry.builds, strict=True):
+        build = session.get(Build, build_id)
+        if build is None:
+            build = _add_build(session, plan, build_id, received_at, delivery, recorded)
+        elif build.status in RELEASED:
+            old_id = build.id
+            build = _add_build(session, plan, new_build_id(), received_at, delivery, recorded)
+            recorded.rebuilt.append((old_id, build))
+        elif build not in recorded.new and build.id not in recorded.joined:
+            recorded.joined.append(build.id)
+        session.add(BuildTrigger(build=build, delivery=delivery, repository=plan["repository"],
+                                 ref=plan["ref"]))
+    return recorded
+
+
+def _add_build(session, plan: dict, build_id: str, at: datetime, delivery: Delivery,
+               recorded: Recorded) -> Build:
+    """A new build of the plan; it takes the commit's dedupe key from any older build."""
+    holder = session.scalar(select(Build).where(Build.dedupe_key == plan["build_key"]))
+    if holder is not None:
+        holder.dedupe_key = None
+        session.flush()
+    build = new_build(plan, build_id, at)
+    build.delivery = delivery
+    session.add(build)
+    recorded.new.append(build)
+    return build
+
+
+def _entry(entry_id: bytes, fields: dict) -> Entry:
+    meta = json.loads(fields[b"meta"])
+    body = fields.get(b"body") if meta.get("has_body") else None
+    builds = [b for b, _new in admission.parse_builds(fields.get(b"builds", b"").decode())]
+    return Entry(entry_id.decode(), meta, body, builds)
