@@ -8,7 +8,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, flash, redirect, request, session, url_for
+from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import generate_csrf
@@ -64,9 +64,18 @@ def _load_user(user_id: str) -> User | None:
         return db.scalar(select(User).where(User.id == int(user_id)))
 
 
+def may_be_logged_in() -> bool:
+    """False for a request that carries no session or remember-me cookie (a Git host, the
+    registry, an API client): it has no logged-in user, so nothing needs to load one."""
+    cookies = request.cookies
+    return bool(cookies) and (current_app.config["SESSION_COOKIE_NAME"] in cookies
+                              or current_app.config.get("REMEMBER_COOKIE_NAME",
+                                                        "remember_token") in cookies)
+
+
 def _idle_timeout():
     """Log out a session left idle longer than IDLE_TIMEOUT."""
-    if not current_user.is_authenticated:
+    if not may_be_logged_in() or not current_user.is_authenticated:
         return None
     now = int(time.time())
     if now - session.get("seen", now) > IDLE_TIMEOUT.total_seconds():

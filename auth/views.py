@@ -12,6 +12,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from auth import throttle
+from auth.sessions import may_be_logged_in
 from auth.users import MIN_PASSWORD, authenticate, set_password
 from bootstrap import current_runtime
 from lineage.audit import audit
@@ -37,7 +38,8 @@ class PasswordForm(FlaskForm):
 @bp.before_app_request
 def _one_time_password_must_change():
     """A user still on a one-time password may only choose a new one (or log out)."""
-    if current_user.is_authenticated and current_user.must_change_password \
+    if may_be_logged_in() and current_user.is_authenticated \
+            and current_user.must_change_password \
             and request.endpoint not in ("auth.password", "auth.logout", "static"):
         return redirect(url_for("auth.password"))
     return None
