@@ -112,26 +112,60 @@ def pending(runtime: Runtime) -> int:
 
 
 def _record(runtime: Runtime, entries: list[Entry]) -> list[Recorded]:
-    with runtime.db.session() as session:
-        keys = [e.meta["dedupe_key"] for e in entries if e.meta.get("dedupe_key")]
-        seen = set(session.scalars(select(Delivery.dedupe_key).where(
-            Delivery.dedupe_key.in_(keys)))) if keys else set()
+    with runtime.db.session() as session, session.no_autoflush:
+        batch = _Batch.load(session, entries)
         done = []
         for entry in entries:
             key = entry.meta.get("dedupe_key")
-            if key and key in seen:  # recorded before: a recorder died before acknowledging it,
-                done.append(_again(session, entry, key))  # or a redelivery Redis forgot
+            if key and key in batch.seen:  # recorded before: a recorder died before
+                done.append(_again(session, entry, key))  # acknowledging it, or Redis forgot
                 continue
-            seen.add(key)
-            done.append(_write(session, entry))
+            batch.seen.add(key)
+            done.append(_write(session, batch, entry))
         session.flush()
-        superseded = set(supersede_older(session, [b for r in done for b in r.new]))
+        superseded = set(supersede_older(session, _newest_per_ref(batch.made)))
         for recorded in done:
             recorded.new = [b for b in recorded.new if b.id not in superseded]
-        released = [(session.get(Build, build_id).dedupe_key, build_id) for build_id in superseded]
+        released = [(b.dedupe_key, b.id) for b in batch.made if b.id in superseded]
     for build_key, build_id in released:
         admission.forget_build(runtime.redis, build_key, build_id)
     return done
+
+
+@dataclass
+class _Batch:
+    """What one transaction knows: delivery ids recorded, builds by id and by dedupe key."""
+
+    seen: set
+    builds: dict[str, Build]
+    holders: dict[str, Build]
+    made: list[Build] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, session, entries: list[Entry]) -> _Batch:
+        """Read, in three queries, every row the entries may touch."""
+        keys = [e.meta["dedupe_key"] for e in entries if e.meta.get("dedupe_key")]
+        ids = {build_id for e in entries for build_id in e.builds}
+        build_keys = {p["build_key"] for e in entries for p in e.meta.get("plans") or []}
+        seen = set(session.scalars(select(Delivery.dedupe_key).where(
+            Delivery.dedupe_key.in_(keys)))) if keys else set()
+        builds = {b.id: b for b in session.scalars(select(Build).where(Build.id.in_(ids)))} \
+            if ids else {}
+        holders = {b.dedupe_key: b for b in session.scalars(
+            select(Build).where(Build.dedupe_key.in_(build_keys)))} if build_keys else {}
+        return cls(seen, builds, holders)
+
+
+def _newest_per_ref(builds: list[Build]) -> list[Build]:
+    """Of the builds made in a batch, the newest for each (repository, ref): only those
+    supersede (the older ones of a ref are superseded by them)."""
+    newest: dict[tuple[str, str], Build] = {}
+    for build in builds:
+        for trigger in build.triggers:
+            key = (build.repository, trigger.ref)
+            if trigger.ref and (key not in newest or newest[key].id < build.id):
+                newest[key] = build
+    return sorted({b.id: b for b in newest.values()}.values(), key=lambda b: b.id)
 
 
 def _again(session, entry: Entry, key: str) -> Recorded:
@@ -142,7 +176,7 @@ def _again(session, entry: Entry, key: str) -> Recorded:
     return Recorded(entry, requeue=queued)
 
 
-def _write(session, entry: Entry) -> Recorded:
+def _write(session, batch: _Batch, entry: Entry) -> Recorded:
     meta, recorded = entry.meta, Recorded(entry)
     received_at = datetime.fromisoformat(meta["received_at"])
     delivery = Delivery(
@@ -153,30 +187,34 @@ def _write(session, entry: Entry) -> Recorded:
         replay_of=meta.get("replay_of"), received_at=received_at)
     session.add(delivery)
     for plan, build_id in zip(meta.get("plans") or [], entry.builds, strict=True):
-        build = session.get(Build, build_id)
+        build = batch.builds.get(build_id)
         if build is None:
-            build = _add_build(session, plan, build_id, received_at, delivery, recorded)
+            build = _add_build(session, batch, plan, build_id, received_at, delivery, recorded)
         elif build.status in RELEASED:
             old_id = build.id
-            build = _add_build(session, plan, new_build_id(), received_at, delivery, recorded)
+            build = _add_build(session, batch, plan, new_build_id(), received_at, delivery,
+                               recorded)
             recorded.rebuilt.append((old_id, build))
-        elif build not in recorded.new and build.id not in recorded.joined:
+        elif build not in batch.made and build.id not in recorded.joined:
             recorded.joined.append(build.id)
+        batch.builds[build_id] = build  # later pushes of this batch that joined it join it
         session.add(BuildTrigger(build=build, delivery=delivery, repository=plan["repository"],
                                  ref=plan["ref"]))
     return recorded
 
 
-def _add_build(session, plan: dict, build_id: str, at: datetime, delivery: Delivery,
-               recorded: Recorded) -> Build:
+def _add_build(session, batch: _Batch, plan: dict, build_id: str, at: datetime,
+               delivery: Delivery, recorded: Recorded) -> Build:
     """A new build of the plan; it takes the commit's dedupe key from any older build."""
-    holder = session.scalar(select(Build).where(Build.dedupe_key == plan["build_key"]))
-    if holder is not None:
+    holder = batch.holders.get(plan["build_key"])
+    if holder is not None and holder.dedupe_key == plan["build_key"]:
         holder.dedupe_key = None
         session.flush()
     build = new_build(plan, build_id, at)
     build.delivery = delivery
     session.add(build)
+    batch.holders[plan["build_key"]] = build
+    batch.made.append(build)
     recorded.new.append(build)
     return build
 

@@ -18,8 +18,9 @@ def supersede_older(session: Session, builds: list[Build]) -> list[str]:
     """Mark superseded every older queued build whose refs all have a newer build; their ids."""
     superseded = []
     for build in builds:
+        taken = set(refs_of(build))
         for older in _older_queued(session, build):
-            if current_refs(session, older):
+            if not taken.issuperset(refs_of(older)) and current_refs(session, older):
                 continue  # another ref still wants this commit
             if _mark(session, older, build, refs_of(build)):
                 superseded.append(older.id)
@@ -59,8 +60,10 @@ def _mark(session, older: Build, newer: Build, refs: list[str]) -> bool:
     """Compare-and-set queued → superseded, so a worker that took the build meanwhile wins."""
     now = utcnow()
     entry = {"status": "superseded", "at": now.isoformat() + "Z", "by": newer.id}
+    # No session synchronisation: the session may hold hundreds of builds (a recorder's batch).
     result = session.execute(
         update(Build).where(Build.id == older.id, Build.status == "queued").values(
             status="superseded", finished_at=now, history=[*older.history, entry],
-            error=f"superseded by build {newer.id}, a newer push to {', '.join(refs)}"))
+            error=f"superseded by build {newer.id}, a newer push to {', '.join(refs)}"),
+        execution_options={"synchronize_session": False})
     return result.rowcount == 1
