@@ -21,10 +21,17 @@ IDLE_TIMEOUT = timedelta(minutes=30)
 
 
 class _SessionInterface(SecureCookieSessionInterface):
-    """The session cookie is `Secure` exactly when the request came over TLS."""
+    """The session cookie is `Secure` exactly when the request came over TLS; a request
+    without the cookie (a Git host, the registry, an API client) starts an empty session
+    without building the cookie signer."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return request.is_secure
+
+    def open_session(self, app: Flask, request):
+        if self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def init_auth(app: Flask) -> None:

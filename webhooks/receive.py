@@ -42,9 +42,10 @@ def receive(runtime: Runtime, provider: ModuleType, headers: Mapping[str, str], 
 
 def _admit(runtime: Runtime, provider: ModuleType, headers: Mapping[str, str],
            received: Received) -> Outcome:
-    body, replay = received.body, received.replay_of is not None
+    body, replay, signer = received.body, received.replay_of is not None, None
     if not replay:
-        if _authenticated_repository(runtime, provider, headers, body) is None:
+        signer = _authenticated_repository(runtime, provider, headers, body)
+        if signer is None:
             return _refuse(runtime, provider, received)
         if not received.delivery_id:
             return intake.record(runtime, received, "malformed", 400,
@@ -55,7 +56,8 @@ def _admit(runtime: Runtime, provider: ModuleType, headers: Mapping[str, str],
             return intake.record(runtime, received, "ignored", 200, result.reason,
                                  event=result.event, repository=result.repository)
         name = result[0].repository
-        repo = _repository(runtime, provider, headers, body, name, replay)
+        repo = signer if signer is not None and signer.name.lower() == name.lower() else \
+            _repository(runtime, provider, headers, body, name, replay)
         if repo is None:
             return intake.record(runtime, received, "rejected", 404,
                                  f"repository '{name}' is not configured in lockmaster.yml "
