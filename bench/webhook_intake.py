@@ -74,7 +74,9 @@ def fire(port: int, n: int, concurrency: int, secret: str) -> dict:
     wall = time.perf_counter() - started
     latencies.sort()
     return {"per_s": n / wall, "p50_ms": 1000 * statistics.median(latencies),
-            "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))], "statuses": statuses}
+            "p90_ms": 1000 * latencies[int(0.90 * (len(latencies) - 1))],
+            "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
+            "max_ms": 1000 * latencies[-1], "statuses": statuses}
 
 
 def _free_port() -> int:
@@ -222,13 +224,14 @@ def _report(results: dict[str, list[dict]], args) -> None:
     print(f"{args.rounds} alternating rounds of {args.n} signed GitHub push deliveries, "
           f"concurrency {args.concurrency}, gunicorn 2 sync workers on 127.0.0.1, "
           f"database {database}")
-    print(f"{'round':<8}{'endpoint':<22}{'deliveries/s':>14}{'p50 ms':>10}{'p99 ms':>10}"
-          "  statuses")
+    print(f"{'round':<8}{'endpoint':<22}{'deliveries/s':>14}{'p50 ms':>10}{'p90 ms':>10}"
+          f"{'p99 ms':>10}{'max ms':>10}  statuses")
     for number in range(args.rounds):
         for name in ("lockmaster", "bare"):
             result = results[name][number]
             print(f"{number + 1:<8}{name:<22}{result['per_s']:>14.1f}"
-                  f"{result['p50_ms']:>10.1f}{result['p99_ms']:>10.1f}  {result['statuses']}")
+                  f"{result['p50_ms']:>10.1f}{result['p90_ms']:>10.1f}"
+                  f"{result['p99_ms']:>10.1f}{result['max_ms']:>10.1f}  {result['statuses']}")
     lockmaster, bare = _median_round(results["lockmaster"]), _median_round(results["bare"])
     ratio = lockmaster["per_s"] / bare["per_s"]
     recorded = results["lockmaster"][-1]["builds_recorded"]
