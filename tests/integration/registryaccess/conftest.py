@@ -60,11 +60,18 @@ class Guarded:
 
 
 @pytest.fixture
-def guarded(make_app, source_repo, registry_prefix, tmp_path, monkeypatch, base_image):
+def notification_targets() -> list[dict]:
+    """The repository's outgoing notification targets (a test module may override this)."""
+    return []
+
+
+@pytest.fixture
+def guarded(make_app, source_repo, registry_prefix, tmp_path, monkeypatch, base_image,
+            notification_targets):
     """Token auth and notifications on, with a registry and a gunicorn of the test's own."""
     monkeypatch.setenv(EVENTS_ENV, "events-secret-for-tests")
     addr = f"127.0.0.1:{free_port()}"
-    app = make_app([repo_entry(source_repo)], registry={
+    app = make_app([repo_entry(source_repo, notifications=notification_targets)], registry={
         "url": addr, "insecure": True, "auth": "token", "events_secret_env": EVENTS_ENV,
         "staging": f"{registry_prefix}/staging", "production": f"{registry_prefix}/production"})
     add_people(app)
