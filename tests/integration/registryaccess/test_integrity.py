@@ -160,3 +160,17 @@ def test_a_notification_delivered_twice_is_recorded_once(guarded, hook):
     garbage = requests.post(url, data=b"[1, 2]", headers=headers, timeout=30)
     assert garbage.status_code == 400 and "envelope" in garbage.json()["error"]
     assert len(_events(guarded)) == 1
+
+    # An image no repository builds: its alert goes to every target that wants alerts.
+    stranger = guarded.settings.registry.path("production", "nobody/builds-this")
+    pushed = {"events": [{
+        "id": "event-2", "action": "push",
+        "target": {"repository": stranger, "tag": "v1", "digest": "sha256:" + "2" * 64,
+                   "mediaType": "application/vnd.oci.image.manifest.v1+json"},
+        "actor": {"name": "mallory"}}]}
+    assert requests.post(url, json=pushed, headers=headers, timeout=30).json() == {
+        "recorded": 1, "alerts": 1}
+    work(guarded.app)
+    event, body = _received(hook)[-1]
+    assert event == "integrity.alert" and body["alert"]["image"] == "nobody/builds-this"
+    assert body["alert"]["tag"] == "v1" and body["alert"]["actor"] == "mallory"
