@@ -1,5 +1,6 @@
 """`make run` with TLS (LOCKMASTER_TLS=1): a local CA, a registry of its own on 127.0.0.1:5443
-with token auth, notifications and TLS, and the web app over HTTPS."""
+(LOCKMASTER_TLS_REGISTRY_PORT) with token auth, notifications and TLS, and the web app over
+HTTPS."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from devstack.services import Service, _binary
 from ops import tls
 from registry.setup import RegistryPlan, prepare
 
-TLS_REGISTRY = "127.0.0.1:5443"
+TLS_REGISTRY = f"127.0.0.1:{os.environ.get('LOCKMASTER_TLS_REGISTRY_PORT', '5443')}"
 EVENTS_ENV = "LOCKMASTER_REGISTRY_EVENTS_SECRET"
 SYSTEM_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 

@@ -11,12 +11,15 @@ from lineage.models import Base, Build, utcnow
 
 
 class Notification(Base):
-    """One message to one configured target, with its delivery attempts."""
+    """One message to one configured target, with its delivery attempts; it is about a build
+    or, for an integrity alert, about a registry event (which has no build)."""
 
     __tablename__ = "notifications"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    build_id: Mapped[str] = mapped_column(ForeignKey("builds.id"), index=True)
+    build_id: Mapped[str | None] = mapped_column(ForeignKey("builds.id"), index=True)
+    registry_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("registry_events.id", name="fk_notifications_registry_event_id"), index=True)
     event: Mapped[str] = mapped_column(String(20))
     url: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(10))
@@ -31,5 +34,5 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
 
-    build: Mapped[Build] = relationship(
+    build: Mapped[Build | None] = relationship(
         backref=backref("notifications", order_by="Notification.id", lazy="selectin"))

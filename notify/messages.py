@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-EVENTS = ("staged", "rejected", "failed", "approved", "promoted")
+ALERT = "integrity.alert"
+EVENTS = ("staged", "rejected", "failed", "approved", "promoted", ALERT)
 FORMATS = ("json", "slack")
 _ICONS = {"staged": ":white_check_mark:", "rejected": ":no_entry:", "failed": ":x:",
-          "approved": ":thumbsup:", "promoted": ":rocket:"}
+          "approved": ":thumbsup:", "promoted": ":rocket:", ALERT: ":rotating_light:"}
 
 
 def message_body(kind: str, event: str, build: dict, base_url: str = "") -> dict:
@@ -27,5 +28,15 @@ def slack_body(event: str, build: dict, base_url: str = "") -> dict:
         details.append(f"reason: {build['error']}")
     link = f"{base_url}/api/v1/builds/{build['id']}"
     text = " \n".join([line.strip(), *details, link])
+    return {"text": text,
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+
+
+def alert_body(kind: str, alert: dict) -> dict:
+    """The body of an integrity alert: `json` is the alert record, `slack` a readable summary."""
+    if kind != "slack":
+        return {"event": ALERT, "alert": alert}
+    text = (f"{_ICONS[ALERT]} integrity alert in {alert['environment']}: {alert['reason']} \n"
+            f"registry event {alert['event_id']}")
     return {"text": text,
             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}

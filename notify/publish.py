@@ -8,7 +8,7 @@ from bootstrap import NOTIFICATIONS_QUEUE, Runtime
 from lineage.models import Build
 from lineage.notifications import Notification
 from lineage.serialize import build_document
-from notify.messages import message_body
+from notify.messages import ALERT, alert_body, message_body
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +26,32 @@ def publish(runtime: Runtime, build_id: str, event: str) -> list[int]:
                              body=message_body(t.format, event, document))
                 for t in targets]
         session.add_all(rows)
+    return _queue(runtime, rows, f"notify {event} of build {build_id}")
+
+
+def publish_alert(runtime: Runtime, registry_event_id: int, alert: dict) -> list[int]:
+    """Record and queue an integrity alert for every target that wants `integrity.alert`:
+    the targets of the repository that builds the image, or all of them for an unknown image."""
+    repos = runtime.settings.repositories
+    owners = [r for r in repos if r.image == alert.get("image")] or repos
+    targets = {(t.url, t.format): t for r in owners for t in r.notifications
+               if ALERT in t.events}
+    with runtime.db.session() as session:
+        rows = [Notification(registry_event_id=registry_event_id, event=ALERT, url=t.url,
+                             kind=t.format, secret_env=t.secret_env,
+                             max_attempts=t.attempts, backoff_seconds=t.backoff_seconds,
+                             body=alert_body(t.format, alert))
+                for t in targets.values()]
+        session.add_all(rows)
+    return _queue(runtime, rows, f"notify {ALERT} of registry event {alert['event_id']}")
+
+
+def _queue(runtime: Runtime, rows: list[Notification], description: str) -> list[int]:
     for row in rows:
         try:
             runtime.queue(NOTIFICATIONS_QUEUE).enqueue_call(
                 "notify.jobs.deliver", args=(row.id,), job_id=f"notification-{row.id}",
-                timeout=600, description=f"notify {event} of build {build_id}")
+                timeout=600, description=description)
         except Exception as exc:  # the row stays pending; `lockmaster reconcile` re-queues it
             log.warning("could not queue notification %s: %s", row.id, exc)
     return [row.id for row in rows]

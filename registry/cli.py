@@ -1,4 +1,4 @@
-"""`lockmaster robots …`, `lockmaster registry-keys rotate` and `lockmaster verify-registry`."""
+"""`lockmaster robots …`, `lockmaster registry-keys`, `verify-registry` and `registry-setup`."""
 
 from __future__ import annotations
 
@@ -58,18 +58,48 @@ def robots_list() -> None:
 
 
 @click.command("registry-keys")
-@click.option("--rotate", is_flag=True, help="Make a new signing key (restart the registry "
-                                              "afterwards so it reads the new bundle).")
-def registry_keys(rotate: bool) -> None:
-    """Show (or rotate) the token service's signing certificate bundle."""
+@click.option("--rotate", is_flag=True, help="Stage a new signing key: its certificate joins "
+                                              "the bundle; restart the registry, then --activate.")
+@click.option("--activate", is_flag=True, help="Sign tokens with the staged key, once the "
+                                                "restarted registry trusts it.")
+def registry_keys(rotate: bool, activate: bool) -> None:
+    """Show the token service's certificate bundle, or rotate its key in two steps."""
     settings = _settings()
+    if rotate and activate:
+        raise click.UsageError("--rotate and --activate are two steps: restart the registry "
+                               "between them")
     if rotate:
         path = signing.rotate(settings.data_dir, settings.registry.token_seconds)
-        click.echo(f"new signing key; the registry's rootcertbundle is {path} "
-                   "(old certificate kept until its tokens expire)")
-        return
-    signing.load_or_create(settings.data_dir)
-    click.echo(str(signing.bundle_path(settings.data_dir)))
+        click.echo(f"staged a new signing key: its certificate is now in {path} beside the "
+                   "current one. Restart the registry so it reads the bundle (it does only at "
+                   "start; rerun registry-setup first if it reads a copy), then run "
+                   "`lockmaster registry-keys --activate`.")
+    elif activate:
+        _activate(settings)
+    else:
+        signing.load_or_create(settings.data_dir)
+        click.echo(str(signing.bundle_path(settings.data_dir)))
+
+
+def _activate(settings) -> None:
+    from registry.keycheck import registry_trusts
+
+    key = signing.staged(settings.data_dir)
+    if key is None:
+        raise click.ClickException("no new key is staged: run `lockmaster registry-keys "
+                                   "--rotate` first")
+    try:
+        trusted = registry_trusts(settings, key)
+    except signing.SigningError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not trusted:
+        raise click.ClickException(
+            f"the registry at {settings.registry.url} does not trust the staged key yet: "
+            "restart it so it rereads its rootcertbundle, then run --activate again "
+            "(tokens are still signed by the current key)")
+    signing.activate(settings.data_dir, settings.registry.token_seconds)
+    click.echo("tokens are now signed by the new key; the old certificate stays in the bundle "
+               f"until the tokens it signed have expired ({settings.registry.token_seconds}s)")
 
 
 @click.command("verify-registry")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -45,17 +46,20 @@ def changes(envelope: dict) -> list[Change]:
     return found
 
 
-def ingest(db: Database, settings: Settings, envelope: dict) -> tuple[int, int]:
-    """Record each new change once; returns (new records, alerts raised)."""
+def ingest(db: Database, settings: Settings, envelope: dict,
+           on_alert: Callable[[int, dict], object] | None = None) -> tuple[int, int]:
+    """Record each new change once; returns (new records, alerts raised). Each alert, once
+    recorded, is handed to on_alert with its row id and alert_document()."""
     recorded = alerts = 0
     for change in changes(envelope):
         try:
             with db.session() as session:
                 alert = _judge(session, settings, change)
-                session.add(RegistryEvent(event_id=change.event_id, action=change.action,
-                                          repository=change.repository, tag=change.tag,
-                                          digest=change.digest, actor=change.actor,
-                                          alert=alert, raw=change.__dict__))
+                row = RegistryEvent(event_id=change.event_id, action=change.action,
+                                    repository=change.repository, tag=change.tag,
+                                    digest=change.digest, actor=change.actor, alert=alert,
+                                    raw=change.__dict__)
+                session.add(row)
                 session.flush()
                 if alert:
                     audit(session, "integrity-alert", change.actor, _target(change),
@@ -66,7 +70,18 @@ def ingest(db: Database, settings: Settings, envelope: dict) -> tuple[int, int]:
         if alert:
             alerts += 1
             metrics.integrity_alerts.labels(change.action).inc()
+            if on_alert:
+                on_alert(row.id, alert_document(settings, change, alert))
     return recorded, alerts
+
+
+def alert_document(settings: Settings, change: Change, reason: str) -> dict:
+    """What an integrity alert tells people: where, what happened, and the registry event."""
+    environment, image = layout(settings).locate(change.repository) or (None, None)
+    return {"event_id": change.event_id, "action": change.action,
+            "repository": change.repository, "environment": environment, "image": image,
+            "tag": change.tag, "digest": change.digest, "actor": change.actor,
+            "reason": reason}
 
 
 def _judge(session, settings: Settings, change: Change) -> str | None:

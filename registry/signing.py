@@ -1,4 +1,4 @@
-"""The token service's signing key and certificate: made on first use, rotatable."""
+"""The token service's signing key and certificate: made on first use, rotated in two steps."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 CERT_DAYS = 3650
+NEXT = "next-"  # file prefix of a staged key
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,12 @@ def key_dir(data_dir: Path) -> Path:
 
 
 def bundle_path(data_dir: Path) -> Path:
-    """The registry's `auth.token.rootcertbundle`: the current and still-valid old certs."""
+    """The registry's `auth.token.rootcertbundle`: current, staged and still-valid old certs."""
     return key_dir(data_dir) / "bundle.pem"
+
+
+class SigningError(Exception):
+    """A key rotation step was asked for out of order; the message says what to run."""
 
 
 def load_or_create(data_dir: Path) -> SigningKey:
@@ -42,37 +47,63 @@ def load_or_create(data_dir: Path) -> SigningKey:
         if not (folder / "key.pem").exists():
             _generate(folder)
             _write_bundle(folder, token_seconds=0)
-    cert = x509.load_pem_x509_certificate((folder / "cert.pem").read_bytes())
-    return SigningKey((folder / "key.pem").read_bytes(),
-                      cert.public_bytes(serialization.Encoding.DER))
+    return _read(folder)
+
+
+def staged(data_dir: Path) -> SigningKey | None:
+    """The key `rotate` staged and `activate` has not switched to yet, if any."""
+    folder = key_dir(data_dir)
+    return _read(folder, NEXT) if (folder / f"{NEXT}key.pem").exists() else None
 
 
 def rotate(data_dir: Path, token_seconds: int) -> Path:
-    """Make a new key; the old cert stays in the bundle until its tokens have expired."""
+    """Stage a new key: its certificate joins the bundle now, but tokens stay signed by the
+    current key until `activate`, because the registry reads the bundle only when it starts."""
+    load_or_create(data_dir)
     folder = key_dir(data_dir)
     with locked(folder):
-        if (folder / "cert.pem").exists():
-            retired = folder / "retired"
-            retired.mkdir(exist_ok=True)
-            (folder / "cert.pem").rename(retired / f"{time.time():.0f}.pem")
-        _generate(folder)
+        _generate(folder, NEXT)
         _write_bundle(folder, token_seconds)
     return bundle_path(data_dir)
 
 
+def activate(data_dir: Path, token_seconds: int) -> None:
+    """Sign with the staged key from now on; the old certificate stays in the bundle until
+    tokens it signed have expired."""
+    folder = key_dir(data_dir)
+    with locked(folder):
+        if not (folder / f"{NEXT}key.pem").exists():
+            raise SigningError("no new key is staged: run `lockmaster registry-keys --rotate` "
+                               "first")
+        retired = folder / "retired"
+        retired.mkdir(exist_ok=True)
+        (folder / "cert.pem").rename(retired / f"{time.time():.6f}.pem")
+        (folder / f"{NEXT}key.pem").rename(folder / "key.pem")
+        (folder / f"{NEXT}cert.pem").rename(folder / "cert.pem")
+        _write_bundle(folder, token_seconds)
+
+
+def _read(folder: Path, prefix: str = "") -> SigningKey:
+    cert = x509.load_pem_x509_certificate((folder / f"{prefix}cert.pem").read_bytes())
+    return SigningKey((folder / f"{prefix}key.pem").read_bytes(),
+                      cert.public_bytes(serialization.Encoding.DER))
+
+
 def _write_bundle(folder: Path, token_seconds: int) -> None:
-    """Current cert plus retired certs whose tokens may still be in use."""
-    parts = [(folder / "cert.pem").read_bytes()]
+    """Current and staged certs plus retired certs whose tokens may still be in use."""
+    parts = [(folder / name).read_bytes() for name in ("cert.pem", f"{NEXT}cert.pem")
+             if (folder / name).exists()]
     for old in sorted((folder / "retired").glob("*.pem")) if (folder / "retired").exists() \
             else []:
-        if time.time() - old.stat().st_mtime > token_seconds + 60:
+        # Retired when named (a file's mtime is when the key was made, not when it retired).
+        if time.time() - float(old.stem) > token_seconds + 60:
             old.unlink()
         else:
             parts.append(old.read_bytes())
     (folder / "bundle.pem").write_bytes(b"".join(parts))
 
 
-def _generate(folder: Path) -> None:
+def _generate(folder: Path, prefix: str = "") -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Lockmaster token service")])
     now = datetime.now(UTC)
@@ -82,12 +113,12 @@ def _generate(folder: Path) -> None:
             .not_valid_after(now + timedelta(days=CERT_DAYS))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
-    key_file = folder / "key.pem"
+    key_file = folder / f"{prefix}key.pem"
     key_file.touch(mode=0o600)
     key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
                                            serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
-    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / f"{prefix}cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
 @contextmanager

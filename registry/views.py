@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, jsonify, request
 
 from bootstrap import current_runtime
 from lineage.audit import audit
+from notify.publish import publish_alert
 from ops import metrics
 from registry import integrity, signing
 from registry.policy import Principal, Scope
@@ -81,7 +82,9 @@ def events():
     if not isinstance(envelope, dict):
         return jsonify({"error": "the body must be a registry notification envelope "
                                  "({\"events\": [...]})"}), 400
-    recorded, alerts = integrity.ingest(runtime.db, runtime.settings, envelope)
+    recorded, alerts = integrity.ingest(
+        runtime.db, runtime.settings, envelope,
+        on_alert=lambda row_id, alert: publish_alert(runtime, row_id, alert))
     return jsonify({"recorded": recorded, "alerts": alerts})
 
 

@@ -4,6 +4,8 @@ the test's own: the fixture and helpers of the registry access tests."""
 from __future__ import annotations
 
 import subprocess
+from contextlib import ExitStack
+from functools import partial
 
 import pytest
 
@@ -22,10 +24,19 @@ BASE = "lockmaster-base/busybox:latest"
 class Guarded:
     """An app, its web server, and a registry of the test's own that trusts it."""
 
-    def __init__(self, app, addr: str, web: str, docker_config):
+    def __init__(self, app, addr: str, web: str, docker_config, registry):
         self.app, self.addr, self.web, self.docker_config = app, addr, web, docker_config
         self.runtime = app.extensions["lockmaster"]
         self.settings = self.runtime.settings
+        self._registry, self._running = registry, ExitStack()
+
+    def start_registry(self) -> None:
+        """Start the test's registry (it reads the certificate bundle now, and only now)."""
+        self._running.enter_context(self._registry())
+
+    def stop_registry(self) -> None:
+        """Stop the test's registry; its storage stays for the next start."""
+        self._running.close()
 
     def ref(self, environment: str, tag: str, image: str = "acme/web") -> str:
         """host:port/prefix/image:tag in the test's registry."""
@@ -60,11 +71,18 @@ class Guarded:
 
 
 @pytest.fixture
-def guarded(make_app, source_repo, registry_prefix, tmp_path, monkeypatch, base_image):
+def notification_targets() -> list[dict]:
+    """The repository's outgoing notification targets (a test module may override this)."""
+    return []
+
+
+@pytest.fixture
+def guarded(make_app, source_repo, registry_prefix, tmp_path, monkeypatch, base_image,
+            notification_targets):
     """Token auth and notifications on, with a registry and a gunicorn of the test's own."""
     monkeypatch.setenv(EVENTS_ENV, "events-secret-for-tests")
     addr = f"127.0.0.1:{free_port()}"
-    app = make_app([repo_entry(source_repo)], registry={
+    app = make_app([repo_entry(source_repo, notifications=notification_targets)], registry={
         "url": addr, "insecure": True, "auth": "token", "events_secret_env": EVENTS_ENV,
         "staging": f"{registry_prefix}/staging", "production": f"{registry_prefix}/production"})
     add_people(app)
@@ -77,8 +95,15 @@ def guarded(make_app, source_repo, registry_prefix, tmp_path, monkeypatch, base_
                                   "LOCKMASTER_REDIS_URL": settings.redis_url}[name])
     signing.load_or_create(settings.data_dir)
     (tmp_path / "docker").mkdir()
-    with gunicorn(settings) as web, own_registry(
-            tmp_path / "registry", addr=addr, realm=f"{web}/auth/token",
-            bundle=str(signing.bundle_path(settings.data_dir)),
-            events_url=f"{web}/registry/events", events_secret="events-secret-for-tests"):
-        yield Guarded(app, addr, web, tmp_path / "docker")
+    with gunicorn(settings) as web:
+        registry = partial(own_registry, tmp_path / "registry", addr=addr,
+                           realm=f"{web}/auth/token",
+                           bundle=str(signing.bundle_path(settings.data_dir)),
+                           events_url=f"{web}/registry/events",
+                           events_secret="events-secret-for-tests")
+        guarded = Guarded(app, addr, web, tmp_path / "docker", registry)
+        guarded.start_registry()
+        try:
+            yield guarded
+        finally:
+            guarded.stop_registry()

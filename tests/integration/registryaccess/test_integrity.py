@@ -1,19 +1,59 @@
-"""The integrity watch and the whole build → staging → production path with token auth on."""
+"""The integrity watch and the whole build → staging → production path with token auth on;
+alerts also go out to the repository's notification targets."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import subprocess
 
+import pytest
 import requests
 from click.testing import CliRunner
 
 from app import cli
+from lineage.notifications import Notification
 from promotion.decisions import decide
 from registry.models import RegistryEvent
 from tests.integration.buildhelpers import build_of, push, wait_for
 from tests.integration.conftest import work
 from tests.integration.promotionkit import PASSWORD
 from tests.integration.registryaccess.conftest import Guarded
+from tests.integration.test_notifications import Receiver
+
+HOOK_SECRET_ENV = "LOCKMASTER_TEST_HOOK_SECRET"
+
+
+@pytest.fixture
+def hook(monkeypatch):
+    """A notification endpoint of the test's own on 127.0.0.1."""
+    monkeypatch.setenv(HOOK_SECRET_ENV, "hook-secret")
+    receiver = Receiver(failures=0)
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def notification_targets(hook) -> list[dict]:
+    """acme/web tells the test's endpoint about promotions and integrity alerts."""
+    return [{"url": hook.url, "secret_env": HOOK_SECRET_ENV, "backoff_seconds": 0,
+             "events": ["promoted", "integrity.alert"]}]
+
+
+def _received(hook: Receiver) -> list[tuple[str, dict]]:
+    """(event, body) of every message the endpoint got, each checked for its signature."""
+    messages = []
+    for headers, body in hook.requests:
+        expected = "sha256=" + hmac.new(b"hook-secret", body, hashlib.sha256).hexdigest()
+        assert headers["X-Lockmaster-Signature-256"] == expected
+        messages.append((headers["X-Lockmaster-Event"], json.loads(body)))
+    return messages
+
+
+def _alert_notifications(guarded: Guarded) -> list[Notification]:
+    with guarded.runtime.db.session() as session:
+        return list(session.query(Notification).filter_by(event="integrity.alert"))
 
 
 def _events(guarded: Guarded) -> list[RegistryEvent]:
@@ -35,7 +75,7 @@ def _logged_in(guarded: Guarded, username: str):
 
 
 def test_a_build_is_staged_and_promoted_with_auth_on_and_raises_no_alert(
-        guarded, source_repo, secret):
+        guarded, source_repo, secret, hook):
     client = guarded.app.test_client()
     build_id = push(client, source_repo, secret)
     work(guarded.app)
@@ -53,6 +93,8 @@ def test_a_build_is_staged_and_promoted_with_auth_on_and_raises_no_alert(
     guarded.docker("rmi", "--no-prune", guarded.ref("production", "latest"))
     wait_for(lambda: _production_events(guarded, "latest"), 30, "the registry's notification")
     assert all(e.alert is None for e in _events(guarded))
+    work(guarded.app)
+    assert [event for event, _ in _received(hook)] == ["promoted"]
     browser = _logged_in(guarded, "carol")
     assert 'id="integrity-alerts"' not in browser.get("/").get_data(as_text=True)
     verified = CliRunner().invoke(cli, ["verify-registry"])
@@ -80,8 +122,19 @@ def test_a_build_is_staged_and_promoted_with_auth_on_and_raises_no_alert(
     assert verified.exit_code != 0 and ":latest serves " + alert.digest in verified.output
     assert "lockmaster_registry_mismatches 1.0" in client.get("/metrics").get_data(as_text=True)
 
+    work(guarded.app)  # the alert's notification, queued by the web process
+    event, message = _received(hook)[-1]
+    assert event == "integrity.alert" and len(hook.requests) == 2
+    assert message == {"event": "integrity.alert", "alert": {
+        "event_id": alert.event_id, "action": "push", "repository": alert.repository,
+        "environment": "production", "image": "acme/web", "tag": "latest",
+        "digest": alert.digest, "actor": name, "reason": alert.alert}}
+    (record,) = _alert_notifications(guarded)
+    assert record.registry_event_id == alert.id and record.build_id is None
+    assert record.status == "delivered"
 
-def test_a_notification_delivered_twice_is_recorded_once(guarded):
+
+def test_a_notification_delivered_twice_is_recorded_once(guarded, hook):
     production = guarded.settings.registry.path("production", "acme/web")
     envelope = {"events": [{
         "id": "event-1", "action": "delete",
@@ -96,6 +149,10 @@ def test_a_notification_delivered_twice_is_recorded_once(guarded):
     recorded = [e for e in _events(guarded) if e.event_id == "event-1"]
     assert len(recorded) == 1 and "was deleted in production" in recorded[0].alert
     assert len(guarded.audit("integrity-alert")) == 1
+    work(guarded.app)
+    assert [(event, body["alert"]["event_id"], body["alert"]["action"])
+            for event, body in _received(hook)] == [("integrity.alert", "event-1", "delete")]
+    assert len(_alert_notifications(guarded)) == 1
 
     wrong = requests.post(url, json=envelope, headers={"Authorization": "Bearer nope"},
                           timeout=30)
@@ -103,3 +160,17 @@ def test_a_notification_delivered_twice_is_recorded_once(guarded):
     garbage = requests.post(url, data=b"[1, 2]", headers=headers, timeout=30)
     assert garbage.status_code == 400 and "envelope" in garbage.json()["error"]
     assert len(_events(guarded)) == 1
+
+    # An image no repository builds: its alert goes to every target that wants alerts.
+    stranger = guarded.settings.registry.path("production", "nobody/builds-this")
+    pushed = {"events": [{
+        "id": "event-2", "action": "push",
+        "target": {"repository": stranger, "tag": "v1", "digest": "sha256:" + "2" * 64,
+                   "mediaType": "application/vnd.oci.image.manifest.v1+json"},
+        "actor": {"name": "mallory"}}]}
+    assert requests.post(url, json=pushed, headers=headers, timeout=30).json() == {
+        "recorded": 1, "alerts": 1}
+    work(guarded.app)
+    event, body = _received(hook)[-1]
+    assert event == "integrity.alert" and body["alert"]["image"] == "nobody/builds-this"
+    assert body["alert"]["tag"] == "v1" and body["alert"]["actor"] == "mallory"
