@@ -85,13 +85,18 @@ def retry(build_id: str, by: str | None) -> None:
 @click.option("--grace", default=30, show_default=True,
               help="Seconds a queued build may wait for its job before it counts as lost.")
 def reconcile_command(grace: int) -> None:
-    """Settle builds whose job vanished or whose worker died (re-queue or fail)."""
+    """Settle builds whose job vanished or whose worker died (re-queue or fail), and queue
+    again the notifications whose job was lost."""
     from builder.reconcile import reconcile
+    from notify.publish import requeue_pending
 
-    settled = reconcile(_runtime(), grace_seconds=grace)
+    runtime = _runtime()
+    settled = reconcile(runtime, grace_seconds=grace)
     for item in settled:
         click.echo(f"{item.build_id} ({item.before}): {item.action}")
     click.echo(f"{len(settled)} build(s) settled")
+    click.echo(f"{len(requeue_pending(runtime, grace_seconds=grace))} notification(s) queued "
+               "again")
 
 
 @click.command()

@@ -11,6 +11,7 @@ from bootstrap import Runtime
 from builder.dispatch import build_job_id
 from builder.reconcile import end_build, reconcile, release_build, remove_build_containers
 from builder.states import BuildStatus
+from notify.publish import requeue_pending
 from webhooks.recording import RecorderProcess
 
 RECONCILE_INTERVAL_SECONDS = 60
@@ -39,6 +40,8 @@ class LockmasterWorker(Worker):
             for settled in reconcile(self.runtime):
                 log.warning("reconcile: build %s (%s) %s", settled.build_id, settled.before,
                             settled.action)
+            for notification_id in requeue_pending(self.runtime):
+                log.warning("reconcile: notification %s queued again", notification_id)
         except Exception:  # reconcile is retried at the next maintenance run
             log.exception("reconcile failed")
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+
+from rq.job import Job
+from sqlalchemy import select
 
 from bootstrap import NOTIFICATIONS_QUEUE, Runtime
-from lineage.models import Build
+from lineage.models import Build, utcnow
 from lineage.notifications import Notification
 from lineage.serialize import build_document
 from notify.messages import ALERT, alert_body, message_body
@@ -46,11 +50,27 @@ def publish_alert(runtime: Runtime, registry_event_id: int, alert: dict) -> list
     return _queue(runtime, rows, f"notify {ALERT} of registry event {alert['event_id']}")
 
 
+def requeue_pending(runtime: Runtime, grace_seconds: int = 30) -> list[int]:
+    """Queue again every pending notification whose job is gone (Redis lost it, or it could
+    not be queued); the ids queued. Run by `lockmaster reconcile` and each worker."""
+    born_before = utcnow() - timedelta(seconds=grace_seconds)
+    with runtime.db.session() as session:
+        rows = list(session.scalars(select(Notification).where(
+            Notification.status == "pending", Notification.created_at < born_before)))
+    lost = [row for row in rows
+            if not Job.exists(_job_id(row.id), connection=runtime.redis)]
+    return _queue(runtime, lost, "notify again (its job was lost)") if lost else []
+
+
+def _job_id(notification_id: int) -> str:
+    return f"notification-{notification_id}"
+
+
 def _queue(runtime: Runtime, rows: list[Notification], description: str) -> list[int]:
     for row in rows:
         try:
             runtime.queue(NOTIFICATIONS_QUEUE).enqueue_call(
-                "notify.jobs.deliver", args=(row.id,), job_id=f"notification-{row.id}",
+                "notify.jobs.deliver", args=(row.id,), job_id=_job_id(row.id),
                 timeout=600, description=description)
         except Exception as exc:  # the row stays pending; `lockmaster reconcile` re-queues it
             log.warning("could not queue notification %s: %s", row.id, exc)

@@ -122,3 +122,26 @@ def test_an_approval_and_the_promotion_it_starts_are_notified(make_app, source_r
     assert [m["event"] for m in messages] == ["approved", "promoted"]
     assert {m["build"]["id"] for m in messages} == {build.id}
     assert messages[1]["build"]["promotions"][0]["status"] == "promoted"
+
+
+def test_a_notification_whose_job_was_lost_is_sent_after_reconcile(
+        make_app, source_repo, secret, receiver):
+    from rq import Queue, SimpleWorker
+
+    from notify.publish import requeue_pending
+
+    hook = receiver()
+    app = make_app([repo_entry(source_repo, notifications=[
+        {"url": hook.url, "events": ["staged"], "backoff_seconds": 0}])])
+    runtime = app.extensions["lockmaster"]
+    post_github(app.test_client(), source_repo.payload(), secret)
+    with app.app_context():  # only the build: its notification row is pending, its job queued
+        SimpleWorker([runtime.queue("builds")], connection=runtime.redis).work(burst=True)
+    assert hook.requests == []
+    assert Queue("notifications", connection=runtime.redis).count == 1
+    Queue("notifications", connection=runtime.redis).empty()  # Redis lost the job
+    assert requeue_pending(runtime, grace_seconds=0) != []
+    assert requeue_pending(runtime, grace_seconds=0) == []  # its job exists now: not twice
+    work(app)
+    assert len(hook.requests) == 1
+    assert json.loads(hook.requests[0][1])["event"] == "staged"
