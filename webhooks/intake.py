@@ -82,13 +82,14 @@ def record(runtime: Runtime, received: Received, outcome: str, status: int, reas
 def accept(runtime: Runtime, received: Received, event: str, plans: list[Plan]) -> Outcome:
     """Admit a delivery with one build per plan: a new build, or the build the same commit and
     settings already have (so one image gets every ref's tag)."""
-    first = plans[0].event
+    first, keys = plans[0].event, [_key(plan) for plan in plans]
     meta = _meta(received, received.dedupe_key, True, event=event, outcome="accepted",
                  status=202, reason=None, repository=plans[0].repo.name,
-                 ref=first.ref or first.after, plans=[_plan_record(plan) for plan in plans])
+                 ref=first.ref or first.after,
+                 plans=[_plan_record(plan, key) for plan, key in zip(plans, keys, strict=True)])
     try:
         fresh, summary = admission.admit(runtime.redis, meta, received.body, received.dedupe_key,
-                                         [_key(plan) for plan in plans], "202\n")
+                                         keys, "202\n")
     except IntakeUnavailable:
         metrics.deliveries.labels(received.provider, "unavailable").inc()
         raise
@@ -127,13 +128,13 @@ def _meta(received: Received, dedupe_key: str | None, keep_body: bool, **fields)
             "replay_of": received.replay_of, **fields}
 
 
-def _plan_record(plan: Plan) -> dict:
+def _plan_record(plan: Plan, build_key: str) -> dict:
     event, repo = plan.event, plan.repo
     return {"repository": repo.name, "provider": repo.provider, "ref": event.ref,
             "after": event.after, "commit_message": event.commit_message,
             "commit_author": event.commit_author, "pusher": event.pusher,
             "source_url": event.source_url, "clone_url": plan.clone_url,
-            "dockerfile": repo.dockerfile, "context": repo.context, "build_key": _key(plan)}
+            "dockerfile": repo.dockerfile, "context": repo.context, "build_key": build_key}
 
 
 def _key(plan: Plan) -> str:
