@@ -14,7 +14,7 @@ from builder.checks.runner import run_gates
 from builder.errors import BuildFailure
 from builder.image import BuildRequest, BuildStopped, EngineBuild
 from builder.pidlimit import PidsLimit
-from builder.push import push_image, verify_pushed
+from builder.push import push_image, tag_pushed
 from builder.recipe import BUILD_ID_LABEL as BUILD_ID_LABEL
 from builder.recipe import build_args, build_paths, image_labels, image_tags, ref_tag
 from builder.source import checkout
@@ -130,10 +130,11 @@ class BuildRun:
         self.stage = "push"
         self._advance(BuildStatus.PUSHING)
         repository = self.runtime.settings.registry.repository("staging", repo.image)
-        pushed = push_image(client, image_id, repository, self._tags(build), self.log,
-                            auth_config=push_auth(self.runtime))
-        verify_pushed(self.runtime.settings.registry, repository, pushed.digest,
-                      registry_client(self.runtime, "builder"))
+        tags = self._tags(build)
+        pushed = tag_pushed(self.runtime.settings.registry,
+                            push_image(client, image_id, repository, tags, self.log,
+                                       auth_config=push_auth(self.runtime)),
+                            tags, self.log, registry_client(self.runtime, "builder"))
         size = client.images.get(image_id).attrs.get("Size")
         self.log.write(f"staged {repository}@{pushed.digest}")
         self._advance(BuildStatus.STAGED, digest=pushed.digest, image_repository=repository,
