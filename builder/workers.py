@@ -3,6 +3,7 @@ reconcile and a record of a build stopped by a second signal."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 from rq import Worker
@@ -13,6 +14,9 @@ from builder.reconcile import end_build, reconcile, release_build, remove_build_
 from builder.states import BuildStatus
 
 RECONCILE_INTERVAL_SECONDS = 60
+# Imported once by the worker, so that each forked work horse starts with them loaded
+# (importing them in every horse cost each job ~35 ms).
+JOB_MODULES = ("builder.jobs", "builder.retag", "notify.jobs", "promotion.jobs")
 COLD_SHUTDOWN = ("stopped: the worker got a second stop signal (cold shutdown) during the "
                  "build; retry the build")
 log = logging.getLogger(__name__)
@@ -25,6 +29,8 @@ class LockmasterWorker(Worker):
         super().__init__(queues, connection=runtime.redis,
                          maintenance_interval=RECONCILE_INTERVAL_SECONDS, **kwargs)
         self.runtime = runtime
+        for module in JOB_MODULES:
+            importlib.import_module(module)
 
     def run_maintenance_tasks(self) -> None:
         """RQ's registry cleaning, then reconcile the builds nobody works on."""
