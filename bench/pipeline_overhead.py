@@ -164,7 +164,7 @@ def _one_build(repo: git.Repo, sha: str, secret: str) -> dict:
         build = requests.get(url, timeout=10).json()
         if build["status"] in ("staged", "failed", "rejected", "cancelled", "superseded"):
             break
-        time.sleep(0.05)
+        time.sleep(0.01)
     seconds = time.monotonic() - start
     if build["status"] != "staged":
         raise SystemExit(f"build {build['id']} ended {build['status']}: {build['error']}")
