@@ -190,11 +190,11 @@ class BuildRun:
 
     def _advance(self, status: BuildStatus, **fields) -> None:
         """Move the build to `status`, recording when, plus any fields given."""
-        if not status.is_final:
-            self.watch.check()
         now = utcnow()
         with self.runtime.db.session() as session:
             build = session.get(Build, self.build_id, with_for_update=True)
+            if not status.is_final:
+                self.watch.check(build)
             check_transition(BuildStatus(build.status), status)
             _observe_stage(build, now)
             build.status = status.value
