@@ -59,9 +59,8 @@ def _push_all(client: docker.DockerClient, image_id: str, repository: str,
     """Tag the image locally as repository:tag for every tag (the branch tag seeds this
     engine's cache for the next build), and push the first tag."""
     try:
-        image = client.images.get(image_id)
         for tag in tags:
-            image.tag(repository, tag)
+            client.api.tag(image_id, repository, tag)
         log.write(f"$ docker push {repository}:{tags[0]}")
         return PushedImage(repository, _push_one(client, repository, tags[0], log, auth_config),
                            tags[:1])
