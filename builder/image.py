@@ -96,6 +96,7 @@ class EngineBuild:
         self.client, self.request, self.log = client, request, log
         self.on_container = on_container
         self.containers: list[str] = []
+        self.commit_container: str | None = None
         self.stopped = threading.Event()
         self.succeeded = False
         self._response = None
@@ -118,7 +119,8 @@ class EngineBuild:
                     from exc
             raise
         finally:
-            self.remove_containers()
+            if not self.succeeded:
+                self.remove_containers()
 
     def stop(self) -> None:
         """Remove the build's containers and hang up the build stream (the engine then
@@ -133,11 +135,13 @@ class EngineBuild:
 
     def remove_containers(self) -> None:
         """Force-remove every container an unfinished build started (after a successful one
-        the engine has removed them already)."""
-        if self.succeeded:
-            return
-        for container_id in self.containers:
+        the engine has removed them already), and the commit's container (removed only now,
+        after the build, to keep it off the way to staging)."""
+        for container_id in [] if self.succeeded else self.containers:
             remove_container(self.client, container_id)
+        if self.commit_container is not None:
+            remove_container(self.client, self.commit_container)
+            self.commit_container = None
 
     def _run(self) -> str:
         api, request = self.client.api, self.request
@@ -162,8 +166,7 @@ class EngineBuild:
         """The closing settings and the labels as one step (each would be a step of its own)."""
         changes = [*settings, label_instruction(self.request.labels)]
         self.log.write("$ docker commit " + " ".join(f"--change '{c}'" for c in changes))
-        image_id = commit_settings(self.client.api, image_id, changes, self._track)
-        remove_container(self.client, self.containers[-1])
+        image_id = commit_settings(self.client.api, image_id, changes, self._track_commit)
         self.log.write(f" ---> {image_id.removeprefix('sha256:')[:12]}")
         return image_id
 
@@ -193,6 +196,10 @@ class EngineBuild:
 
     def _track(self, container_id: str) -> None:
         self.containers.append(container_id)
+        self.on_container(container_id)
+
+    def _track_commit(self, container_id: str) -> None:
+        self.commit_container = container_id
         self.on_container(container_id)
 
     def _reason(self, step: str | None, message: str) -> str:
