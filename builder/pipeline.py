@@ -9,14 +9,13 @@ from datetime import datetime
 
 from bootstrap import Runtime
 from builder.buildlog import BuildLog
-from builder.cache import pull_cache_image
 from builder.checks.runner import run_gates
+from builder.engineprep import EnginePrep
 from builder.errors import BuildFailure
 from builder.image import BuildRequest, BuildStopped, EngineBuild
-from builder.pidlimit import PidsLimit
 from builder.push import push_image, tag_pushed
 from builder.recipe import BUILD_ID_LABEL as BUILD_ID_LABEL
-from builder.recipe import build_args, build_paths, image_labels, image_tags, ref_tag
+from builder.recipe import build_args, build_paths, image_labels, image_tags
 from builder.source import checkout
 from builder.stages import record_stage
 from builder.states import BuildStatus, check_transition
@@ -42,7 +41,7 @@ class BuildRun:
         self.build_id = build_id
         self.stage = "clone"
         self.engine_build: EngineBuild | None = None
-        self.pids: PidsLimit | None = None
+        self.prep: EnginePrep | None = None
 
     def run(self) -> str:
         """Run the build unless it already ended or another worker has it; returns its status."""
@@ -85,8 +84,8 @@ class BuildRun:
         finally:
             if self.engine_build is not None:
                 self.engine_build.remove_containers()
-            if self.pids is not None:
-                self.pids.close()
+            if self.prep is not None:
+                self.prep.close()
             shutil.rmtree(workspace, ignore_errors=True)
             self._store_log()
         return self._status()
@@ -117,11 +116,12 @@ class BuildRun:
 
     def _stages(self, build: Build, repo: RepositoryConfig, workspace) -> None:
         self._advance(BuildStatus.CLONING, started_at=utcnow(), attempts=build.attempts + 1)
+        self.prep = EnginePrep(self.runtime, build, repo, self.log)
         checkout(build.clone_url, build.commit_sha, workspace, self.log,
                  mirror_dir=self.runtime.settings.mirror_dir, submodules=repo.submodules)
         self.stage = "build"
         self._advance(BuildStatus.BUILDING)
-        client = self.runtime.docker()
+        client = self.prep.ready().client
         image_id = self._build(client, build, repo, workspace)
         self.stage = "checks"
         self._advance(BuildStatus.CHECKING)
@@ -158,14 +158,10 @@ class BuildRun:
         args = build_args(build, repo)
         with self.runtime.db.session() as session:
             session.get(Build, self.build_id).build_args = args
-        staging = self.runtime.settings.registry.repository("staging", repo.image)
-        self.pids = PidsLimit(self.build_id, repo.pids)
         request = BuildRequest(
             context=context, dockerfile=dockerfile, labels=image_labels(build), build_args=args,
             target=repo.target, network=repo.network, memory=repo.memory, cpus=repo.cpus,
-            cache_from=pull_cache_image(client, staging, ref_tag(build), self.log,
-                                        push_auth(self.runtime)),
-            cgroup_parent=self.pids.open(client, self.log))
+            cache_from=self.prep.cache_from, cgroup_parent=self.prep.cgroup_parent)
         self.engine_build = EngineBuild(client, request, self.log, self._note_container)
         self.watch.on_stop = self.engine_build.stop
         self.watch.check()
