@@ -3,6 +3,7 @@ reconcile and a record of a build stopped by a second signal."""
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 
@@ -31,6 +32,7 @@ class LockmasterWorker(Worker):
         self.runtime = runtime
         for module in JOB_MODULES:
             importlib.import_module(module)
+        gc.freeze()  # a horse's collections then skip (and do not copy) the worker's objects
 
     def run_maintenance_tasks(self) -> None:
         """RQ's registry cleaning, then reconcile the builds nobody works on."""
