@@ -111,6 +111,7 @@ def _both_pipelines(work: Path, repo: git.Repo, shas: list[str], bases: dict[str
         lockmaster, baseline = [], []
         for sha in shas:
             lockmaster.append(_one_build(repo, sha, env["BENCH_SECRET"]))
+            _wait_for_job_end(env["LOCKMASTER_REDIS_URL"], lockmaster[-1]["id"])
             baseline.append(_shell_baseline(work, repo, sha, bases["sh"], run_id))
         return lockmaster, baseline
     finally:
@@ -164,15 +165,27 @@ def _one_build(repo: git.Repo, sha: str, secret: str) -> dict:
         build = requests.get(url, timeout=10).json()
         if build["status"] in ("staged", "failed", "rejected", "cancelled", "superseded"):
             break
-        time.sleep(0.05)
+        time.sleep(0.01)
     seconds = time.monotonic() - start
     if build["status"] != "staged":
         raise SystemExit(f"build {build['id']} ended {build['status']}: {build['error']}")
     stages = {name: _between(times["started_at"], times["finished_at"])
               for name, times in build["stages"].items()}
-    return {"seconds": seconds, "build_seconds": stages["build"],
+    return {"id": build["id"], "seconds": seconds, "build_seconds": stages["build"],
             "queue_seconds": _between(build["created_at"], build["started_at"]),
             "clone_seconds": stages["clone"], "push_seconds": stages["push"]}
+
+
+def _wait_for_job_end(redis_url: str, build_id: str) -> None:
+    """Untimed: let the worker finish what it does after `staged` (storing the log, removing
+    containers), so that it does not share the machine with the shell baseline."""
+    from rq.job import Job, JobStatus
+
+    job = Job.fetch(f"build-{build_id}", connection=Redis.from_url(redis_url))
+    ended = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+    give_up = time.monotonic() + 60
+    while job.get_status(refresh=True) not in ended and time.monotonic() < give_up:
+        time.sleep(0.01)
 
 
 def _between(start: str, end: str) -> float:

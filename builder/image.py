@@ -17,7 +17,8 @@ from docker.errors import APIError, DockerException, NotFound
 from docker.utils import tar
 
 from builder.buildlog import BuildLog
-from builder.dockerfile import with_labels
+from builder.commit import commit_settings
+from builder.dockerfile import label_instruction, split_settings, with_labels
 from builder.errors import BuildFailure
 from builder.isolation import cpu_quota
 
@@ -55,13 +56,18 @@ class BuildRequest:
         appended step would land in the last stage, not the target)."""
         return bool(self.labels) and not self.target
 
-    def dockerfile_for_engine(self) -> tuple[str, str | None]:
-        """The Dockerfile's name in the context sent, and its text if Lockmaster sends it."""
+    def dockerfile_for_engine(self) -> tuple[str, str | None, list[str]]:
+        """The Dockerfile's name in the context sent, its text if Lockmaster sends it, and
+        the closing settings Lockmaster commits with the labels in one step (if any)."""
         name, content = process_dockerfile(str(self.dockerfile), str(self.context))
+        settings: list[str] = []
         if self.labels_in_dockerfile:
             text = content if content is not None else self.dockerfile.read_text()
-            content = with_labels(text, self.labels)
-        return (SENT_DOCKERFILE, content) if content is not None else (name, None)
+            text, settings = split_settings(text)
+            content = text if settings else with_labels(text, self.labels)
+        if content is None:
+            return name, None, settings
+        return SENT_DOCKERFILE, content, settings
 
     def params(self, dockerfile_name: str) -> dict:
         """The /build query parameters (the legacy builder's names)."""
@@ -90,6 +96,7 @@ class EngineBuild:
         self.client, self.request, self.log = client, request, log
         self.on_container = on_container
         self.containers: list[str] = []
+        self.commit_container: str | None = None
         self.stopped = threading.Event()
         self.succeeded = False
         self._response = None
@@ -112,7 +119,8 @@ class EngineBuild:
                     from exc
             raise
         finally:
-            self.remove_containers()
+            if not self.succeeded:
+                self.remove_containers()
 
     def stop(self) -> None:
         """Remove the build's containers and hang up the build stream (the engine then
@@ -127,15 +135,17 @@ class EngineBuild:
 
     def remove_containers(self) -> None:
         """Force-remove every container an unfinished build started (after a successful one
-        the engine has removed them already)."""
-        if self.succeeded:
-            return
-        for container_id in self.containers:
+        the engine has removed them already), and the commit's container (removed only now,
+        after the build, to keep it off the way to staging)."""
+        for container_id in [] if self.succeeded else self.containers:
             remove_container(self.client, container_id)
+        if self.commit_container is not None:
+            remove_container(self.client, self.commit_container)
+            self.commit_container = None
 
     def _run(self) -> str:
         api, request = self.client.api, self.request
-        name, content = request.dockerfile_for_engine()
+        name, content, settings = request.dockerfile_for_engine()
         context = tar(str(request.context), exclude=context_excludes(request.context),
                       dockerfile=(name, content))
         # The SDK's build() hides the HTTP response; we need it to close the stream on stop.
@@ -147,9 +157,18 @@ class EngineBuild:
             api._raise_for_status(self._response)
             if self.stopped.is_set():
                 raise BuildStopped()
-            return self._follow(api._stream_helper(self._response, decode=True))
+            image_id = self._follow(api._stream_helper(self._response, decode=True))
         finally:
             self._response.close()
+        return self._commit(image_id, settings) if settings else image_id
+
+    def _commit(self, image_id: str, settings: list[str]) -> str:
+        """The closing settings and the labels as one step (each would be a step of its own)."""
+        changes = [*settings, label_instruction(self.request.labels)]
+        self.log.write("$ docker commit " + " ".join(f"--change '{c}'" for c in changes))
+        image_id = commit_settings(self.client.api, image_id, changes, self._track_commit)
+        self.log.write(f" ---> {image_id.removeprefix('sha256:')[:12]}")
+        return image_id
 
     def _follow(self, stream) -> str:
         step, image_id = None, None
@@ -173,8 +192,15 @@ class EngineBuild:
     def _note_container(self, line: str) -> None:
         match = _RUNNING_IN.match(line)
         if match:
-            self.containers.append(match.group(1))
-            self.on_container(match.group(1))
+            self._track(match.group(1))
+
+    def _track(self, container_id: str) -> None:
+        self.containers.append(container_id)
+        self.on_container(container_id)
+
+    def _track_commit(self, container_id: str) -> None:
+        self.commit_container = container_id
+        self.on_container(container_id)
 
     def _reason(self, step: str | None, message: str) -> str:
         where = f" at {step}" if step else ""

@@ -9,14 +9,13 @@ from datetime import datetime
 
 from bootstrap import Runtime
 from builder.buildlog import BuildLog
-from builder.cache import pull_cache_image
 from builder.checks.runner import run_gates
+from builder.engineprep import EnginePrep
 from builder.errors import BuildFailure
 from builder.image import BuildRequest, BuildStopped, EngineBuild
-from builder.pidlimit import PidsLimit
-from builder.push import push_image, verify_pushed
+from builder.push import push_image, tag_pushed
 from builder.recipe import BUILD_ID_LABEL as BUILD_ID_LABEL
-from builder.recipe import build_args, build_paths, image_labels, image_tags, ref_tag
+from builder.recipe import build_args, build_paths, image_labels, image_tags
 from builder.source import checkout
 from builder.stages import record_stage
 from builder.states import BuildStatus, check_transition
@@ -43,7 +42,7 @@ class BuildRun:
         self.build_id = build_id
         self.stage = "clone"
         self.engine_build: EngineBuild | None = None
-        self.pids: PidsLimit | None = None
+        self.prep: EnginePrep | None = None
 
     def run(self) -> str:
         """Run the build unless it already ended or another worker has it; returns its status."""
@@ -86,8 +85,8 @@ class BuildRun:
         finally:
             if self.engine_build is not None:
                 self.engine_build.remove_containers()
-            if self.pids is not None:
-                self.pids.close()
+            if self.prep is not None:
+                self.prep.close()
             shutil.rmtree(workspace, ignore_errors=True)
             self._store_log()
         return self._status()
@@ -118,11 +117,12 @@ class BuildRun:
 
     def _stages(self, build: Build, repo: RepositoryConfig, workspace) -> None:
         self._advance(BuildStatus.CLONING, started_at=utcnow(), attempts=build.attempts + 1)
+        self.prep = EnginePrep(self.runtime, build, repo, self.log)
         checkout(build.clone_url, build.commit_sha, workspace, self.log,
                  mirror_dir=self.runtime.settings.mirror_dir, submodules=repo.submodules)
         self.stage = "build"
         self._advance(BuildStatus.BUILDING)
-        client = self.runtime.docker()
+        client = self.prep.ready().client
         image_id = self._build(client, build, repo, workspace)
         self.stage = "checks"
         self._advance(BuildStatus.CHECKING)
@@ -131,10 +131,11 @@ class BuildRun:
         self.stage = "push"
         self._advance(BuildStatus.PUSHING)
         repository = self.runtime.settings.registry.repository("staging", repo.image)
-        pushed = push_image(client, image_id, repository, self._tags(build), self.log,
-                            auth_config=push_auth(self.runtime))
-        verify_pushed(self.runtime.settings.registry, repository, pushed.digest,
-                      registry_client(self.runtime, "builder"))
+        tags = self._tags(build)
+        pushed = tag_pushed(self.runtime.settings.registry,
+                            push_image(client, image_id, repository, tags, self.log,
+                                       auth_config=push_auth(self.runtime)),
+                            tags, self.log, registry_client(self.runtime, "builder"))
         size = client.images.get(image_id).attrs.get("Size")
         self.log.write(f"staged {repository}@{pushed.digest}")
         self._advance(BuildStatus.STAGED, digest=pushed.digest, image_repository=repository,
@@ -158,14 +159,10 @@ class BuildRun:
         args = build_args(build, repo)
         with self.runtime.db.session() as session:
             session.get(Build, self.build_id).build_args = args
-        staging = self.runtime.settings.registry.repository("staging", repo.image)
-        self.pids = PidsLimit(self.build_id, repo.pids)
         request = BuildRequest(
             context=context, dockerfile=dockerfile, labels=image_labels(build), build_args=args,
             target=repo.target, network=repo.network, memory=repo.memory, cpus=repo.cpus,
-            cache_from=pull_cache_image(client, staging, ref_tag(build), self.log,
-                                        push_auth(self.runtime)),
-            cgroup_parent=self.pids.open(client, self.log))
+            cache_from=self.prep.cache_from, cgroup_parent=self.prep.cgroup_parent)
         self.engine_build = EngineBuild(client, request, self.log, self._note_container)
         self.watch.on_stop = self.engine_build.stop
         self.watch.check()
@@ -190,11 +187,11 @@ class BuildRun:
 
     def _advance(self, status: BuildStatus, **fields) -> None:
         """Move the build to `status`, recording when, plus any fields given."""
-        if not status.is_final:
-            self.watch.check()
         now = utcnow()
         with self.runtime.db.session() as session:
             build = session.get(Build, self.build_id, with_for_update=True)
+            if not status.is_final:
+                self.watch.check(build)
             check_transition(BuildStatus(build.status), status)
             _observe_stage(build, now)
             build.status = status.value

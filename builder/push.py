@@ -1,4 +1,4 @@
-"""Pushing a built image to its staging repository and reading back the digest."""
+"""Pushing a built image to its staging repository, checking the digest it serves, and tagging."""
 
 from __future__ import annotations
 
@@ -36,8 +36,9 @@ def push_image(client: docker.DockerClient, image_id: str, repository: str,
                tags: list[str], log: BuildLog, auth_config: dict | None = None,
                attempts: int = PUSH_ATTEMPTS,
                backoff: float = PUSH_BACKOFF_SECONDS) -> PushedImage:
-    """Push the image as repository:tag for every tag, retrying a refused push with growing
-    pauses (pushing the same image again is harmless: the registry keeps one manifest)."""
+    """Tag the image as repository:tag for every tag and push it as the first one, retrying a
+    refused push with growing pauses (pushing the same image again is harmless: the registry
+    keeps one manifest). `tag_pushed` then gives the registry the other tags."""
     for attempt in range(1, attempts + 1):
         try:
             return _push_all(client, image_id, repository, tags, log, auth_config)
@@ -55,21 +56,16 @@ def push_image(client: docker.DockerClient, image_id: str, repository: str,
 
 def _push_all(client: docker.DockerClient, image_id: str, repository: str,
               tags: list[str], log: BuildLog, auth_config: dict | None) -> PushedImage:
-    """Tag the image as repository:tag for every tag, push each, and agree on one digest."""
-    digests = set()
+    """Tag the image locally as repository:tag for every tag (the branch tag seeds this
+    engine's cache for the next build), and push the first tag."""
     try:
-        image = client.images.get(image_id)
         for tag in tags:
-            image.tag(repository, tag)
-        for tag in tags:
-            log.write(f"$ docker push {repository}:{tag}")
-            digests.add(_push_one(client, repository, tag, log, auth_config))
+            client.api.tag(image_id, repository, tag)
+        log.write(f"$ docker push {repository}:{tags[0]}")
+        return PushedImage(repository, _push_one(client, repository, tags[0], log, auth_config),
+                           tags[:1])
     except (APIError, DockerException) as exc:
         raise PushError(f"the Docker engine could not push: {exc}") from exc
-    if len(digests) != 1:
-        raise BuildFailure("push", f"the registry reported different digests for one image: "
-                                   f"{sorted(digests)}")
-    return PushedImage(repository, digests.pop(), tags)
 
 
 def _push_one(client: docker.DockerClient, repository: str, tag: str, log: BuildLog,
@@ -90,15 +86,23 @@ def _push_one(client: docker.DockerClient, repository: str, tag: str, log: Build
     return digest
 
 
-def verify_pushed(registry: RegistrySettings, repository: str, digest: str,
-                  client: RegistryClient | None = None) -> None:
-    """Raise BuildFailure unless the registry serves exactly `digest` for the repository."""
-    name = repository.removeprefix(registry.url + "/")
+def tag_pushed(registry: RegistrySettings, pushed: PushedImage, tags: list[str],
+               log: BuildLog, client: RegistryClient | None = None) -> PushedImage:
+    """Check that the registry serves exactly the pushed digest, then store that same
+    manifest under each other tag (one PUT each, not another push); BuildFailure if not."""
+    name = pushed.repository.removeprefix(registry.url + "/")
+    client = client or RegistryClient(registry.base_url)
     try:
-        served = (client or RegistryClient(registry.base_url)).manifest(name, digest)
+        served = client.manifest(name, pushed.digest)
+        if served.digest != pushed.digest:
+            raise BuildFailure("push", f"the registry serves {served.digest}, not "
+                                       f"{pushed.digest}")
+        others = [tag for tag in tags if tag not in pushed.tags]
+        for tag in others:
+            client.put_manifest(name, tag, served)
+            log.write(f"tagged {pushed.repository}:{tag} as {pushed.digest}")
     except RegistryError as exc:
         metrics.registry_errors.labels("verify").inc()
-        raise BuildFailure("push", f"the registry does not serve the pushed image: {exc}") \
-            from exc
-    if served.digest != digest:
-        raise BuildFailure("push", f"the registry serves {served.digest}, not {digest}")
+        raise BuildFailure("push", f"the registry does not serve the pushed image as "
+                                   f"{', '.join(tags)}: {exc}") from exc
+    return PushedImage(pushed.repository, pushed.digest, [*pushed.tags, *others])

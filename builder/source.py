@@ -51,6 +51,7 @@ def checkout(url: str, sha: str, workspace: Path, log: BuildLog, *, mirror_dir: 
     with disk_space_checked(workspace.parent):
         repo = _check_out(url, sha, mirror, workspace, log, env)
     if submodules and (workspace / ".gitmodules").exists():
+        repo.git.remote("add", "origin", url)  # relative submodule URLs are resolved from it
         _submodules(repo, log)
 
 
@@ -65,12 +66,11 @@ def _check_out(url: str, sha: str, mirror: Path, workspace: Path, log: BuildLog,
         str(mirror / "objects") + "\n")
     if (mirror / "shallow").exists():
         (workspace / ".git" / "shallow").write_bytes((mirror / "shallow").read_bytes())
-    repo.git.remote("add", "origin", url)
     try:
         repo.git.checkout("--detach", "--force", sha)
     except git.GitCommandError as exc:
         raise BuildFailure("clone", f"commit {sha[:12]} not found in {url}") from exc
-    log.write(f"checked out {sha} ({repo.head.commit.summary})")
+    log.write(f"checked out {sha} ({repo.git.show('-s', '--format=%s', sha)})")
     return repo
 
 

@@ -103,20 +103,22 @@ class Watchdog:
         if self.reason is None and self._must_stop():
             self.on_stop()
 
-    def _must_stop(self) -> bool:
-        """Record why the build must stop (cancel requested, time up), if it must."""
-        with self.db.session() as session:
-            build = session.get(Build, self.build_id)
-            cancelled = build is not None and build.cancel_requested_at is not None
-        if cancelled:
+    def _must_stop(self, build: Build | None = None) -> bool:
+        """Record why the build must stop (cancel requested, time up), if it must; `build`
+        is its row if the caller has just read it."""
+        if build is None:
+            with self.db.session() as session:
+                build = session.get(Build, self.build_id)
+        if build is not None and build.cancel_requested_at is not None:
             self.reason, self.cancelled = "cancelled", True
         elif self.deadline is not None and time.monotonic() > self.deadline:
             self.reason = f"timed out after {self.timeout}s (timeout in lockmaster.yml)"
         return self.reason is not None
 
-    def check(self) -> None:
-        """Raise BuildInterrupted if the build must stop (called between steps)."""
-        if self.reason is not None or self._must_stop():
+    def check(self, build: Build | None = None) -> None:
+        """Raise BuildInterrupted if the build must stop (called between steps); `build` is
+        its row if the caller has just read it (saves reading it again)."""
+        if self.reason is not None or self._must_stop(build):
             raise BuildInterrupted(self.reason, self.cancelled)
 
 

@@ -3,6 +3,8 @@ reconcile and a record of a build stopped by a second signal."""
 
 from __future__ import annotations
 
+import gc
+import importlib
 import logging
 
 from rq import Worker
@@ -15,6 +17,9 @@ from notify.publish import requeue_pending
 from webhooks.recording import RecorderProcess
 
 RECONCILE_INTERVAL_SECONDS = 60
+# Imported once by the worker, so that each forked work horse starts with them loaded
+# (importing them in every horse cost each job ~35 ms).
+JOB_MODULES = ("builder.jobs", "builder.retag", "notify.jobs", "promotion.jobs")
 COLD_SHUTDOWN = ("stopped: the worker got a second stop signal (cold shutdown) during the "
                  "build; retry the build")
 log = logging.getLogger(__name__)
@@ -29,6 +34,9 @@ class LockmasterWorker(Worker):
                          maintenance_interval=RECONCILE_INTERVAL_SECONDS, **kwargs)
         self.runtime = runtime
         self.recorder = recorder
+        for module in JOB_MODULES:
+            importlib.import_module(module)
+        gc.freeze()  # a horse's collections then skip (and do not copy) the worker's objects
 
     def run_maintenance_tasks(self) -> None:
         """RQ's registry cleaning, a recorder that died started again, then reconcile the

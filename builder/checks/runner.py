@@ -45,6 +45,9 @@ def run_gates(runtime, build, repo, image_id: str, workspace: Path, build_log) -
     policy: ChecksPolicy = repo.checks
     enabled = [g for g in GATES if g in policy.enabled]
     build_log.write(f"running the gates: {', '.join(enabled) or 'none enabled'}")
+    if not enabled:  # nothing reads the image: skip exporting it
+        store_results(runtime.db, build.id, [], None)
+        return verdict([], policy.fail_closed)
     scratch = Path(tempfile.mkdtemp(prefix=f"checks-{build.id}-",
                                     dir=_scratch_root(runtime.settings.data_dir)))
     try:

@@ -1,0 +1,54 @@
+"""The engine side of a build, made ready in a thread while the commit is checked out."""
+
+from __future__ import annotations
+
+import threading
+
+import docker
+
+from bootstrap import Runtime
+from builder.buildlog import BuildLog
+from builder.cache import pull_cache_image
+from builder.pidlimit import PidsLimit
+from builder.recipe import ref_tag
+from config import RepositoryConfig
+from lineage.models import Build
+from registry.access import push_auth
+
+
+class EnginePrep:
+    """The Docker client, the layer-cache image and the build's process limit: each asks the
+    engine (or pulls), none needs the checkout, so they overlap it."""
+
+    def __init__(self, runtime: Runtime, build: Build, repo: RepositoryConfig, log: BuildLog):
+        self.runtime, self.build, self.repo, self.log = runtime, build, repo, log
+        self.pids = PidsLimit(build.id, repo.pids)
+        self.client: docker.DockerClient | None = None
+        self.cache_from: list[str] = []
+        self.cgroup_parent: str | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._prepare, daemon=True,
+                                         name=f"engine-prep-{build.id}")
+        self._thread.start()
+
+    def ready(self) -> EnginePrep:
+        """Wait until prepared; raises what went wrong in the thread."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def close(self) -> None:
+        """Wait for the thread, then remove the build's process-limit cgroup."""
+        self._thread.join()
+        self.pids.close()
+
+    def _prepare(self) -> None:
+        try:
+            self.client = self.runtime.docker()
+            staging = self.runtime.settings.registry.repository("staging", self.repo.image)
+            self.cache_from = pull_cache_image(self.client, staging, ref_tag(self.build),
+                                               self.log, push_auth(self.runtime))
+            self.cgroup_parent = self.pids.open(self.client, self.log)
+        except BaseException as exc:  # raised again by ready(), in the build's own thread
+            self._error = exc
