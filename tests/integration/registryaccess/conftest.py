@@ -59,6 +59,17 @@ class Guarded:
         finally:
             self.docker("rmi", "--no-prune", reference)
 
+    def skopeo_copy(self, purpose: str, reference: str) -> str:
+        """Copy the local base image to reference with skopeo, as one of Lockmaster's own
+        robots (e.g. a leaked promoter credential used by hand); returns the robot's name."""
+        name, token = self.robot(purpose)
+        copied = subprocess.run(
+            ["skopeo", "copy", "--dest-tls-verify=false", "--dest-creds", f"{name}:{token}",
+             f"docker-daemon:{BASE}", f"docker://{reference}"],
+            capture_output=True, text=True, timeout=120)
+        assert copied.returncode == 0, copied.stderr
+        return name
+
     def robot(self, purpose: str) -> tuple[str, str]:
         """Lockmaster's own builder or promoter credentials."""
         return own_credentials(self.settings, self.runtime.db, purpose)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import subprocess
 
 import pytest
 import requests
@@ -101,13 +100,7 @@ def test_a_build_is_staged_and_promoted_with_auth_on_and_raises_no_alert(
     assert verified.exit_code == 0, verified.output
 
     # A leaked promoter credential used outside any promotion.
-    name, token = guarded.robot("promoter")
-    copied = subprocess.run(
-        ["skopeo", "copy", "--dest-tls-verify=false", "--dest-creds", f"{name}:{token}",
-         "docker-daemon:lockmaster-base/busybox:latest",
-         f"docker://{guarded.ref('production', 'latest')}"],
-        capture_output=True, text=True, timeout=120)
-    assert copied.returncode == 0, copied.stderr
+    name = guarded.skopeo_copy("promoter", guarded.ref("production", "latest"))
     wait_for(lambda: [e for e in _events(guarded) if e.alert], 30, "an integrity alert")
     alert = next(e for e in _events(guarded) if e.alert)
     assert alert.tag == "latest" and alert.actor == name
