@@ -66,11 +66,14 @@ class BuildRun:
         self.log = BuildLog(self.runtime.redis, self.build_id)
         workspace = self.runtime.settings.workspace_dir / self.build_id
         try:
-            if build.status == BuildStatus.PUSHING:
-                raise BuildFailure("push", WORKER_LOST_DURING_PUSH)
-            repo = self._repository(build)
-            self._wait_for_ref(build, repo)
-            self._stages(build, repo, workspace)
+            try:
+                if build.status == BuildStatus.PUSHING:
+                    raise BuildFailure("push", WORKER_LOST_DURING_PUSH)
+                repo = self._repository(build)
+                self._wait_for_ref(build, repo)
+                self._stages(build, repo, workspace)
+            finally:  # before the build is said to have ended: nothing of it is left then
+                self._clean_up(workspace)
         except BuildInterrupted as stop:
             self.log.write(f"STOPPED during {self.stage}: {stop.reason}")
             self._end_interrupted(stop)
@@ -83,13 +86,16 @@ class BuildRun:
                           f"{self.stage}: {exc!r}; see the worker log", failed_stage=self.stage)
             raise
         finally:
-            if self.engine_build is not None:
-                self.engine_build.remove_containers()
-            if self.prep is not None:
-                self.prep.close()
-            shutil.rmtree(workspace, ignore_errors=True)
             self._store_log()
         return self._status()
+
+    def _clean_up(self, workspace) -> None:
+        """Remove the build's containers and workspace, and stop preparing the engine."""
+        if self.engine_build is not None:
+            self.engine_build.remove_containers()
+        if self.prep is not None:
+            self.prep.close()
+        shutil.rmtree(workspace, ignore_errors=True)
 
     def _repository(self, build: Build) -> RepositoryConfig:
         repo = self.runtime.settings.repository_named(build.repository)

@@ -132,7 +132,11 @@ def _run_demo_build(data_dir: Path) -> None:
     build_url = WEB + response.json()["builds"][0]["url"]
     shown = 0
     for _ in range(1200):
-        build = requests.get(build_url, timeout=5).json()
+        answer = requests.get(build_url, timeout=5)
+        if answer.status_code != 200:
+            raise click.ClickException(f"GET {build_url} answered {answer.status_code}: "
+                                       f"{answer.text}; see var/log/web.log and worker.log")
+        build = answer.json()
         for step in build["history"][shown:]:
             _say(f"build {build['id'][:8]}: {step['status']}")
         shown = len(build["history"])

@@ -12,6 +12,7 @@ from lineage.apiguard import problem
 from lineage.models import Build
 from lineage.openapi import document as openapi_document
 from lineage.serialize import build_document, build_summary
+from webhooks.recording import settle
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -39,11 +40,8 @@ def list_builds():
 @bp.get("/builds/<build_id>")
 def get_build(build_id: str):
     """One build with its commit, stages, gates, artifacts, approvals and promotions."""
-    with current_runtime().db.session() as session:
-        build = session.get(Build, build_id)
-        if build is None:
-            return _not_found(build_id)
-        return jsonify(build_document(build))
+    document = _read_build(current_runtime(), build_id, build_document)
+    return _not_found(build_id) if document is None else jsonify(document)
 
 
 @bp.get("/builds/<build_id>/log")
@@ -51,11 +49,10 @@ def get_build_log(build_id: str):
     """The build log as plain text (live while the build runs); ?follow=1 streams it as
     text/event-stream until the build ends."""
     runtime = current_runtime()
-    with runtime.db.session() as session:
-        build = session.get(Build, build_id)
-        if build is None:
-            return _not_found(build_id)
-        text = build.log
+    found = _read_build(runtime, build_id, lambda build: (build.log,))
+    if found is None:
+        return _not_found(build_id)
+    text = found[0]
     if request.args.get("follow") in ("1", "true"):
         return Response(events(follow(runtime.redis, runtime.db, build_id)),
                         mimetype="text/event-stream", headers={"Cache-Control": "no-cache",
@@ -114,6 +111,19 @@ def list_audit():
     with current_runtime().db.session() as session:
         page, cursor = queries.list_audit(session, wanted)
         return jsonify({"items": [queries.audit_document(e) for e in page], "next": cursor})
+
+
+def _read_build(runtime, build_id: str, read):
+    """read(build), or None if there is no such build — after recording the deliveries
+    answered but not yet recorded, since a Git host or script told the id may ask at once."""
+    for asked_again in (False, True):
+        with runtime.db.session() as session:
+            build = session.get(Build, build_id)
+            if build is not None:
+                return read(build)
+        if asked_again or not settle(runtime):
+            return None
+    return None
 
 
 def _not_found(build_id: str):

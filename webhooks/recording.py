@@ -63,6 +63,19 @@ def record_all(runtime: Runtime, timeout: float = 30.0) -> None:
         claim_abandoned(runtime, consumer)
 
 
+def settle(runtime: Runtime, timeout: float = 5.0) -> bool:
+    """Record the deliveries answered but not yet recorded (a client told a build id in a
+    202 may ask for it at once); False if there were none, or they could not be recorded."""
+    try:
+        if not pending(runtime):
+            return False
+        record_all(runtime, timeout)
+    except (RedisError, TimeoutError):
+        log.warning("could not record the pending deliveries now; a recorder will")
+        return False
+    return True
+
+
 class RecorderProcess:
     """The recorder a worker runs beside itself."""
 

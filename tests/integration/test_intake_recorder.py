@@ -148,3 +148,14 @@ def test_a_worker_runs_a_recorder_and_takes_it_down_with_it(app, source_repo, se
         assert pending(runtime) == 0
     finally:
         stop_worker(worker)
+
+
+def test_a_build_named_in_a_202_can_be_read_at_once(app, client, source_repo, secret):
+    """The API records what was answered but not yet recorded before saying 404."""
+    runtime = app.extensions["lockmaster"]
+    build_id = _admit(app, source_repo, secret, "d-1").body["builds"][0]["id"]
+    assert pending(runtime) == 1
+    answer = client.get(f"/api/v1/builds/{build_id}")
+    assert answer.status_code == 200 and answer.get_json()["status"] == "queued"
+    assert client.get(f"/api/v1/builds/{build_id}/log").status_code == 200
+    assert client.get("/api/v1/builds/0190c3e2-0000-7000-8000-000000000000").status_code == 404
