@@ -13,6 +13,9 @@ LATEST = datetime(9999, 12, 31)
 DEFAULT_LIMIT = 50
 _HEX = re.compile(r"[0-9a-f]{7,64}")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+# Row ids are 32-bit integers on PostgreSQL: a larger cursor is not one this API gave out.
+MAX_ROW_ID = 2**31 - 1
+_DIGITS = re.compile(r"[0-9]{1,12}")
 _BUILD_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 BUILD_KEYS = ("repository", "ref", "status", "sha", "since", "until", "pusher", "limit",
               "cursor", "next")
@@ -73,7 +76,7 @@ def audit_filter(args: dict[str, str]) -> AuditFilter:
     """Check GET /audit parameters; BadFilter says what is wrong."""
     _known(args, AUDIT_KEYS)
     cursor = args.get("cursor") or args.get("next") or None
-    if cursor and not cursor.isdigit():
+    if cursor and _whole_number(cursor, 1, MAX_ROW_ID) is None:
         raise BadFilter("cursor must be the `next` value of the previous page (a number)")
     since, until = _window(args)
     return AuditFilter(actor=args.get("actor") or None, action=args.get("action") or None,
@@ -102,10 +105,19 @@ def _known(args: dict[str, str], keys: tuple[str, ...]) -> None:
 
 
 def _limit(args: dict[str, str]) -> int:
-    raw = args.get("limit") or str(DEFAULT_LIMIT)
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    limit = _whole_number(args.get("limit") or str(DEFAULT_LIMIT), 1, MAX_LIMIT)
+    if limit is None:
         raise BadFilter(f"limit must be a whole number from 1 to {MAX_LIMIT}")
-    return int(raw)
+    return limit
+
+
+def _whole_number(raw: str, low: int, high: int) -> int | None:
+    """raw as an int within [low, high] if it is written in ASCII digits, else None (not
+    str.isdigit(): it takes '²', which int() refuses)."""
+    if not _DIGITS.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if low <= value <= high else None
 
 
 def _window(args: dict[str, str]) -> tuple[datetime | None, datetime | None]:

@@ -26,6 +26,15 @@ def test_nonsense_is_refused_with_the_reason(args, reason):
         build_filter(args)
 
 
+@pytest.mark.parametrize("args", [
+    {"cursor": "2147483648"}, {"next": "99999999999999"}, {"cursor": "²"}, {"limit": "²"},
+    {"cursor": "0"}])
+def test_audit_cursors_this_api_never_gave_out_are_refused(args):
+    """A cursor past the 32-bit row ids made PostgreSQL fail the query (500)."""
+    with pytest.raises(BadFilter, match=r"cursor|limit"):
+        audit_filter(args)
+
+
 def test_commit_and_digest_shapes():
     assert commit_prefix("ABCDEF01") == "abcdef01"
     with pytest.raises(BadFilter):
