@@ -5,22 +5,21 @@ the registry only."""
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 import uuid
 
 import pytest
-from click.testing import CliRunner
 
-from app import cli
 from builder.reconcile import REQUEUED
 from builder.workers import COLD_SHUTDOWN
 from tests.integration.buildhelpers import (
     assert_no_container_left,
+    build_log,
     build_of,
-    lockmaster_env,
+    kill_worker_and_horse,
     push,
+    reconciled,
     start_worker,
     started_containers,
     stop_worker,
@@ -37,8 +36,6 @@ def _slow(source_repo, base_image, seconds: int) -> str:
     return marker
 
 
-def _log(client, build_id: str) -> str:
-    return client.get(f"/api/v1/builds/{build_id}/log").text
 
 
 def _pushes(build: dict) -> int:
@@ -76,20 +73,6 @@ def test_workers_on_one_queue_build_every_queued_commit_once(
         assert f"release-{n}" in tags
 
 
-def _children(pid: int) -> list[int]:
-    """The processes the worker forked (RQ's work horse)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.append(int(entry))
-            except (OSError, IndexError, ValueError):
-                continue
-    return found
-
-
 def test_kill_9_mid_build_is_requeued_its_container_removed_and_pushed_once(
         app, client, source_repo, secret, base_image, tmp_path):
     """Injects: SIGKILL to the worker and its work horse while the build's RUN step runs."""
@@ -97,20 +80,11 @@ def test_kill_9_mid_build_is_requeued_its_container_removed_and_pushed_once(
     build_id = push(client, source_repo, secret)
     worker = start_worker(app, tmp_path / "worker.log")
     try:
-        wait_for(lambda: marker in _log(client, build_id), 60, "the RUN step to start")
-        horse = _children(worker.pid)
-        os.killpg(worker.pid, signal.SIGKILL)
-        for pid in horse:
-            os.kill(pid, signal.SIGKILL)
-        worker.wait(timeout=30)
+        wait_for(lambda: marker in build_log(client, build_id), 60, "the RUN step to start")
     finally:
-        stop_worker(worker)
-    containers = started_containers(_log(client, build_id))
-    runner, env = CliRunner(), lockmaster_env(app)
-    settled = wait_for(lambda: build_id in (out := runner.invoke(cli, ["reconcile"],
-                                                                   env=env).output) and out,
-                       40, "reconcile to settle the build")
-    assert REQUEUED in settled
+        kill_worker_and_horse(worker)
+    containers = started_containers(build_log(client, build_id))
+    assert REQUEUED in reconciled(app, build_id)
     assert build_of(client, build_id)["history"][-1]["reason"] == REQUEUED
     assert_no_container_left(containers)
     rerun = start_worker(app, tmp_path / "rerun.log", "--burst")
@@ -131,7 +105,7 @@ def test_sigterm_finishes_the_build_and_a_second_sigterm_stops_and_records_it(
     first = push(client, source_repo, secret)
     worker = start_worker(app, tmp_path / "warm.log")
     try:
-        wait_for(lambda: marker in _log(client, first), 60, "the first RUN step to start")
+        wait_for(lambda: marker in build_log(client, first), 60, "the first RUN step to start")
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=60) == 0
     finally:
@@ -141,7 +115,7 @@ def test_sigterm_finishes_the_build_and_a_second_sigterm_stops_and_records_it(
     second = push(client, source_repo, secret)
     worker = start_worker(app, tmp_path / "cold.log")
     try:
-        wait_for(lambda: marker in _log(client, second), 60, "the second RUN step to start")
+        wait_for(lambda: marker in build_log(client, second), 60, "the second RUN step to start")
         worker.send_signal(signal.SIGTERM)
         time.sleep(1.5)  # RQ ignores a second signal within one second of the first
         worker.send_signal(signal.SIGTERM)
@@ -151,4 +125,4 @@ def test_sigterm_finishes_the_build_and_a_second_sigterm_stops_and_records_it(
     build = build_of(client, second)
     assert (build["status"], build["error"]) == ("failed", COLD_SHUTDOWN)
     assert build["image"] is None
-    assert_no_container_left(started_containers(_log(client, second)))
+    assert_no_container_left(started_containers(build_log(client, second)))

@@ -76,3 +76,38 @@ def assert_no_container_left(ids: list[str]) -> None:
         except NotFound:
             continue
         raise AssertionError(f"container {container_id} ({container.status}) was left behind")
+
+
+def build_log(client, build_id: str) -> str:
+    """GET /api/v1/builds/{id}/log."""
+    return client.get(f"/api/v1/builds/{build_id}/log").text
+
+
+def kill_worker_and_horse(worker: subprocess.Popen) -> None:
+    """SIGKILL a worker's process group and its work horse (RQ runs the horse in a process
+    group of its own), as a machine that loses the worker would."""
+    path = f"/proc/{worker.pid}/task/{worker.pid}/children"
+    with open(path) as handle:
+        horse = [int(child) for child in handle.read().split()]
+    try:
+        os.killpg(worker.pid, signal.SIGKILL)
+        for pid in horse:
+            os.kill(pid, signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        stop_worker(worker)
+
+
+def reconciled(app, build_id: str, seconds: float = 40) -> str:
+    """Run `lockmaster reconcile` until it settles build_id; its output."""
+    from click.testing import CliRunner
+
+    from app import cli
+
+    runner, env = CliRunner(), lockmaster_env(app)
+
+    def settled():
+        output = runner.invoke(cli, ["reconcile"], env=env).output
+        return build_id in output and output
+
+    return wait_for(settled, seconds, "reconcile to settle the build")

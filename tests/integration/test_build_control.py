@@ -1,6 +1,5 @@
 """Cancel, retry, live logs and worker shutdowns, with a real `lockmaster worker` process."""
 
-import os
 import signal
 import time
 import uuid
@@ -12,9 +11,12 @@ from app import cli
 from builder.workers import COLD_SHUTDOWN
 from tests.integration.buildhelpers import (
     assert_no_container_left,
+    build_log,
     build_of,
+    kill_worker_and_horse,
     lockmaster_env,
     push,
+    reconciled,
     start_worker,
     started_containers,
     stop_worker,
@@ -37,8 +39,6 @@ def slow_build(source_repo, base_image):
     return commit
 
 
-def _log(client, build_id: str) -> str:
-    return client.get(f"/api/v1/builds/{build_id}/log").text
 
 
 def _status(client, build_id: str, wanted: str):
@@ -52,7 +52,7 @@ def test_cancel_mid_build_stops_it_on_the_engine_and_nothing_is_pushed(
     build_id = push(client, source_repo, secret)
     worker = start_worker(app, tmp_path / "worker.log", "--burst")
     try:
-        wait_for(lambda: marker in _log(client, build_id), 60, "the RUN step to start")
+        wait_for(lambda: marker in build_log(client, build_id), 60, "the RUN step to start")
         response = client.post(f"/api/v1/builds/{build_id}/cancel",
                                headers={"X-Lockmaster-User": "carol"})
         assert response.status_code == 202, response.get_json()
@@ -63,7 +63,7 @@ def test_cancel_mid_build_stops_it_on_the_engine_and_nothing_is_pushed(
         stop_worker(worker)
     assert build["cancelled_by"] == "carol" and build["image"] is None
     assert build["failed_stage"] == "build"
-    log = _log(client, build_id)
+    log = build_log(client, build_id)
     assert "STOPPED during build: cancelled" in log and "\ndone\n" not in log
     assert_no_container_left(started_containers(log))
     assert registry_get(f"{registry_prefix}/staging/acme/web/tags/list").status_code == 404
@@ -143,7 +143,7 @@ def test_sigterm_lets_the_running_build_finish(app, client, source_repo, secret,
     build_id = push(client, source_repo, secret)
     worker = start_worker(app, tmp_path / "worker.log")
     try:
-        wait_for(lambda: marker in _log(client, build_id), 60, "the RUN step to start")
+        wait_for(lambda: marker in build_log(client, build_id), 60, "the RUN step to start")
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=60) == 0
     finally:
@@ -157,7 +157,7 @@ def test_a_second_signal_stops_the_build_and_records_it(app, client, source_repo
     build_id = push(client, source_repo, secret)
     worker = start_worker(app, tmp_path / "worker.log")
     try:
-        wait_for(lambda: marker in _log(client, build_id), 60, "the RUN step to start")
+        wait_for(lambda: marker in build_log(client, build_id), 60, "the RUN step to start")
         worker.send_signal(signal.SIGTERM)
         time.sleep(1.5)  # RQ ignores a second signal within one second of the first
         worker.send_signal(signal.SIGTERM)
@@ -166,7 +166,7 @@ def test_a_second_signal_stops_the_build_and_records_it(app, client, source_repo
         stop_worker(worker)
     build = build_of(client, build_id)
     assert (build["status"], build["error"]) == ("failed", COLD_SHUTDOWN)
-    assert_no_container_left(started_containers(_log(client, build_id)))
+    assert_no_container_left(started_containers(build_log(client, build_id)))
 
 
 def test_sigkill_of_a_worker_mid_build_is_reconciled(app, client, source_repo, secret,
@@ -175,22 +175,11 @@ def test_sigkill_of_a_worker_mid_build_is_reconciled(app, client, source_repo, s
     build_id = push(client, source_repo, secret)
     worker = start_worker(app, tmp_path / "worker.log")
     try:
-        wait_for(lambda: marker in _log(client, build_id), 60, "the RUN step to start")
-        horse = _children(worker.pid)
-        os.killpg(worker.pid, signal.SIGKILL)
-        for pid in horse:
-            os.kill(pid, signal.SIGKILL)
-        worker.wait(timeout=30)
+        wait_for(lambda: marker in build_log(client, build_id), 60, "the RUN step to start")
     finally:
-        stop_worker(worker)
-    containers = started_containers(_log(client, build_id))
-    runner, env = CliRunner(), lockmaster_env(app)
-
-    def reconciled():
-        result = runner.invoke(cli, ["reconcile"], env=env)
-        return build_id in result.output and result.output
-
-    output = wait_for(reconciled, 40, "reconcile to settle the build")
+        kill_worker_and_horse(worker)
+    containers = started_containers(build_log(client, build_id))
+    output = reconciled(app, build_id)
     assert "re-queued (its worker was gone)" in output
     assert_no_container_left(containers)
     work(app)
@@ -198,13 +187,6 @@ def test_sigkill_of_a_worker_mid_build_is_reconciled(app, client, source_repo, s
     assert build["status"] == "staged", build["error"]
     statuses = [h["status"] for h in build["history"]]
     assert statuses.count("pushing") == 1 and statuses.count("cloning") == 2
-
-
-def _children(pid: int) -> list[int]:
-    """The child processes of pid (RQ's work horse runs in a process group of its own)."""
-    path = f"/proc/{pid}/task/{pid}/children"
-    with open(path) as handle:
-        return [int(child) for child in handle.read().split()]
 
 
 def test_a_newer_push_stops_the_running_build_of_its_ref_when_configured(
@@ -215,7 +197,7 @@ def test_a_newer_push_stops_the_running_build_of_its_ref_when_configured(
     older = push(client, source_repo, secret)
     worker = start_worker(app, tmp_path / "worker.log", "--burst")
     try:
-        wait_for(lambda: marker in _log(client, older), 60, "the RUN step to start")
+        wait_for(lambda: marker in build_log(client, older), 60, "the RUN step to start")
         source_repo.commit({"Dockerfile": (source_repo.path / "Dockerfile").read_text()
                             .replace("sleep 60", "sleep 0")}, "Fix the slow step")
         newer = push(client, source_repo, secret)
@@ -226,7 +208,7 @@ def test_a_newer_push_stops_the_running_build_of_its_ref_when_configured(
         stop_worker(worker)
     assert stopped["cancelled_by"] == f"superseded by build {newer}"
     assert stopped["image"] is None and staged["image"]["tags"][-1] == "main"
-    assert_no_container_left(started_containers(_log(client, older)))
+    assert_no_container_left(started_containers(build_log(client, older)))
 
 
 def test_without_the_setting_a_running_build_is_left_to_finish(app, client, source_repo,
@@ -235,7 +217,7 @@ def test_without_the_setting_a_running_build_is_left_to_finish(app, client, sour
     older = push(client, source_repo, secret)
     worker = start_worker(app, tmp_path / "worker.log", "--burst")
     try:
-        wait_for(lambda: marker in _log(client, older), 60, "the RUN step to start")
+        wait_for(lambda: marker in build_log(client, older), 60, "the RUN step to start")
         source_repo.commit({"app.txt": "newer\n"}, "Newer")
         newer = push(client, source_repo, secret)
         wait_for(lambda: _status(client, newer, "staged"), 120, "the newer build")
