@@ -21,10 +21,34 @@ from registry import cli as registry_cli
 from webhooks import cli as webhooks_cli
 
 
+class LockmasterFlask(Flask):
+    """Flask that checks each view and hook once for being a coroutine function: Flask asks
+    `inspect` again on every call (ten times a request here), and Lockmaster has no async
+    views, so the answer never changes."""
+
+    def ensure_sync(self, func):
+        """The callable to run for func (func itself unless it is a coroutine function)."""
+        known = self.__dict__.setdefault("_ensured", {})
+        try:
+            return known[func]
+        except (KeyError, TypeError):
+            pass
+        ensured = super().ensure_sync(func)
+        if len(known) < _MAX_ENSURED:
+            try:
+                known[func] = ensured
+            except TypeError:  # an unhashable callable: checked every time, as Flask does
+                pass
+        return ensured
+
+
+_MAX_ENSURED = 4096
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app for one installation (settings from the environment by default)."""
     settings = settings or load_settings()
-    app = Flask(__name__)
+    app = LockmasterFlask(__name__)
     jsonlog.init_app(app)  # first, so every request has an id before other hooks answer
     app.config["MAX_CONTENT_LENGTH"] = settings.max_webhook_bytes
     app.json.sort_keys = False

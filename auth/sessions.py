@@ -29,9 +29,17 @@ class _SessionInterface(SecureCookieSessionInterface):
         return request.is_secure
 
     def open_session(self, app: Flask, request):
-        if self.get_cookie_name(app) not in request.cookies:
+        if not request.environ.get("HTTP_COOKIE") \
+                or self.get_cookie_name(app) not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        if not session and not session.modified:  # nothing to set or delete
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
 
 
 def init_auth(app: Flask) -> None:
@@ -74,6 +82,8 @@ def _load_user(user_id: str) -> User | None:
 def may_be_logged_in() -> bool:
     """False for a request that carries no session or remember-me cookie (a Git host, the
     registry, an API client): it has no logged-in user, so nothing needs to load one."""
+    if not request.environ.get("HTTP_COOKIE"):
+        return False
     cookies = request.cookies
     return bool(cookies) and (current_app.config["SESSION_COOKIE_NAME"] in cookies
                               or current_app.config.get("REMEMBER_COOKIE_NAME",

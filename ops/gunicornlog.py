@@ -6,7 +6,7 @@ import logging
 
 from gunicorn.glogging import Logger
 
-from ops.jsonlog import JsonFormatter
+from ops.jsonlog import JsonFormatter, skip_unused_record_fields
 
 
 class JsonLogger(Logger):
@@ -19,3 +19,4 @@ class JsonLogger(Logger):
             handler.setFormatter(JsonFormatter())
         logging.getLogger().handlers[:] = list(self.error_log.handlers)
         logging.getLogger().setLevel(logging.INFO)
+        skip_unused_record_fields()
