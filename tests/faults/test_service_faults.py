@@ -94,6 +94,29 @@ def test_registry_answering_500_on_push_fails_clearly_and_a_retry_succeeds(
     assert REGISTRY_ADDR not in build["image"]["repository"]
 
 
+def test_a_redis_restart_between_deliveries_costs_no_delivery(make_app, source_repo, secret,
+                                                               tmp_path):
+    """Injects: Redis restarted while a web process keeps its intake connection (the first
+    delivery after the restart finds that connection closed: it must connect again, not 503)."""
+    redis = OwnRedis(tmp_path / "redis").start()
+    try:
+        app = make_app([repo_entry(source_repo)], redis=redis.url)
+        client = app.test_client()
+        first = post_github(client, source_repo.payload(), secret, delivery="before-restart")
+        assert first.status_code == 202
+        redis.stop()
+        redis.start()
+        source_repo.commit({"app/after.txt": "after the restart"})
+        second = post_github(client, source_repo.payload(), secret, delivery="after-restart")
+        assert second.status_code == 202, second.get_json()
+        before, after = (response.get_json()["builds"][0]["id"] for response in (first, second))
+        _drain(app, tmp_path, "worker")
+        assert build_of(client, after)["status"] == "staged"
+        assert build_of(client, before)["status"] == "superseded"  # the newer push to main won
+    finally:
+        redis.stop()
+
+
 def test_registry_down_during_push_fails_clearly(make_app, source_repo, secret, registry_prefix,
                                                  tmp_path):
     """Injects: nothing listening on the registry's address when the build pushes."""
