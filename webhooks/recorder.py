@@ -25,7 +25,8 @@ from webhooks.supersede import supersede_older
 
 BATCH = 200
 CLAIM_IDLE_MS = 30_000
-QUIET_MS = 5  # no delivery for this long: the burst paused, record what was gathered
+QUIET_MS = 5  # no delivery this long after one: it came alone, record it
+GATHER_PAUSE_MS = 25  # during a burst, look for more this often; none came: record them
 MAX_GATHER_SECONDS = 1.0
 MAX_GATHERED = 2_000
 log = logging.getLogger(__name__)
@@ -66,26 +67,33 @@ def record_new(runtime: Runtime, consumer: str, block_ms: int | None = None) -> 
     the burst pauses (or for at most MAX_GATHER_SECONDS) — then record them; how many.
 
     Gathering first leaves the CPU to the web app while Git hosts are waiting for answers
-    (recording a burst as it arrives took as much CPU as answering it); a lone delivery waits
-    only QUIET_MS."""
-    entries = _read(runtime, consumer, block_ms)
-    if not entries:
+    (recording a burst as it arrives took as much CPU as answering it). While gathering, the
+    recorder looks at the stream every GATHER_PAUSE_MS instead of waiting on it (a waiting
+    reader is woken by every delivery) and decodes nothing until the burst is over; a lone
+    delivery waits only QUIET_MS."""
+    taken = _read(runtime, consumer, block_ms)
+    if not taken:
         return 0
-    started = time.monotonic()
-    while len(entries) < MAX_GATHERED and time.monotonic() - started < MAX_GATHER_SECONDS:
-        more = _read(runtime, consumer, QUIET_MS)
+    started, pause = time.monotonic(), QUIET_MS
+    while len(taken) < MAX_GATHERED and time.monotonic() - started < MAX_GATHER_SECONDS:
+        time.sleep(pause / 1000)
+        more = _read(runtime, consumer, None)
         if not more:
             break
-        entries += more
+        taken += more
+        pause = GATHER_PAUSE_MS
+    entries = [_entry(entry_id, fields) for entry_id, fields in taken if fields]
     for start in range(0, len(entries), BATCH):
         record(runtime, entries[start:start + BATCH])
-    return len(entries)
+    return len(taken)
 
 
-def _read(runtime: Runtime, consumer: str, block_ms: int | None) -> list[Entry]:
-    reply = runtime.redis.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=BATCH, block=block_ms)
-    return [_entry(entry_id, fields) for _stream, items in reply or [] for entry_id, fields
-            in items if fields]
+def _read(runtime: Runtime, consumer: str, block_ms: int | None) -> list[tuple]:
+    """Up to MAX_GATHERED entries nobody has taken, as (id, fields), waiting up to block_ms for
+    the first (not at all if None)."""
+    reply = runtime.redis.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=MAX_GATHERED,
+                                     block=block_ms)
+    return [item for _stream, items in reply or [] for item in items]
 
 
 def claim_abandoned(runtime: Runtime, consumer: str, min_idle_ms: int = CLAIM_IDLE_MS) -> int:
