@@ -29,16 +29,11 @@ class LockmasterFlask(Flask):
     def ensure_sync(self, func):
         """The callable to run for func (func itself unless it is a coroutine function)."""
         known = self.__dict__.setdefault("_ensured", {})
-        try:
-            return known[func]
-        except (KeyError, TypeError):
-            pass
-        ensured = super().ensure_sync(func)
-        if len(known) < _MAX_ENSURED:
-            try:
+        ensured = known.get(func)
+        if ensured is None:
+            ensured = super().ensure_sync(func)
+            if len(known) < _MAX_ENSURED:  # views and hooks: a fixed set
                 known[func] = ensured
-            except TypeError:  # an unhashable callable: checked every time, as Flask does
-                pass
         return ensured
 
 
