@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 
 import docker
@@ -23,6 +24,8 @@ class Runtime:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.db = Database(settings.database_url)
+        self._pid = os.getpid()
+        self._docker: tuple[int, docker.DockerClient] | None = None
 
     @cached_property
     def redis(self) -> Redis:
@@ -34,11 +37,18 @@ class Runtime:
         return Queue(name, connection=self.redis)
 
     def docker(self) -> docker.DockerClient:
-        """A client of the Docker engine named by DOCKER_HOST (the local socket by default)."""
-        return docker.from_env(timeout=300)
+        """This process's client of the Docker engine named by DOCKER_HOST (the local socket by
+        default); made once, since making one asks the engine for its API version."""
+        if self._docker is None or self._docker[0] != os.getpid():
+            self._docker = (os.getpid(), docker.from_env(timeout=300))
+        return self._docker[1]
 
     def after_fork(self) -> None:
-        """Forget connections inherited from a parent process."""
+        """Forget connections inherited from a parent process (none in the process that made
+        them: a job run by the worker itself keeps the worker's warm connections)."""
+        if os.getpid() == self._pid:
+            return
+        self._pid = os.getpid()
         self.db.after_fork()
         self.__dict__.pop("redis", None)
 

@@ -1,5 +1,5 @@
-"""The RQ worker Lockmaster runs: warm shutdown on SIGTERM (RQ's own), plus periodic
-reconcile and a record of a build stopped by a second signal."""
+"""The RQ worker Lockmaster runs: jobs in the worker's own process, warm shutdown on SIGTERM
+(RQ's own), plus periodic reconcile and a record of a build stopped by a second signal."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import gc
 import importlib
 import logging
 
-from rq import Worker
+from rq import SimpleWorker
 
 from bootstrap import Runtime
 from builder.dispatch import build_job_id
@@ -17,16 +17,22 @@ from notify.publish import requeue_pending
 from webhooks.recording import RecorderProcess
 
 RECONCILE_INTERVAL_SECONDS = 60
-# Imported once by the worker, so that each forked work horse starts with them loaded
-# (importing them in every horse cost each job ~35 ms).
+# Imported once by the worker, so that no job pays for importing them.
 JOB_MODULES = ("builder.jobs", "builder.retag", "notify.jobs", "promotion.jobs")
 COLD_SHUTDOWN = ("stopped: the worker got a second stop signal (cold shutdown) during the "
                  "build; retry the build")
 log = logging.getLogger(__name__)
 
 
-class LockmasterWorker(Worker):
-    """RQ's forking worker for one Lockmaster installation."""
+class ColdShutdown(SystemExit):
+    """Raised in the running job by a second stop signal: unwinding it ends the build's work
+    (its containers are removed, its transactions rolled back) before the build is recorded."""
+
+
+class LockmasterWorker(SimpleWorker):
+    """RQ's worker for one Lockmaster installation, running each job in its own process: a
+    forked work horse started every job with cold connections and caches (~60 ms a build).
+    A job that kills the process loses its build to reconcile, as a lost worker does."""
 
     def __init__(self, queues, runtime: Runtime, recorder: RecorderProcess | None = None,
                  **kwargs):
@@ -34,9 +40,11 @@ class LockmasterWorker(Worker):
                          maintenance_interval=RECONCILE_INTERVAL_SECONDS, **kwargs)
         self.runtime = runtime
         self.recorder = recorder
+        self.running_job_id: str | None = None
+        self.cold_shutdown = False
         for module in JOB_MODULES:
             importlib.import_module(module)
-        gc.freeze()  # a horse's collections then skip (and do not copy) the worker's objects
+        gc.freeze()  # collections during jobs then skip the worker's start-up objects
 
     def run_maintenance_tasks(self) -> None:
         """RQ's registry cleaning, a recorder that died started again, then reconcile the
@@ -53,18 +61,36 @@ class LockmasterWorker(Worker):
         except Exception:  # reconcile is retried at the next maintenance run
             log.exception("reconcile failed")
 
+    def execute_job(self, job, queue) -> None:
+        """Run the job here; after a cold shutdown stopped it, record its build and stop."""
+        self.running_job_id = job.id
+        try:
+            super().execute_job(job, queue)
+        finally:
+            self.running_job_id = None
+            if self.cold_shutdown:
+                self._record_stopped_build(job.id)
+        if self.cold_shutdown:
+            raise ColdShutdown()
+
     def request_force_stop(self, signum, frame) -> None:
-        """Cold shutdown: RQ kills the work horse; record the build it was running."""
-        job_id = self.get_current_job_id()
+        """Cold shutdown: stop the running job by raising ColdShutdown in it. The build is
+        recorded once the job has unwound, never from inside this signal handler (the job
+        may hold the build's row lock or a connection at this moment)."""
         try:
             super().request_force_stop(signum, frame)
         except SystemExit:
-            build_id = _build_of(job_id)
-            if build_id:
-                remove_build_containers(self.runtime, build_id)
-                release_build(self.runtime, build_id)
-                end_build(self.runtime, build_id, BuildStatus.FAILED, COLD_SHUTDOWN)
-            raise
+            if self.running_job_id is None:
+                raise
+            self.cold_shutdown = True
+            raise ColdShutdown() from None
+
+    def _record_stopped_build(self, job_id: str) -> None:
+        build_id = _build_of(job_id)
+        if build_id:
+            remove_build_containers(self.runtime, build_id)
+            release_build(self.runtime, build_id)
+            end_build(self.runtime, build_id, BuildStatus.FAILED, COLD_SHUTDOWN)
 
 
 def _build_of(job_id: str | None) -> str | None:

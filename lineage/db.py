@@ -33,7 +33,7 @@ class Database:
             session.close()
 
     def after_fork(self) -> None:
-        """Drop connections inherited from a parent process (RQ forks a work horse per job)."""
+        """Drop connections inherited from a parent process (its pool is not ours to use)."""
         self.engine.dispose(close=False)
 
 
