@@ -13,7 +13,7 @@ from builder.checks.runner import run_gates
 from builder.engineprep import EnginePrep
 from builder.errors import BuildFailure
 from builder.image import BuildRequest, BuildStopped, EngineBuild
-from builder.push import push_image, tag_pushed
+from builder.push import push_image, tag_locally, tag_pushed
 from builder.recipe import BUILD_ID_LABEL as BUILD_ID_LABEL
 from builder.recipe import build_args, build_paths, image_labels, image_tags
 from builder.source import checkout
@@ -127,9 +127,10 @@ class BuildRun:
         checkout(build.clone_url, build.commit_sha, workspace, self.log,
                  mirror_dir=self.runtime.settings.mirror_dir, submodules=repo.submodules)
         self.stage = "build"
-        self._advance(BuildStatus.BUILDING)
+        args = build_args(build, repo)
+        self._advance(BuildStatus.BUILDING, build_args=args)
         client = self.prep.ready().client
-        image_id = self._build(client, build, repo, workspace)
+        image_id = self._build(client, build, repo, workspace, args)
         self.stage = "checks"
         self._advance(BuildStatus.CHECKING)
         if self._checks(build, repo, image_id, workspace):
@@ -146,6 +147,7 @@ class BuildRun:
         self.log.write(f"staged {repository}@{pushed.digest}")
         self._advance(BuildStatus.STAGED, digest=pushed.digest, image_repository=repository,
                       tags=pushed.tags, size=size)
+        tag_locally(client, image_id, pushed, self.log)
 
     def _checks(self, build: Build, repo: RepositoryConfig, image_id: str, workspace) -> bool:
         """The quality gates (CHECKING stage): True if they rejected the build."""
@@ -160,11 +162,9 @@ class BuildRun:
         with self.runtime.db.session() as session:
             return image_tags(build, current_refs(session, session.get(Build, build.id)))
 
-    def _build(self, client, build: Build, repo: RepositoryConfig, workspace) -> str:
+    def _build(self, client, build: Build, repo: RepositoryConfig, workspace,
+               args: dict[str, str]) -> str:
         context, dockerfile = build_paths(build, repo, workspace)
-        args = build_args(build, repo)
-        with self.runtime.db.session() as session:
-            session.get(Build, self.build_id).build_args = args
         request = BuildRequest(
             context=context, dockerfile=dockerfile, labels=image_labels(build), build_args=args,
             target=repo.target, network=repo.network, memory=repo.memory, cpus=repo.cpus,

@@ -36,12 +36,13 @@ def push_image(client: docker.DockerClient, image_id: str, repository: str,
                tags: list[str], log: BuildLog, auth_config: dict | None = None,
                attempts: int = PUSH_ATTEMPTS,
                backoff: float = PUSH_BACKOFF_SECONDS) -> PushedImage:
-    """Tag the image as repository:tag for every tag and push it as the first one, retrying a
-    refused push with growing pauses (pushing the same image again is harmless: the registry
-    keeps one manifest). `tag_pushed` then gives the registry the other tags."""
+    """Tag the image as repository:tag for the first tag and push it, retrying a refused push
+    with growing pauses (pushing the same image again is harmless: the registry keeps one
+    manifest). `tag_pushed` then gives the registry the other tags, and `tag_locally` this
+    engine once the build is staged."""
     for attempt in range(1, attempts + 1):
         try:
-            return _push_all(client, image_id, repository, tags, log, auth_config)
+            return _push_first(client, image_id, repository, tags[0], log, auth_config)
         except PushError as exc:
             if attempt == attempts:
                 metrics.registry_errors.labels("push").inc()
@@ -54,18 +55,29 @@ def push_image(client: docker.DockerClient, image_id: str, repository: str,
     raise AssertionError("unreachable")
 
 
-def _push_all(client: docker.DockerClient, image_id: str, repository: str,
-              tags: list[str], log: BuildLog, auth_config: dict | None) -> PushedImage:
-    """Tag the image locally as repository:tag for every tag (the branch tag seeds this
-    engine's cache for the next build), and push the first tag."""
+def _push_first(client: docker.DockerClient, image_id: str, repository: str, tag: str,
+                log: BuildLog, auth_config: dict | None) -> PushedImage:
+    """Tag the image locally as repository:tag (the engine pushes only what it has a name
+    for) and push it."""
     try:
-        for tag in tags:
-            client.api.tag(image_id, repository, tag)
-        log.write(f"$ docker push {repository}:{tags[0]}")
-        return PushedImage(repository, _push_one(client, repository, tags[0], log, auth_config),
-                           tags[:1])
+        client.api.tag(image_id, repository, tag)
+        log.write(f"$ docker push {repository}:{tag}")
+        return PushedImage(repository, _push_one(client, repository, tag, log, auth_config),
+                           [tag])
     except (APIError, DockerException) as exc:
         raise PushError(f"the Docker engine could not push: {exc}") from exc
+
+
+def tag_locally(client: docker.DockerClient, image_id: str, pushed: PushedImage,
+                log: BuildLog) -> None:
+    """Give the image this engine's names for the pushed tags it lacks: the branch tag seeds
+    the engine's layer cache for the next build of the branch. Done after staging, off the
+    build's way there; a tag the engine refuses only costs that cache, so it is logged."""
+    for tag in pushed.tags[1:]:
+        try:
+            client.api.tag(image_id, pushed.repository, tag)
+        except (APIError, DockerException) as exc:
+            log.write(f"could not tag {pushed.repository}:{tag} on this engine: {exc}")
 
 
 def _push_one(client: docker.DockerClient, repository: str, tag: str, log: BuildLog,

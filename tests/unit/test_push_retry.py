@@ -21,7 +21,7 @@ def test_a_refused_push_is_retried_with_growing_pauses_then_fails(monkeypatch):
         calls.append(1)
         raise push.PushError("push of r:t failed: received unexpected HTTP status: 500")
 
-    monkeypatch.setattr(push, "_push_all", refuse)
+    monkeypatch.setattr(push, "_push_first", refuse)
     monkeypatch.setattr(push.time, "sleep", pauses.append)
     log = _Log()
     with pytest.raises(BuildFailure, match=r"failed after 3 attempts: push of r:t failed.*500"):
@@ -39,6 +39,6 @@ def test_a_push_that_succeeds_on_the_second_attempt_is_returned(monkeypatch):
             raise value
         return value
 
-    monkeypatch.setattr(push, "_push_all", answer)
+    monkeypatch.setattr(push, "_push_first", answer)
     monkeypatch.setattr(push.time, "sleep", lambda _s: None)
     assert push.push_image(None, "img", "r", ["t"], _Log()).digest == "sha256:ab"
