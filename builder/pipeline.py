@@ -5,7 +5,11 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+
+from sqlalchemy.orm import Session, lazyload
 
 from bootstrap import Runtime
 from builder.buildlog import BuildLog
@@ -29,6 +33,9 @@ from registry.access import push_auth, registry_client
 from webhooks.admission import forget_build
 
 NOTIFIED = {"staged", "rejected", "failed"}
+# The build's own row, its relationships loaded only if read: the eager loads of the build's
+# triggers, checks, notifications and promotions cost four queries a status change.
+ROW_ONLY = [lazyload("*")]
 WORKER_LOST_DURING_PUSH = ("worker lost during push: the image may be half pushed, so it is not "
                            "pushed again; retry the build")
 log = logging.getLogger(__name__)
@@ -136,9 +143,10 @@ class BuildRun:
         if self._checks(build, repo, image_id, workspace):
             return
         self.stage = "push"
-        self._advance(BuildStatus.PUSHING)
+        with self._advancing(BuildStatus.PUSHING) as (session, pushing):
+            # Tags for every ref this build answers whose newest build it is (read just now).
+            tags = image_tags(pushing, current_refs(session, pushing))
         repository = self.runtime.settings.registry.repository("staging", repo.image)
-        tags = self._tags(build)
         pushed = tag_pushed(self.runtime.settings.registry,
                             push_image(client, image_id, repository, tags, self.log,
                                        auth_config=push_auth(self.runtime)),
@@ -156,11 +164,6 @@ class BuildRun:
             self.log.write(f"REJECTED: {verdict.reason}")
             self._advance(BuildStatus.REJECTED, error=verdict.reason, failed_stage="checks")
         return verdict.rejected
-
-    def _tags(self, build: Build) -> list[str]:
-        """Tags for every ref this build answers whose newest build it is (read just now)."""
-        with self.runtime.db.session() as session:
-            return image_tags(build, current_refs(session, session.get(Build, build.id)))
 
     def _build(self, client, build: Build, repo: RepositoryConfig, workspace,
                args: dict[str, str]) -> str:
@@ -193,9 +196,16 @@ class BuildRun:
 
     def _advance(self, status: BuildStatus, **fields) -> None:
         """Move the build to `status`, recording when, plus any fields given."""
+        with self._advancing(status, **fields):
+            pass
+
+    @contextmanager
+    def _advancing(self, status: BuildStatus, **fields) -> Iterator[tuple[Session, Build]]:
+        """_advance, letting the caller read more in the same transaction (which holds the
+        build's row) before it commits."""
         now = utcnow()
         with self.runtime.db.session() as session:
-            build = session.get(Build, self.build_id, with_for_update=True)
+            build = session.get(Build, self.build_id, with_for_update=True, options=ROW_ONLY)
             if not status.is_final:
                 self.watch.check(build)
             check_transition(BuildStatus(build.status), status)
@@ -207,6 +217,7 @@ class BuildRun:
                 build.finished_at = now
             for key, value in fields.items():
                 setattr(build, key, value)
+            yield session, build
             build_key = build.dedupe_key
         log.info("build %s is %s", self.build_id, status.value)
         if status.is_final:
@@ -218,11 +229,11 @@ class BuildRun:
 
     def _status(self) -> str:
         with self.runtime.db.session() as session:
-            return session.get(Build, self.build_id).status
+            return session.get(Build, self.build_id, options=ROW_ONLY).status
 
     def _store_log(self) -> None:
         with self.runtime.db.session() as session:
-            session.get(Build, self.build_id).log = self.log.text()
+            session.get(Build, self.build_id, options=ROW_ONLY).log = self.log.text()
         self.log.close()
 
 
