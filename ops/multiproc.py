@@ -11,8 +11,9 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 def prepare(data_dir: Path, same_files_for_children: bool = False) -> None:
     """Share metric files between this installation's processes under data_dir/metrics.
 
-    An RQ worker forks a work horse per job; with `same_files_for_children` the horses write
-    into their worker's files (they run one at a time), so files do not pile up per job.
+    A worker calls this after its imports, which may have loaded prometheus_client already:
+    `same_files_for_children` then sets the value class itself, with one set of files for
+    this process and any it forks, so files do not pile up per process.
     """
     folder = data_dir / "metrics"
     folder.mkdir(parents=True, exist_ok=True)

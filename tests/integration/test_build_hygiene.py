@@ -61,6 +61,18 @@ def test_a_new_worker_reuses_layers_of_the_branch_last_staged_image(
     assert deps_step.split("\n")[1].strip() == "---> Using cache"
 
 
+def test_the_engine_keeps_the_branch_tag_of_the_image_it_staged(
+        app, client, source_repo, secret, docker_client, registry_prefix):
+    build_id = push(client, source_repo, secret)
+    work(app)
+    build = build_of(client, build_id)
+    assert build["status"] == "staged", build["error"]
+    staging = f"127.0.0.1:5000/{registry_prefix}/staging/acme/web"
+    local = docker_client.images.get(f"{staging}:main")
+    assert f"{staging}@{build['image']['digest']}" in local.attrs["RepoDigests"]
+    assert {f"{staging}:{tag}" for tag in build["image"]["tags"]} <= set(local.tags)
+
+
 def test_the_mirror_cache_serves_a_rebuild_of_a_commit(app, client, source_repo, secret):
     first = push(client, source_repo, secret)
     work(app)
