@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from bootstrap import Runtime
 from builder.buildlog import BuildLog
@@ -25,7 +25,7 @@ from builder.stages import record_stage
 from builder.states import BuildStatus, check_transition
 from builder.watchdog import BuildInterrupted, Watchdog, containers_key, ref_lock
 from config import RepositoryConfig
-from lineage.models import Build, utcnow
+from lineage.models import ROW_ONLY, Build, utcnow
 from lineage.triggers import current_refs
 from notify.publish import publish
 from ops import metrics
@@ -33,9 +33,6 @@ from registry.access import push_auth, registry_client
 from webhooks.admission import forget_build
 
 NOTIFIED = {"staged", "rejected", "failed"}
-# The build's own row, its relationships loaded only if read: the eager loads of the build's
-# triggers, checks, notifications and promotions cost four queries a status change.
-ROW_ONLY = [lazyload("*")]
 WORKER_LOST_DURING_PUSH = ("worker lost during push: the image may be half pushed, so it is not "
                            "pushed again; retry the build")
 log = logging.getLogger(__name__)
@@ -205,7 +202,7 @@ class BuildRun:
         build's row) before it commits."""
         now = utcnow()
         with self.runtime.db.session() as session:
-            build = session.get(Build, self.build_id, with_for_update=True, options=ROW_ONLY)
+            build = session.get(Build, self.build_id, with_for_update=True, options=[ROW_ONLY])
             if not status.is_final:
                 self.watch.check(build)
             check_transition(BuildStatus(build.status), status)
@@ -229,11 +226,11 @@ class BuildRun:
 
     def _status(self) -> str:
         with self.runtime.db.session() as session:
-            return session.get(Build, self.build_id, options=ROW_ONLY).status
+            return session.get(Build, self.build_id, options=[ROW_ONLY]).status
 
     def _store_log(self) -> None:
         with self.runtime.db.session() as session:
-            session.get(Build, self.build_id, options=ROW_ONLY).log = self.log.text()
+            session.get(Build, self.build_id, options=[ROW_ONLY]).log = self.log.text()
         self.log.close()
 
 

@@ -12,10 +12,9 @@ from collections.abc import Callable
 from redis import Redis
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
-from sqlalchemy.orm import lazyload
 
 from lineage.db import Database
-from lineage.models import Build
+from lineage.models import ROW_ONLY, Build
 
 HEARTBEAT_TTL_SECONDS = 10
 log = logging.getLogger(__name__)
@@ -109,7 +108,7 @@ class Watchdog:
         is its row if the caller has just read it."""
         if build is None:
             with self.db.session() as session:
-                build = session.get(Build, self.build_id, options=[lazyload("*")])
+                build = session.get(Build, self.build_id, options=[ROW_ONLY])
         if build is not None and build.cancel_requested_at is not None:
             self.reason, self.cancelled = "cancelled", True
         elif self.deadline is not None and time.monotonic() > self.deadline:

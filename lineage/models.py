@@ -20,7 +20,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    deferred,
+    lazyload,
+    mapped_column,
+    relationship,
+)
 
 
 class Base(DeclarativeBase):
@@ -77,6 +84,11 @@ class Delivery(Base):
     replay_of: Mapped[int | None] = mapped_column(Integer)
 
     builds: Mapped[list[Build]] = relationship(back_populates="delivery")
+
+
+# A build's own row only: its checks, triggers, notifications and promotions load eagerly
+# (one query each), which lists and status changes do not need.
+ROW_ONLY = lazyload("*")
 
 
 class Build(Base):

@@ -5,18 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from config import RepositoryConfig, Settings
 from lineage.audit import AuditEvent
 from lineage.filters import AuditFilter, BuildFilter
-from lineage.models import Build
+from lineage.models import ROW_ONLY, Build
 from lineage.serialize import build_document, build_summary, iso, promotion_document
 from promotion import environments
 from promotion.models import Promotion
-
-# Lists show build summaries: none of a build's related rows are needed.
-LISTED = lazyload("*")
 
 
 def id_floor(moment: datetime) -> str:
@@ -33,7 +30,7 @@ def sha_prefix(prefix: str) -> tuple:
 
 def list_builds(session: Session, wanted: BuildFilter) -> tuple[list[Build], str | None]:
     """One page of builds, newest first, and the cursor of the next page (None at the end)."""
-    query = select(Build).options(LISTED).order_by(Build.id.desc()).limit(wanted.limit + 1)
+    query = select(Build).options(ROW_ONLY).order_by(Build.id.desc()).limit(wanted.limit + 1)
     if wanted.repository:
         query = query.where(Build.repository == wanted.repository)
     if wanted.ref:
@@ -59,7 +56,7 @@ def list_builds(session: Session, wanted: BuildFilter) -> tuple[list[Build], str
 
 def builds_of_commit(session: Session, prefix: str) -> list[Build]:
     """Every build of the commit(s) whose id starts with prefix, newest first."""
-    return list(session.scalars(select(Build).options(LISTED).where(
+    return list(session.scalars(select(Build).options(ROW_ONLY).where(
         *sha_prefix(prefix)).order_by(Build.id.desc())
         .limit(200)))
 
@@ -118,7 +115,7 @@ def _whereabouts(session: Session, settings: Settings, image: str | None, builds
 def repository_overview(session: Session, settings: Settings, repo: RepositoryConfig,
                         last: int = 10) -> dict:
     """A configured repository: its settings, last builds and what each environment serves."""
-    builds = list(session.scalars(select(Build).options(LISTED)
+    builds = list(session.scalars(select(Build).options(ROW_ONLY)
                                   .where(Build.repository == repo.name)
                                   .order_by(Build.id.desc()).limit(last)))
     return {**repository_config(repo),
