@@ -6,15 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import threading
-import weakref
 
 from redis import Redis
 from redis.commands.core import Script
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisError
-from redis.exceptions import TimeoutError as RedisTimeout
+from redis.exceptions import RedisError
 
 from lineage.models import new_build_id, utcnow
 
@@ -75,77 +70,10 @@ def admit(redis: Redis, meta: dict, body: bytes | None, dedupe_key: str | None,
     args = [REMEMBER_SECONDS, json.dumps(meta, separators=(",", ":")), body or b"",
             answer_prefix, *(new_build_id() for _ in build_keys)]
     try:
-        fresh, text = _run_kept(redis, _ADMIT_SCRIPT, keys, args)
+        fresh, text = _ADMIT_SCRIPT(keys=keys, args=args, client=redis)
     except RedisError as exc:
         raise IntakeUnavailable(str(exc)) from exc
     return bool(fresh), text.decode()
-
-
-class _KeptConnection(threading.local):
-    """One connection per thread (and process) that admissions keep using: redis-py's client
-    takes a connection from its pool, wraps the call in retries and instruments it for each
-    command, which cost more CPU than the round trip itself, once per webhook request."""
-
-    connection = None
-    pid = None
-
-    def take(self, redis: Redis):
-        """The kept connection, made from the client's pool settings on first use (and anew
-        in a forked child, which must not share its parent's socket)."""
-        if self.connection is not None and self.pid == os.getpid() and self._stale():
-            self.drop()
-        if self.connection is None or self.pid != os.getpid():
-            self.connection, self.pid = redis.connection_pool.make_connection(), os.getpid()
-        return self.connection
-
-    def _stale(self) -> bool:
-        """True if the idle connection has something to read: Redis closed it (a restart, an
-        idle timeout), as the pool checks before it hands a connection out."""
-        try:
-            return self.connection.can_read()
-        except (RedisConnectionError, RedisTimeout, OSError):
-            return True
-
-    def drop(self) -> None:
-        """Close a connection that failed, so the next use connects again."""
-        if self.connection is not None and self.pid == os.getpid():
-            self.connection.disconnect()
-        self.connection = None
-
-
-_kept: weakref.WeakKeyDictionary[Redis, _KeptConnection] = weakref.WeakKeyDictionary()
-_kept_lock = threading.Lock()
-
-
-def _run_kept(redis: Redis, script: Script, keys: list, args: list):
-    """EVALSHA script on this thread's kept connection. A command that could not be sent
-    (a connection Redis closed, e.g. after a restart) is sent once more on a new connection;
-    one whose answer was lost is not (it may have run), and the caller sees the error. A
-    script Redis does not know (after a restart or a flush) is loaded, then run."""
-    with _kept_lock:
-        kept = _kept.setdefault(redis, _KeptConnection())
-    resent = loaded = False
-    while True:
-        connection = kept.take(redis)
-        try:
-            connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
-        except (RedisConnectionError, RedisTimeout):
-            kept.drop()
-            if resent:
-                raise
-            resent = True
-            continue
-        try:
-            return connection.read_response()
-        except NoScriptError:
-            if loaded:
-                raise
-            loaded = True
-            connection.send_command("SCRIPT", "LOAD", script.script)
-            connection.read_response()
-        except (RedisConnectionError, RedisTimeout):
-            kept.drop()
-            raise
 
 
 def parse_builds(summary: str) -> list[tuple[str, bool]]:
