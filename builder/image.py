@@ -12,15 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
-from docker.api.build import process_dockerfile
 from docker.errors import APIError, DockerException, NotFound
-from docker.utils import tar
 
 from builder.buildlog import BuildLog
 from builder.commit import commit_settings
 from builder.dockerfile import label_instruction, split_settings, with_labels
 from builder.errors import BuildFailure
 from builder.isolation import cpu_quota
+from builder.repofiles import RepositoryFileError, context_tar
 
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 _RUNNING_IN = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
@@ -41,6 +40,7 @@ class BuildRequest:
 
     context: Path
     dockerfile: Path
+    dockerfile_text: str
     labels: dict[str, str]
     build_args: dict[str, str]
     target: str | None = None
@@ -56,17 +56,14 @@ class BuildRequest:
         appended step would land in the last stage, not the target)."""
         return bool(self.labels) and not self.target
 
-    def dockerfile_for_engine(self) -> tuple[str, str | None, list[str]]:
-        """The Dockerfile's name in the context sent, its text if Lockmaster sends it, and
-        the closing settings Lockmaster commits with the labels in one step (if any)."""
-        name, content = process_dockerfile(str(self.dockerfile), str(self.context))
-        settings: list[str] = []
+    def dockerfile_for_engine(self) -> tuple[str, str, list[str]]:
+        """The Dockerfile's name in the context sent, its text (always Lockmaster's own read:
+        the engine never opens a Dockerfile of the checkout), and the closing settings
+        Lockmaster commits with the labels in one step (if any)."""
+        content, settings = self.dockerfile_text, []
         if self.labels_in_dockerfile:
-            text = content if content is not None else self.dockerfile.read_text()
-            text, settings = split_settings(text)
+            text, settings = split_settings(content)
             content = text if settings else with_labels(text, self.labels)
-        if content is None:
-            return name, None, settings
         return SENT_DOCKERFILE, content, settings
 
     def params(self, dockerfile_name: str) -> dict:
@@ -146,8 +143,10 @@ class EngineBuild:
     def _run(self) -> str:
         api, request = self.client.api, self.request
         name, content, settings = request.dockerfile_for_engine()
-        context = tar(str(request.context), exclude=context_excludes(request.context),
-                      dockerfile=(name, content))
+        try:
+            context = context_tar(request.context, name, content)
+        except RepositoryFileError as exc:
+            raise BuildFailure("build", str(exc)) from exc
         # The SDK's build() hides the HTTP response; we need it to close the stream on stop.
         self._response = api._post(api._url("/build"), data=context,
                                    params=request.params(name), stream=True, timeout=None,
@@ -221,11 +220,3 @@ def remove_container(client: docker.DockerClient, container_id: str) -> None:
     except APIError as exc:
         if exc.status_code != 409:  # 409: removal already in progress
             raise
-
-
-def context_excludes(context: Path) -> list[str]:
-    """The context's .dockerignore patterns, plus the checkout's own `.git` (different in every
-    workspace, so `COPY . …` would never be cached; the commit is in the image's labels)."""
-    path = context / ".dockerignore"
-    lines = [line.strip() for line in path.read_text().splitlines()] if path.exists() else []
-    return [line for line in lines if line and not line.startswith("#")] + [".git"]

@@ -164,9 +164,10 @@ class BuildRun:
 
     def _build(self, client, build: Build, repo: RepositoryConfig, workspace,
                args: dict[str, str]) -> str:
-        context, dockerfile = build_paths(build, repo, workspace)
+        context, dockerfile, text = build_paths(build, repo, workspace)
         request = BuildRequest(
-            context=context, dockerfile=dockerfile, labels=image_labels(build), build_args=args,
+            context=context, dockerfile=dockerfile, dockerfile_text=text,
+            labels=image_labels(build), build_args=args,
             target=repo.target, network=repo.network, memory=repo.memory, cpus=repo.cpus,
             cache_from=self.prep.cache_from, cgroup_parent=self.prep.cgroup_parent)
         self.engine_build = EngineBuild(client, request, self.log, self._note_container)

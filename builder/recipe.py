@@ -6,6 +6,7 @@ from pathlib import Path
 
 from builder.errors import BuildFailure
 from builder.isolation import Commit, substitute
+from builder.repofiles import RepositoryFileError, read_text
 from builder.source import inside
 from builder.tags import branch_name, ref_to_tag, short_sha, tag_name
 from config import RepositoryConfig
@@ -14,17 +15,22 @@ from lineage.models import Build, utcnow
 BUILD_ID_LABEL = "io.lockmaster.build-id"
 
 
-def build_paths(build: Build, repo: RepositoryConfig, workspace: Path) -> tuple[Path, Path]:
-    """The build context and the Dockerfile in the checkout; BuildFailure names a missing one."""
+def build_paths(build: Build, repo: RepositoryConfig,
+                workspace: Path) -> tuple[Path, Path, str]:
+    """The build context and the Dockerfile in the checkout, and the Dockerfile's text (read
+    following no link); BuildFailure names a missing or refused one."""
     context = inside(workspace, repo.context, "context")
-    dockerfile = inside(workspace, repo.dockerfile, "dockerfile")
     if not context.is_dir():
         raise BuildFailure("build", f"build context '{repo.context}' not found in commit "
                                     f"{short_sha(build.commit_sha)}")
-    if not dockerfile.is_file():
+    try:
+        text = read_text(workspace, repo.dockerfile)
+    except RepositoryFileError as exc:
+        raise BuildFailure("build", str(exc)) from exc
+    if text is None:
         raise BuildFailure("build", f"Dockerfile not found at path '{repo.dockerfile}' in "
                                     f"commit {short_sha(build.commit_sha)}")
-    return context, dockerfile
+    return context, workspace / repo.dockerfile, text
 
 
 def image_labels(build: Build) -> dict[str, str]:

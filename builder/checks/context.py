@@ -13,6 +13,7 @@ from builder.checks.archive import ImageArchive
 from builder.checks.base import GateError
 from builder.checks.settings import ChecksPolicy
 from builder.checks.tools import run_tool
+from builder.repofiles import RepositoryFileError, read_text
 
 SYFT_TIMEOUT_SECONDS = 600
 CONTAINER_LABEL = "io.lockmaster.check-run"
@@ -53,5 +54,9 @@ class GateContext:
         return out.read_bytes()
 
     def dockerfile_text(self) -> str:
-        """The Dockerfile the image was built from."""
-        return self.dockerfile.read_text(errors="replace")
+        """The Dockerfile the image was built from (read as the build read it)."""
+        try:
+            text = read_text(self.workspace, str(self.dockerfile.relative_to(self.workspace)))
+        except RepositoryFileError as exc:
+            raise GateError(str(exc)) from exc
+        return text or ""

@@ -10,6 +10,7 @@ from builder.checks.base import CheckResult, CheckStatus, gate
 from builder.checks.context import GateContext
 from builder.checks.structure import check_structure
 from builder.checks.testfile import RegressionTest, parse_tests_file
+from builder.repofiles import RepositoryFileError, read_text
 from config import ConfigError
 
 
@@ -17,16 +18,15 @@ from config import ConfigError
 def run(context: GateContext) -> list[CheckResult]:
     """One result per declared test (and one about anything the file may not do)."""
     options = context.policy.tests
-    root = context.workspace.resolve()
-    path = (root / options["file"]).resolve()
-    if root not in path.parents:
-        return [CheckResult("tests", CheckStatus.FAIL, f"{options['file']} points outside the "
-                                                       "repository (a symlink?); not read")]
-    if not path.is_file():
+    try:
+        text = read_text(context.workspace, options["file"])
+    except RepositoryFileError as exc:
+        return [CheckResult("tests", CheckStatus.FAIL, f"the tests file was not read: {exc}")]
+    if text is None:
         return [CheckResult("tests", CheckStatus.PASS, f"no tests declared ({options['file']} "
                                                        "not in the commit)")]
     try:
-        declared = parse_tests_file(path.read_text(errors="replace"), options["file"])
+        declared = parse_tests_file(text, options["file"])
     except ConfigError as exc:
         return [CheckResult("tests", CheckStatus.FAIL, f"the tests file is invalid: {exc}")]
     results = []

@@ -24,10 +24,12 @@ def lockmaster_env(app) -> dict[str, str]:
     return {**app_environ(app), SECRET_ENV: os.environ.get(SECRET_ENV, "")}
 
 
-def start_worker(app, log_path: Path, *args: str) -> subprocess.Popen:
+def start_worker(app, log_path: Path, *args: str,
+                 extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """`lockmaster worker` as its own process group, logging to log_path."""
     with open(log_path, "ab") as log_file:
-        return subprocess.Popen([LOCKMASTER, "worker", *args], env=lockmaster_env(app),
+        return subprocess.Popen([LOCKMASTER, "worker", *args],
+                                env={**lockmaster_env(app), **(extra_env or {})},
                                 stdout=log_file, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
 

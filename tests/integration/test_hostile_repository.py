@@ -1,0 +1,154 @@
+"""A pushed repository is hostile: its links, submodules and patterns never reach the worker."""
+
+import gzip
+import io
+import json
+import os
+import socket
+import subprocess
+import tarfile
+import time
+import uuid
+
+import pytest
+
+from builder.checks.settings import GATES
+from tests.integration.buildhelpers import build_log, build_of, push, start_worker, stop_worker
+from tests.integration.conftest import registry_get, repo_entry, work
+
+MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def only(*gates: str) -> dict:
+    """A `checks:` mapping that runs only the named gates (the others cost seconds)."""
+    return {gate: {"enabled": gate in gates} for gate in GATES}
+
+
+def link(source_repo, name: str, target: str) -> None:
+    """Add a symbolic link to the next commit of source_repo."""
+    path = source_repo.path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_symlink() or path.exists():
+        path.unlink()
+    os.symlink(target, path)
+    source_repo.repo.index.add([name])
+
+
+def run_worker(app, tmp_path, environment: dict[str, str], seconds: float = 180) -> None:
+    """A real `lockmaster worker --burst` with environment added to its own, until idle."""
+    worker = start_worker(app, tmp_path / "worker.log", "--burst", extra_env=environment)
+    try:
+        worker.wait(timeout=seconds)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError("the worker was still busy after "
+                             f"{seconds}s:\n{(tmp_path / 'worker.log').read_text()[-3000:]}") \
+            from exc
+    finally:
+        stop_worker(worker)
+
+
+def image_files(registry_prefix: str, tag: str) -> tuple[dict[str, tarfile.TarInfo], bytes]:
+    """Every file of a staged image as the registry serves it, and all its bytes unpacked."""
+    base = f"{registry_prefix}/staging/acme/web"
+    manifest = registry_get(f"{base}/manifests/{tag}", accept=MANIFEST).json()
+    files, everything = {}, registry_get(f"{base}/blobs/{manifest['config']['digest']}").content
+    for layer in manifest["layers"]:
+        raw = gzip.decompress(registry_get(f"{base}/blobs/{layer['digest']}").content)
+        everything += raw
+        with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+            files.update({member.name: member for member in tar})
+    return files, everything
+
+
+@pytest.mark.once
+def test_links_to_the_workers_files_fail_clearly_or_reach_the_image_as_links(
+        make_app, source_repo, secret, base_image, registry_prefix, tmp_path):
+    session_key = f"session-key-{uuid.uuid4().hex}"
+    app = make_app([repo_entry(source_repo, branches=["*"], checks=only("tests"))])
+    client = app.test_client()
+    copy_all = f"FROM {base_image}\nCOPY . /ctx/\nRUN ls -la /ctx\n"
+    source_repo.commit({"Dockerfile": copy_all}, "Copy the context")
+    link(source_repo, "environ", "/proc/self/environ")
+    link(source_repo, "shadow", "/etc/shadow")
+    link(source_repo, "zero", "/dev/zero")
+    link(source_repo, "etc", "/etc")
+    source_repo.commit({}, "Links in the context")
+    attacks = {"context": push(client, source_repo, secret, ref="refs/heads/context")}
+    for name, target in ((".dockerignore", "/proc/self/environ"), (".dockerignore", "/dev/zero"),
+                         ("Dockerfile", "/proc/self/environ"),
+                         (".lockmaster/tests.yml", "/etc/shadow")):
+        link(source_repo, name, target)
+        source_repo.commit({}, f"{name} -> {target}")
+        branch = f"{name.strip('.').replace('/', '-')}-{target.split('/')[-1]}"
+        attacks[(name, target)] = push(client, source_repo, secret, ref=f"refs/heads/{branch}")
+        source_repo.repo.git.reset("--hard", "HEAD~1")
+
+    run_worker(app, tmp_path, {"LOCKMASTER_SECRET_KEY": session_key})
+
+    shown = ""
+    for attack, build_id in attacks.items():
+        build = build_of(client, build_id)
+        shown += json.dumps(build) + build_log(client, build_id)
+        if attack == "context":
+            assert build["status"] == "staged", build["error"]
+            continue
+        name, target = attack
+        assert build["status"] in ("failed", "rejected"), (attack, build)
+        assert f"'{name}' is a symbolic link" in build["error"], (attack, build["error"])
+    files, everything = image_files(registry_prefix, "context")
+    for name, target in (("environ", "/proc/self/environ"), ("shadow", "/etc/shadow"),
+                         ("zero", "/dev/zero"), ("etc", "/etc")):
+        assert files[f"ctx/{name}"].issym() and files[f"ctx/{name}"].linkname == target
+    assert not any(path.startswith("ctx/etc/") for path in files)
+    for value in (session_key, secret):
+        assert value not in shown and value.encode() not in everything
+
+
+def git_daemon(root) -> tuple[subprocess.Popen, int]:
+    """`git daemon` serving every repository under root on a free loopback port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    daemon = subprocess.Popen(["git", "daemon", "--reuseaddr", "--export-all",
+                               "--listen=127.0.0.1", f"--port={port}", f"--base-path={root}",
+                               str(root)], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as attempt:
+            if attempt.connect_ex(("127.0.0.1", port)) == 0:
+                return daemon, port
+        time.sleep(0.05)
+    daemon.kill()
+    raise AssertionError("git daemon did not start")
+
+
+@pytest.mark.once
+def test_submodules_on_other_hosts_or_local_paths_are_refused(make_app, source_repo, secret,
+                                                              tmp_path):
+    library = source_repo.path.parent / "lib"
+    library.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(library)], check=True)
+    subprocess.run(["git", "-C", str(library), "-c", "user.name=a", "-c", "user.email=a@b",
+                    "commit", "-q", "--allow-empty", "-m", "lib"], check=True)
+    lib_sha = subprocess.run(["git", "-C", str(library), "rev-parse", "HEAD"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    daemon, port = git_daemon(source_repo.path.parent)
+    try:
+        app = make_app([repo_entry(source_repo, branches=["*"], checks=only(),
+                                   clone_url=f"git://127.0.0.1:{port}/web")])
+        client = app.test_client()
+        builds = {}
+        for branch, url in (("other-host", f"git://localhost:{port}/lib"),
+                            ("local-path", f"file://{library}")):
+            source_repo.repo.git.update_index("--add", "--cacheinfo", f"160000,{lib_sha},lib")
+            source_repo.commit({".gitmodules": f'[submodule "lib"]\n\tpath = lib\n\turl = {url}\n'},
+                               f"Submodule at {url}")
+            builds[url] = push(client, source_repo, secret, ref=f"refs/heads/{branch}")
+        work(app)
+    finally:
+        daemon.kill()
+        daemon.wait()
+    for url, build_id in builds.items():
+        build = build_of(client, build_id)
+        assert (build["status"], build["failed_stage"]) == ("failed", "clone"), build
+        assert f"submodule 'lib' at {url} is refused" in build["error"]
