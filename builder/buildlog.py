@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from redis import Redis
 from redis.exceptions import RedisError
 
+from builder.masking import Masker
+
 STREAM_MAXLEN = 20_000
 FINISHED_TTL_SECONDS = 24 * 3600
 log = logging.getLogger(__name__)
@@ -19,16 +21,41 @@ def stream_key(build_id: str) -> str:
 
 
 class BuildLog:
-    """Collects a build's log lines and publishes each one as it arrives."""
+    """Collects a build's log lines and publishes each one as it arrives, masked: nothing
+    reaches the stored log, the live stream or its readers before its secrets are masked."""
 
-    def __init__(self, redis: Redis, build_id: str):
+    def __init__(self, redis: Redis, build_id: str, masker: Masker | None = None):
         self.redis = redis
         self.key = stream_key(build_id)
         self.lines: list[str] = []
+        self.masker = masker or Masker()
+        self._partial = ""
+
+    def add_secret(self, value: str) -> None:
+        """Mask value in every line written from now on (a build secret, a signing key)."""
+        self.masker.add(value)
+
+    def feed(self, chunk: str) -> None:
+        """Add output that may end mid-line: only completed lines are masked and published,
+        so a secret split across two chunks is still caught."""
+        text = self._partial + chunk
+        complete, _newline, self._partial = text.rpartition("\n")
+        if _newline:  # blank lines of the engine's stream carry nothing
+            self._add([line for line in complete.split("\n") if line.strip()])
 
     def write(self, text: str) -> None:
-        """Add one or more lines to the log."""
-        for line in text.rstrip("\n").split("\n"):
+        """Add one or more lines to the log (after any output fed before them)."""
+        self.flush()
+        self._add(text.rstrip("\n").split("\n"))
+
+    def flush(self) -> None:
+        """Publish the last fed line even though it has no line end yet."""
+        if self._partial:
+            partial, self._partial = self._partial, ""
+            self._add([partial])
+
+    def _add(self, lines: list[str]) -> None:
+        for line in map(self.masker, lines):
             self.lines.append(line)
             try:
                 self.redis.xadd(self.key, {"line": line}, maxlen=STREAM_MAXLEN, approximate=True)
@@ -56,6 +83,7 @@ class BuildLog:
 
     def text(self) -> str:
         """The whole log."""
+        self.flush()
         return "\n".join(self.lines) + ("\n" if self.lines else "")
 
     def close(self) -> None:

@@ -173,8 +173,8 @@ class EngineBuild:
         step, image_id = None, None
         for chunk in stream:
             text = _COLOUR.sub("", chunk.get("stream") or "")
+            self.log.feed(text)
             if text.strip():
-                self.log.write(text.rstrip("\n"))
                 step = text.strip() if _STEP.match(text) else step
                 self._note_container(text.rstrip("\n"))
             if "error" in chunk or "errorDetail" in chunk:

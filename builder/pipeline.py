@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from builder.checks.runner import run_gates
 from builder.engineprep import EnginePrep
 from builder.errors import BuildFailure
 from builder.image import BuildRequest, BuildStopped, EngineBuild
+from builder.masking import Masker, installation_secrets
 from builder.push import push_image, tag_locally, tag_pushed
 from builder.recipe import BUILD_ID_LABEL as BUILD_ID_LABEL
 from builder.recipe import build_args, build_paths, image_labels, image_tags
@@ -67,7 +69,7 @@ class BuildRun:
             self.watch.close()
 
     def _run(self, build: Build) -> str:
-        self.log = BuildLog(self.runtime.redis, self.build_id)
+        self.log = BuildLog(self.runtime.redis, self.build_id, build_masker(self.runtime))
         workspace = self.runtime.settings.workspace_dir / self.build_id
         try:
             try:
@@ -129,7 +131,8 @@ class BuildRun:
         self._advance(BuildStatus.CLONING, started_at=utcnow(), attempts=build.attempts + 1)
         self.prep = EnginePrep(self.runtime, build, repo, self.log)
         checkout(build.clone_url, build.commit_sha, workspace, self.log,
-                 mirror_dir=self.runtime.settings.mirror_dir, submodules=repo.submodules)
+                 mirror_dir=self.runtime.settings.mirror_dir, submodules=repo.submodules,
+                 allowed_hosts=self.runtime.settings.clone_hosts)
         self.stage = "build"
         args = build_args(build, repo)
         self._advance(BuildStatus.BUILDING, build_args=args)
@@ -233,6 +236,20 @@ class BuildRun:
         with self.runtime.db.session() as session:
             session.get(Build, self.build_id, options=[ROW_ONLY]).log = self.log.text()
         self.log.close()
+
+
+def build_masker(runtime: Runtime) -> Masker:
+    """What a build's log masks from its first line: the installation's secret values (those
+    this process holds) and the builder robot's registry token."""
+    settings = runtime.settings
+    names = {r.secret_env for r in settings.repositories}
+    names |= {n.secret_env for r in settings.repositories for n in r.notifications
+              if n.secret_env}
+    names |= {settings.registry.events_secret_env} - {None}
+    masker = Masker(installation_secrets(os.environ, names))
+    auth = push_auth(runtime)
+    masker.add(auth and auth["password"])
+    return masker
 
 
 STAGE_OF_STATUS = {"cloning": "clone", "building": "build", "checking": "gates",

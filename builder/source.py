@@ -12,27 +12,29 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import git
-
 from builder.buildlog import BuildLog
+from builder.childenv import child_env
 from builder.errors import BuildFailure
+from builder.gitcmd import GitFailed, run_git
+from builder.masking import without_credentials
+from builder.submodules import is_local, refusal, resolve
 
 # Never prompt for credentials, never run ext:: transports, whatever the user's git config says.
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "/bin/true"}
 REMOTE_PROTOCOLS = "git:http:https:ssh"
 LAST_USED = "lockmaster-last-used"
+# What git needs beyond every tool's variables to reach the repository's own host over SSH.
+GIT_KEPT = ("SSH_AUTH_SOCK", "GIT_SSH_COMMAND")
+MAX_SUBMODULE_DEPTH = 5
 
 
 def git_env(url: str) -> dict[str, str]:
-    """Git's environment for a clone of url: local paths (and so local submodules) only when
-    the repository itself is local, so a hostile .gitmodules cannot read this machine's disk."""
+    """Git's environment for a clone of url: the worker's own variables left out, and local
+    paths (and so local submodules) only when the repository itself is local."""
     protocols = REMOTE_PROTOCOLS + (":file" if is_local(url) else "")
-    return {**GIT_ENV, "GIT_ALLOW_PROTOCOL": protocols}
-
-
-def is_local(url: str) -> bool:
-    """True for a path or file:// URL."""
-    return url.startswith(("/", "./", "../", "file://"))
+    # No credential or SSH agent of the worker goes further than the repository's own host:
+    # submodules of other hosts are refused before git runs (builder/submodules.py).
+    return child_env({**GIT_ENV, "GIT_ALLOW_PROTOCOL": protocols}, keep=GIT_KEPT)
 
 
 def mirror_path(mirror_dir: Path, url: str) -> Path:
@@ -42,36 +44,37 @@ def mirror_path(mirror_dir: Path, url: str) -> Path:
 
 
 def checkout(url: str, sha: str, workspace: Path, log: BuildLog, *, mirror_dir: Path,
-             submodules: bool = True) -> None:
-    """Fetch `sha` into the repository's mirror, check it out in workspace, with submodules."""
+             submodules: bool = True, allowed_hosts: tuple[str, ...] = ()) -> None:
+    """Fetch `sha` into the repository's mirror, check it out in workspace, with the
+    submodules whose URLs are on the repository's own host(s)."""
     mirror = mirror_path(mirror_dir, url)
     env = git_env(url)
     with locked(mirror):
         _fetch(mirror, url, sha, env, log)
     with disk_space_checked(workspace.parent):
-        repo = _check_out(url, sha, mirror, workspace, log, env)
-    if submodules and (workspace / ".gitmodules").exists():
-        repo.git.remote("add", "origin", url)  # relative submodule URLs are resolved from it
-        _submodules(repo, log)
+        _check_out(url, sha, mirror, workspace, log, env)
+    if submodules:
+        run_git(workspace, "remote", "add", "origin", url, env=env)  # relative URLs need it
+        _submodules(workspace, url, allowed_hosts, env, log, depth=0)
 
 
 def _check_out(url: str, sha: str, mirror: Path, workspace: Path, log: BuildLog,
-               env: dict[str, str]) -> git.Repo:
+               env: dict[str, str]) -> None:
     shutil.rmtree(workspace, ignore_errors=True)  # left behind by a worker that was lost
     workspace.mkdir(parents=True)
-    repo = git.Repo.init(workspace)
-    repo.git.update_environment(**env)
+    run_git(workspace, "init", "-q", env=env)
     # Share the mirror's objects instead of copying them (like `git clone --shared`).
     (workspace / ".git" / "objects" / "info" / "alternates").write_text(
         str(mirror / "objects") + "\n")
     if (mirror / "shallow").exists():
         (workspace / ".git" / "shallow").write_bytes((mirror / "shallow").read_bytes())
     try:
-        repo.git.checkout("--detach", "--force", sha)
-    except git.GitCommandError as exc:
-        raise BuildFailure("clone", f"commit {sha[:12]} not found in {url}") from exc
-    log.write(f"checked out {sha} ({repo.git.show('-s', '--format=%s', sha)})")
-    return repo
+        run_git(workspace, "checkout", "-q", "--detach", "--force", sha, env=env)
+    except GitFailed as exc:
+        raise BuildFailure("clone", f"commit {sha[:12]} not found in "
+                                    f"{without_credentials(url)}") from exc
+    subject = run_git(workspace, "show", "-s", "--format=%s", sha, env=env).strip()
+    log.write(f"checked out {sha} ({subject})")
 
 
 @contextmanager
@@ -79,7 +82,7 @@ def disk_space_checked(folder: Path) -> Iterator[None]:
     """Turn 'no space left on device' (from Python or from git) into a clear build failure."""
     try:
         yield
-    except (OSError, git.GitCommandError, BuildFailure) as exc:
+    except (OSError, GitFailed, BuildFailure) as exc:
         said = f"{exc} {exc.__cause__ or ''}"
         if getattr(exc, "errno", None) != errno.ENOSPC and "No space left" not in said:
             raise
@@ -89,48 +92,83 @@ def disk_space_checked(folder: Path) -> Iterator[None]:
 
 
 def _fetch(mirror: Path, url: str, sha: str, env: dict[str, str], log: BuildLog) -> None:
+    mirror.mkdir(parents=True, exist_ok=True)
     if not (mirror / "HEAD").exists():
-        git.Repo.init(mirror, bare=True)
-    repo = git.Repo(mirror)
-    repo.git.update_environment(**env)
+        run_git(mirror, "init", "-q", "--bare", env=env)
     (mirror / LAST_USED).touch()
-    if _has_commit(repo, sha):
+    if _has_commit(mirror, sha, env):
         log.write(f"commit {sha[:12]} is already in the mirror cache")
         return
-    log.write(f"$ git fetch --depth=1 {url} {sha}")
+    shown = without_credentials(url)
+    log.write(f"$ git fetch --depth=1 {shown} {sha}")
     try:
-        repo.git.fetch("--depth=1", "--no-tags", "--", url, sha)
+        run_git(mirror, "fetch", "-q", "--depth=1", "--no-tags", "--", url, sha, env=env)
         return
-    except git.GitCommandError as shallow_error:
-        log.write(f"shallow fetch refused ({_last_line(shallow_error)}); fetching all refs")
+    except GitFailed as shallow_error:
+        log.write(f"shallow fetch refused ({_said(shallow_error)}); fetching all refs")
     try:
         unshallow = ["--unshallow"] if (mirror / "shallow").exists() else []
-        repo.git.fetch(*unshallow, "--no-tags", "--", url, "+refs/heads/*:refs/heads/*",
-                       "+refs/tags/*:refs/tags/*")
-    except git.GitCommandError as exc:
-        raise BuildFailure("clone", f"could not fetch from {url}: {_last_line(exc)}") from exc
+        run_git(mirror, "fetch", "-q", *unshallow, "--no-tags", "--", url,
+                "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", env=env)
+    except GitFailed as exc:
+        raise BuildFailure("clone", f"could not fetch from {shown}: {_said(exc)}") from exc
 
 
-def _has_commit(repo: git.Repo, sha: str) -> bool:
+def _has_commit(repo: Path, sha: str, env: dict[str, str]) -> bool:
     try:
-        repo.git.cat_file("-e", f"{sha}^{{commit}}")
-    except git.GitCommandError:
+        run_git(repo, "cat-file", "-e", f"{sha}^{{commit}}", env=env)
+    except GitFailed:
         return False
     return True
 
 
-def _submodules(repo: git.Repo, log: BuildLog) -> None:
-    log.write("$ git submodule update --init --recursive")
+def _submodules(folder: Path, url: str, allowed_hosts: tuple[str, ...], env: dict[str, str],
+                log: BuildLog, depth: int) -> None:
+    """Check every submodule URL of the commit checked out in folder (read from Git's objects,
+    never from the checkout), fetch them, then theirs, down to MAX_SUBMODULE_DEPTH."""
+    declared = _declared_submodules(folder, env)
+    if not declared:
+        return
+    if depth >= MAX_SUBMODULE_DEPTH:
+        raise BuildFailure("clone", f"submodules nest deeper than {MAX_SUBMODULE_DEPTH} levels")
+    for name, (_path, sub_url) in declared.items():
+        refused = refusal(name, sub_url, url, allowed_hosts)
+        if refused:
+            raise BuildFailure("clone", refused)
+    log.write(f"$ git submodule update --init{' (in ' + str(folder.name) + ')' if depth else ''}")
     try:
-        repo.git.submodule("update", "--init", "--recursive", "--depth=1")
-    except git.GitCommandError:
+        run_git(folder, "submodule", "update", "--init", "--depth=1", env=env)
+    except GitFailed:
         log.write("shallow submodule fetch refused; fetching them whole")
         try:
-            repo.git.submodule("update", "--init", "--recursive")
-        except git.GitCommandError as exc:
-            raise BuildFailure("clone", f"could not fetch the submodules: {_last_line(exc)} "
+            run_git(folder, "submodule", "update", "--init", env=env)
+        except GitFailed as exc:
+            raise BuildFailure("clone", f"could not fetch the submodules: {_said(exc)} "
                                         "(set submodules: false in lockmaster.yml if the image "
                                         "does not need them)") from exc
+    for _name, (path, sub_url) in declared.items():
+        inner = folder / path
+        if inner.resolve().is_relative_to(folder.resolve()) and (inner / ".git").exists():
+            _submodules(inner, resolve(sub_url, url), allowed_hosts, env, log, depth + 1)
+
+
+def _declared_submodules(folder: Path, env: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """{name: (path, url)} of the .gitmodules blob of HEAD (none if it has no .gitmodules)."""
+    try:
+        listing = run_git(folder, "config", "--blob", "HEAD:.gitmodules", "--null", "--list",
+                          env=env)
+    except GitFailed:
+        return {}
+    values: dict[tuple[str, str], str] = {}
+    for entry in filter(None, listing.split("\0")):
+        key, _newline, value = entry.partition("\n")
+        section, _dot, rest = key.partition(".")
+        name, _dot, field = rest.rpartition(".")
+        if section == "submodule" and field in ("path", "url"):
+            values[(name, field)] = value
+    names = {name for name, _field in values}
+    return {name: (values.get((name, "path"), name), values.get((name, "url"), ""))
+            for name in sorted(names)}
 
 
 @contextmanager
@@ -154,7 +192,5 @@ def inside(workspace: Path, relative: str, what: str) -> Path:
     return path
 
 
-def _last_line(exc: git.GitCommandError) -> str:
-    text = (exc.stderr or str(exc)).strip()
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return (lines[-1] if lines else text).removeprefix("stderr: ").strip("'")
+def _said(exc: GitFailed) -> str:
+    return without_credentials(exc.last_line.removeprefix("fatal: "))

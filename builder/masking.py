@@ -1,0 +1,84 @@
+"""What a build never shows: secret values, credentials in URLs, notification paths.
+
+Plain rules. `Masker` masks one completed line at a time: the values registered with it (the
+installation's own secrets, a build's secrets, signing keys, as they are added), whatever the
+secrets gate's patterns recognise, and the credentials of any URL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from builder.checks.masking import find_secrets, mask
+
+# An installation's own values shorter than this would mask ordinary words of the log.
+MIN_SECRET_CHARS = 8
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"]+@")
+# Webhook URLs whose path is itself the credential (Slack, Discord, Teams, Google Chat…).
+_SECRET_PATHS = re.compile(
+    r"(?i)(hooks\.slack\.com/(?:services|workflows|triggers)/|/api/webhooks/|/webhookb2/|"
+    r"[?&](?:key|token|sig|signature|access_token)=)[^\s'\"<>]+")
+
+
+def without_credentials(text: str) -> str:
+    """text with the `user:password@` part of every URL and every webhook's secret path
+    masked (clone URLs, notification URLs, errors that quote them)."""
+    text = _USERINFO.sub(r"\1***@", text)
+    return _SECRET_PATHS.sub(r"\1***", text)
+
+
+def shown_url(url: str) -> str:
+    """A URL as Lockmaster shows it: no credentials, no secret path."""
+    return without_credentials(url)
+
+
+def url_secrets(url: str) -> set[str]:
+    """The parts of a URL that are secrets (its password, its secret path), to mask wherever
+    a library quotes them (e.g. `url: /services/T0/B0/XXXX` in a connection error)."""
+    parts, found = urlsplit(url), set()
+    if parts.password:
+        found.add(parts.password)
+    if _SECRET_PATHS.search(url) and len(parts.path) >= MIN_SECRET_CHARS:
+        found.add(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return found
+
+
+class Masker:
+    """Masks known secret values, the secrets gate's patterns and URL credentials in text."""
+
+    def __init__(self, values: Iterable[str] = ()):
+        self.values: set[str] = set()
+        for value in values:
+            self.add(value)
+
+    def add(self, value: str | None, min_chars: int = 1) -> None:
+        """Mask `value` from now on (a build secret, a signing key…); values shorter than
+        min_chars are ignored."""
+        if value and len(value) >= min_chars:
+            self.values.add(value)
+
+    def __call__(self, line: str) -> str:
+        """The line with every secret masked."""
+        for hit in find_secrets(line) if _may_hold_pattern(line) else ():
+            self.values.update(v for v in hit.values if v)
+        for value in sorted(self.values, key=len, reverse=True):
+            if value in line:
+                line = line.replace(value, mask(value))
+        return without_credentials(line) if ("@" in line or "/" in line) else line
+
+
+def _may_hold_pattern(line: str) -> bool:
+    """Cheap pre-test: every pattern of the secrets gate needs a run of 16 token characters."""
+    return len(line) >= 16
+
+
+def installation_secrets(environ: dict[str, str], names: Iterable[str]) -> set[str]:
+    """The values of the installation's secret variables (those named by secret_env settings
+    and Lockmaster's own) that are long enough to mask, plus passwords in service URLs."""
+    own = ("LOCKMASTER_SECRET_KEY", "LOCKMASTER_TOKEN")
+    values = {environ.get(name, "") for name in (*own, *names)}
+    for name in ("LOCKMASTER_DATABASE_URL", "LOCKMASTER_REDIS_URL"):
+        values |= url_secrets(environ.get(name, ""))
+    return {value for value in values if len(value) >= MIN_SECRET_CHARS}
