@@ -13,11 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from docker.errors import DockerException
-
 from builder.checks.archive import ImageArchive
 from builder.checks.base import CheckResult, CheckStatus, GateError, registered_gates
 from builder.checks.context import CONTAINER_LABEL, GateContext
+from builder.checks.export import ImageTooLarge, export_image
 from builder.checks.masking import redact, redact_all
 from builder.checks.probes import remove_labelled
 from builder.checks.record import advisories_lookup, previous_size, store_results
@@ -51,9 +50,14 @@ def run_gates(runtime, build, repo, image_id: str, workspace: Path, build_log) -
     scratch = Path(tempfile.mkdtemp(prefix=f"checks-{build.id}-",
                                     dir=_scratch_root(runtime.settings.data_dir)))
     try:
-        context = _context(runtime, build, repo, image_id, workspace, scratch)
+        limit = policy.size["max_uncompressed_mb"] if "size" in enabled else None
+        context = _context(runtime, build, repo, image_id, workspace, scratch, limit)
         results = run_all(context, enabled)
         secrets, sbom = context.secrets, context.artifacts.get("sbom")
+    except ImageTooLarge as exc:
+        results = [CheckResult(g, CheckStatus.FAIL if g == "size" else CheckStatus.ERROR,
+                               str(exc) if g == "size" else f"not run: {exc}") for g in enabled]
+        secrets, sbom = set(), None
     except GateError as exc:
         results = [CheckResult(g, CheckStatus.ERROR, str(exc)) for g in enabled]
         secrets, sbom = set(), None
@@ -127,15 +131,11 @@ def _yield_cpu() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
 
 
-def _context(runtime, build, repo, image_id: str, workspace: Path, scratch: Path):
+def _context(runtime, build, repo, image_id: str, workspace: Path, scratch: Path,
+             max_uncompressed_mb: float | None):
     client = runtime.docker()
     tar = scratch / "image.tar"
-    try:
-        with tar.open("wb") as out:
-            for chunk in client.images.get(image_id).save(named=False):
-                out.write(chunk)
-    except DockerException as exc:
-        raise GateError(f"the Docker engine could not export the image: {exc}") from exc
+    export_image(client, image_id, tar, max_uncompressed_mb)
     return GateContext(
         build_id=build.id, image_id=image_id, archive=ImageArchive(tar), policy=repo.checks,
         workspace=workspace, dockerfile=workspace / repo.dockerfile, docker=client,

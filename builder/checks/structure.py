@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
+from builder.checks import patterns
 from builder.checks.archive import ImageArchive
 
 
@@ -15,17 +14,16 @@ def check_structure(archive: ImageArchive, spec: dict) -> list[str]:
     for path, pattern in (spec.get("contents") or {}).items():
         if path not in files:
             problems.append(f"{path} does not exist")
-        elif not re.search(pattern, archive.read(files[path]).decode(errors="replace"),
-                           re.MULTILINE):
+        elif not patterns.search(pattern, archive.read(files[path]).decode(errors="replace")):
             problems.append(f"{path} does not match /{pattern}/")
     env = dict(e.partition("=")[::2] for e in config.get("Env") or [])
     problems += [f"env {k} is {env.get(k)!r}, expected /{v}/"
                  for k, v in (spec.get("env") or {}).items()
-                 if k not in env or not re.fullmatch(str(v), env[k])]
+                 if k not in env or not patterns.fullmatch(str(v), env[k])]
     labels = config.get("Labels") or {}
     problems += [f"label {k} is {labels.get(k)!r}, expected /{v}/"
                  for k, v in (spec.get("labels") or {}).items()
-                 if k not in labels or not re.fullmatch(str(v), labels[k])]
+                 if k not in labels or not patterns.fullmatch(str(v), labels[k])]
     for key, field in (("user", "User"), ("workdir", "WorkingDir")):
         if key in spec and str(spec[key]) != (config.get(field) or ""):
             problems.append(f"{key} is {config.get(field)!r}, expected {spec[key]!r}")

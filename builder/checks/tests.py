@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 import time
 
-from builder.checks import probes
+from builder.checks import patterns, probes
 from builder.checks.base import CheckResult, CheckStatus, gate
 from builder.checks.context import GateContext
 from builder.checks.structure import check_structure
@@ -47,6 +46,11 @@ def run(context: GateContext) -> list[CheckResult]:
 
 
 def _run_one(context: GateContext, test: RegressionTest, limits: probes.Limits) -> CheckResult:
+    try:
+        for pattern in _patterns(test):
+            patterns.compiled(pattern, multiline=pattern not in _whole_value_patterns(test))
+    except patterns.PatternError as exc:
+        return _result(test, False, str(exc), "")
     ceiling = context.policy.tests["timeout_seconds"]
     timeout = min(test.timeout_seconds or ceiling, ceiling)
     if test.kind == "structure":
@@ -66,9 +70,9 @@ def _judge_command(test: RegressionTest, ran: probes.Run, timeout: float) -> Che
     elif ran.exit_code != test.exit_code:
         problems.append(f"exit code {ran.exit_code}, expected {test.exit_code}")
     problems += [f"output does not match /{p}/" for p in test.output
-                 if not re.search(p, ran.output, re.MULTILINE)]
+                 if not patterns.search(p, ran.output)]
     problems += [f"output matches /{p}/" for p in test.output_not
-                 if re.search(p, ran.output, re.MULTILINE)]
+                 if patterns.search(p, ran.output)]
     return _result(test, not problems, "; ".join(problems) or "as expected", ran.output)
 
 
@@ -105,10 +109,25 @@ def _judge_service(test, requests: list[dict], ran: probes.Run, timeout: float,
         path, want = request.get("path", "/"), request.get("status", 200)
         if answer.get("status") != want:
             problems.append(f"GET {path}: status {answer.get('status')}, expected {want}")
-        elif request.get("body") and not re.search(request["body"], answer.get("body", "")):
+        elif request.get("body") and not patterns.search(request["body"],
+                                                         answer.get("body", "")):
             problems.append(f"GET {path}: body does not match /{request['body']}/")
     return _result(test, not problems, "; ".join(problems) or "answered as expected",
                    ran.output + "\n--- service log ---\n" + logs)
+
+
+def _patterns(test: RegressionTest) -> list[str]:
+    """Every regular expression a test declares (each is checked before the test runs)."""
+    spec = test.spec if isinstance(test.spec, dict) else {}
+    found = [*test.output, *test.output_not, *(spec.get("contents") or {}).values()]
+    found += [r["body"] for r in spec.get("requests") or [] if isinstance(r, dict) and
+              r.get("body")]
+    return [str(p) for p in found] + _whole_value_patterns(test)
+
+
+def _whole_value_patterns(test: RegressionTest) -> list[str]:
+    spec = test.spec if isinstance(test.spec, dict) else {}
+    return [str(v) for key in ("env", "labels") for v in (spec.get(key) or {}).values()]
 
 
 def _logs(container) -> str:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from builder.checks.base import GateError
+from builder.childenv import child_env
 
 # syft must never reach out: no update check, no vulnerability database download.
 OFFLINE_ENV = {"SYFT_CHECK_FOR_APP_UPDATE": "false", "GRYPE_DB_AUTO_UPDATE": "false"}
@@ -26,7 +26,7 @@ def tool_path(name: str) -> str:
 def run_tool(args: list[str], timeout: float, cwd: Path | None = None) -> \
         subprocess.CompletedProcess:
     """Run a tool offline with a timeout; raise GateError if it cannot run or times out."""
-    env = {**os.environ, **OFFLINE_ENV}
+    env = child_env(OFFLINE_ENV)  # never the worker's own secrets
     try:
         return subprocess.run([tool_path(args[0]), *args[1:]], capture_output=True, text=True,
                               timeout=timeout, cwd=cwd, env=env, check=False)

@@ -152,3 +152,46 @@ def test_submodules_on_other_hosts_or_local_paths_are_refused(make_app, source_r
         build = build_of(client, build_id)
         assert (build["status"], build["failed_stage"]) == ("failed", "clone"), build
         assert f"submodule 'lib' at {url} is refused" in build["error"]
+
+
+@pytest.mark.once
+def test_a_catastrophic_pattern_fails_its_test_and_frees_the_worker(make_app, source_repo, secret,
+                                                                    tmp_path):
+    app = make_app([repo_entry(source_repo, branches=["*"], checks=only("tests"))])
+    client = app.test_client()
+    tests = ("tests:\n"
+             "  - name: catastrophic\n    command: \"printf 'a%.0s' $(seq 40); echo '!'\"\n"
+             "    output: '^(a+)+$'\n"
+             "  - name: lookbehind\n    command: echo ab\n    output: '(?<=a)b'\n")
+    source_repo.commit({".lockmaster/tests.yml": tests}, "Hostile patterns")
+    hostile = push(client, source_repo, secret, ref="refs/heads/hostile")
+    source_repo.commit({".lockmaster/tests.yml": "tests: []\n"}, "No tests")
+    following = push(client, source_repo, secret, ref="refs/heads/following")
+
+    run_worker(app, tmp_path, {}, seconds=90)
+
+    checks = {c.get("test"): c for c in build_of(client, hostile)["checks"]}
+    assert checks["catastrophic"]["status"] == "fail"
+    assert "output does not match /^(a+)+$/" in checks["catastrophic"]["summary"]
+    assert checks["lookbehind"]["status"] == "fail"
+    assert "uses a lookaround" in checks["lookbehind"]["summary"]
+    assert build_of(client, following)["status"] == "staged"
+
+
+@pytest.mark.once
+def test_an_image_over_the_size_limit_is_judged_by_the_engine_and_never_exported(
+        make_app, source_repo, secret, docker_client):
+    app = make_app([repo_entry(source_repo, checks={
+        **only("size", "secrets"), "size": {"enabled": True, "max_uncompressed_mb": 0.5}})])
+    client = app.test_client()
+    build_id = push(client, source_repo, secret)
+    work(app)
+    build = build_of(client, build_id)
+    checks = {c["name"]: c for c in build["checks"]}
+    assert build["status"] == "rejected"
+    assert checks["size"]["status"] == "fail"
+    assert "over the 0.5 MB limit (max_uncompressed_mb): the engine measures" in \
+        checks["size"]["summary"]
+    assert "the image was not exported" in checks["size"]["summary"]
+    assert checks["secrets"]["status"] == "error"
+    assert checks["secrets"]["summary"].startswith("not run: ")
