@@ -6,6 +6,7 @@ from pathlib import Path
 
 from builder.errors import BuildFailure
 from builder.isolation import Commit, substitute
+from builder.masking import without_credentials
 from builder.repofiles import RepositoryFileError, read_text
 from builder.source import inside
 from builder.tags import branch_name, ref_to_tag, short_sha, tag_name
@@ -37,7 +38,8 @@ def image_labels(build: Build) -> dict[str, str]:
     """The OCI labels and the Lockmaster build id every image carries."""
     return {
         "org.opencontainers.image.revision": build.commit_sha,
-        "org.opencontainers.image.source": build.source_url or build.clone_url,
+        "org.opencontainers.image.source": without_credentials(build.source_url or
+                                                               build.clone_url),
         "org.opencontainers.image.created": utcnow().isoformat(timespec="seconds") + "Z",
         BUILD_ID_LABEL: build.id,
     }

@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from builder.buildlog import live_lines
 from builder.checks.settings import GATES
 from tests.integration.buildhelpers import build_log, build_of, push, start_worker, stop_worker
 from tests.integration.conftest import registry_get, repo_entry, work
@@ -195,3 +196,22 @@ def test_an_image_over_the_size_limit_is_judged_by_the_engine_and_never_exported
     assert "the image was not exported" in checks["size"]["summary"]
     assert checks["secrets"]["status"] == "error"
     assert checks["secrets"]["summary"].startswith("not run: ")
+
+
+@pytest.mark.once
+def test_secrets_are_masked_before_a_log_line_is_stored_or_streamed(app, client, source_repo,
+                                                                    secret, base_image):
+    token = "ghp_" + uuid.uuid4().hex + "abcd"
+    half = len(secret) // 2
+    source_repo.commit({"Dockerfile": (
+        f"FROM {base_image}\n"
+        f"RUN printf '{secret[:half]}' && sleep 1 && printf '{secret[half:]}\\n' && "
+        f"printf '{token[:12]}' && sleep 1 && echo '{token[12:]}'\n")}, "Print secrets in halves")
+    build_id = push(client, source_repo, secret)
+    work(app)
+    stored = build_log(client, build_id)
+    streamed = "\n".join(live_lines(app.extensions["lockmaster"].redis, build_id))
+    for shown in (stored, streamed):
+        assert secret not in shown and token not in shown
+        assert f"***[masked, {len(secret)} chars]" in shown
+        assert f"ghp_***[masked, {len(token)} chars]" in shown

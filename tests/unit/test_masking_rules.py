@@ -1,0 +1,55 @@
+"""What is never shown: URL credentials, webhook paths, secrets split across output chunks."""
+
+from builder.buildlog import BuildLog
+from builder.masking import Masker, installation_secrets, without_credentials
+from builder.submodules import refusal, resolve
+
+
+class StreamRecorder:
+    """Stands in for Redis: keeps what would have been streamed."""
+
+    def __init__(self):
+        self.streamed = []
+
+    def xadd(self, _key, fields, **_options):
+        self.streamed.append(fields["line"])
+
+
+def test_credentials_and_webhook_paths_are_masked_in_any_text():
+    assert without_credentials("could not fetch from https://bob:hunter22@git.example.com/a.git"
+                               ) == "could not fetch from https://***@git.example.com/a.git"
+    assert without_credentials("https://hooks.slack.com/services/T00/B00/XXXXSECRET failed") == \
+        "https://hooks.slack.com/services/*** failed"
+    assert without_credentials("git@github.com:acme/web.git") == "git@github.com:acme/web.git"
+
+
+def test_a_secret_split_across_chunks_is_masked_before_it_is_streamed():
+    redis = StreamRecorder()
+    log = BuildLog(redis, "b1", Masker(installation_secrets({"HOOK": "s3cret-value-1"},
+                                                            ["HOOK"])))
+    log.feed("token s3cret-")
+    assert redis.streamed == []  # an incomplete line waits for its end
+    log.feed("value-1 done\nnext")
+    log.add_secret("build-secret")
+    log.write("build-secret used")
+    assert redis.streamed == ["token ***[masked, 14 chars] done", "next",
+                              "***[masked, 12 chars] used"]
+    assert log.text() == "\n".join(redis.streamed) + "\n"
+
+
+def test_short_installation_values_are_not_masked_and_database_passwords_are():
+    values = installation_secrets({"A": "short", "LOCKMASTER_DATABASE_URL":
+                                   "postgresql://lm:long-password@db/lm"}, ["A"])
+    assert values == {"long-password"}
+
+
+def test_submodule_urls_resolve_against_the_clone_url_and_stay_on_its_host():
+    base = "https://git.example.com/acme/web.git"
+    assert resolve("../lib.git", base) == "https://git.example.com/acme/lib.git"
+    assert refusal("lib", "../lib.git", base, ()) is None
+    assert refusal("lib", "https://mirror.example.com/lib.git", base, ("mirror.example.com",)) \
+        is None
+    assert "at https://***@evil.example.com/x is refused" in refusal(
+        "lib", "https://u:p@evil.example.com/x", base, ())
+    assert "local paths and file:// URLs" in refusal("lib", "file:///etc", base, ())
+    assert refusal("lib", "../lib", "/srv/git/web", ()) is None
