@@ -53,3 +53,12 @@ def test_submodule_urls_resolve_against_the_clone_url_and_stay_on_its_host():
         "lib", "https://u:p@evil.example.com/x", base, ())
     assert "local paths and file:// URLs" in refusal("lib", "file:///etc", base, ())
     assert refusal("lib", "../lib", "/srv/git/web", ()) is None
+
+
+def test_a_notification_error_never_shows_the_hooks_secret_path():
+    from notify.jobs import _masked
+
+    url = "https://hooks.slack.com/services/T0/B0/XYZ123456"
+    error = ("ConnectionError: HTTPSConnectionPool(host='hooks.slack.com', port=443): Max "
+             "retries exceeded with url: /services/T0/B0/XYZ123456 (Caused by ...)")
+    assert "XYZ123456" not in _masked(error, url)
