@@ -14,7 +14,7 @@ from config import Settings
 from lineage.db import Database
 from lineage.models import utcnow
 from registry.models import Robot
-from registry.signing import key_dir, locked
+from registry.signing import locked
 from registry.tokenservice import ROBOT_PREFIX
 
 OWN = {"builder": "lockmaster-builder", "promoter": "lockmaster-promoter"}
@@ -66,8 +66,8 @@ def own_credentials(settings: Settings, db: Database, purpose: str) -> tuple[str
     if settings.registry.auth != "token":
         return None
     name = OWN[purpose]
-    path = key_dir(settings.data_dir) / f"{name}.token"
-    with locked(key_dir(settings.data_dir)), db.session() as session:
+    path = robot_dir(settings.data_dir) / f"{name}.token"
+    with locked(robot_dir(settings.data_dir)), db.session() as session:
         robot = session.scalar(select(Robot).where(Robot.name == name))
         token = path.read_text().strip() if path.exists() else ""
         if robot and robot.revoked_at is None and robot.token_hash == hash_token(token):
@@ -79,6 +79,12 @@ def own_credentials(settings: Settings, db: Database, purpose: str) -> tuple[str
         robot.token_hash, robot.revoked_at = hash_token(token), None
         _write_secret(path, token)
     return name, token
+
+
+def robot_dir(data_dir: Path) -> Path:
+    """Where Lockmaster's own robots keep their tokens: beside, not with, the token service's
+    signing keys, so a worker's disk need not hold those keys (see docker-compose.yml)."""
+    return data_dir / "robots"
 
 
 def _write_secret(path: Path, token: str) -> None:

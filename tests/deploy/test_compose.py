@@ -9,6 +9,7 @@ import yaml
 
 from app import cli
 from config import ENVIRONMENT_VARIABLES
+from registry.signing import key_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCKMASTER_SERVICES = {"migrate": ["db", "upgrade"], "web": ["web"], "worker": ["worker"],
@@ -21,6 +22,8 @@ def compose(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("compose")
     shutil.copy(ROOT / "docker-compose.yml", folder / "docker-compose.yml")
     shutil.copy(ROOT / ".env.example", folder / ".env")
+    for service in ("web", "worker"):
+        shutil.copy(ROOT / f"{service}.env.example", folder / f"{service}.env")
     shutil.copy(ROOT / "lockmaster.example.yml", folder / "lockmaster.yml")
     result = subprocess.run(["docker-compose", "config"], cwd=folder, capture_output=True,
                             text=True, check=False)
@@ -124,3 +127,28 @@ def test_registry_setup_writes_a_config_the_registry_accepts(tmp_path, monkeypat
     assert written["http"]["tls"]["certificate"] == str(out / "registry.crt")
     for name in ("ca.crt", "registry.crt", "registry.key", "web.crt", "web.key", "bundle.pem"):
         assert (out / name).exists(), name
+
+
+def test_each_service_gets_only_its_own_secrets(compose):
+    services = compose["services"]
+    assert "LOCKMASTER_SECRET_KEY" in services["web"]["environment"]
+    for name in ("worker", "migrate", "registry-setup"):
+        assert "LOCKMASTER_SECRET_KEY" not in services[name]["environment"], name
+    assert "REGISTRY_EVENTS_SECRET" not in services["worker"]["environment"]
+    # web.env and worker.env of the examples (compose inlines them into `environment`).
+    holders = {name for name, service in services.items()
+               if "ACME_WEB_SECRET" in (service.get("environment") or {})}
+    assert holders == {"web"}
+    holders = {name for name, service in services.items()
+               if "ACME_NOTIFY_SECRET" in (service.get("environment") or {})}
+    assert holders == {"worker"}
+    keys = str(key_dir(Path(services["web"]["environment"]["LOCKMASTER_DATA_DIR"])))
+    web_keys = [v for v in services["web"]["volumes"] if _mount(v) == (keys, "volume")]
+    assert web_keys, "the web keeps the token service's signing keys on a volume of its own"
+    shared = {_volume_name(v) for v in services["worker"]["volumes"]}
+    assert _volume_name(web_keys[0]) not in shared
+    assert all(_mount(v)[0] != keys for v in services["worker"]["volumes"])
+
+
+def _volume_name(volume) -> str:
+    return volume["source"] if isinstance(volume, dict) else volume.split(":")[0]
