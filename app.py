@@ -13,7 +13,7 @@ from auth.cli import tokens_group, users_group
 from bootstrap import Runtime
 from builder.checks.cli import advisories
 from builder.cli import register as register_build_commands
-from config import ConfigError, Settings, load_settings
+from config import ConfigError, Settings, load_settings, missing_web_secrets
 from lineage import cli as history_cli
 from ops import jsonlog, multiproc
 from promotion.cli import approve
@@ -103,7 +103,10 @@ def cli() -> None:
 @click.option("--keyfile", type=click.Path(exists=True, dir_okay=False))
 def web(host: str, port: int, workers: int, certfile: str | None, keyfile: str | None) -> None:
     """Serve the web app (webhooks, API, UI) with gunicorn, over TLS if given a certificate."""
-    multiproc.prepare(_settings_or_exit().data_dir)
+    settings = _settings_or_exit()
+    for missing in missing_web_secrets(settings, dict(os.environ)):
+        click.echo(f"warning: {missing} is not set in the web's environment", err=True)
+    multiproc.prepare(settings.data_dir)
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
     tls = ["--certfile", certfile, "--keyfile", keyfile or certfile] if certfile else []
     os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers), *tls,

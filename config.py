@@ -187,6 +187,17 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     )
 
 
+def missing_web_secrets(settings: Settings, environ: dict[str, str]) -> list[str]:
+    """The web's secret variables that are not set, each with what it is for. Only the web
+    checks them: workers are not given the web's secrets (docs/security.md)."""
+    missing = [f"{r.secret_env} (secret_env of {r.name}: its webhooks will be refused)"
+               for r in settings.repositories if not environ.get(r.secret_env)]
+    events = settings.registry.events_secret_env
+    if events and not environ.get(events):
+        missing.append(f"{events} (registry.events_secret_env: registry events are refused)")
+    return missing
+
+
 class _LineLoader(yaml.SafeLoader):
     """A YAML loader that remembers the line of every mapping key, for error messages."""
 

@@ -1,4 +1,4 @@
-"""What is never shown: URL credentials, webhook paths, secrets split across output chunks."""
+"""Hostile input rules: masking, submodule URLs, child environments, the web's secrets."""
 
 from builder.buildlog import BuildLog
 from builder.masking import Masker, installation_secrets, without_credentials
@@ -62,3 +62,29 @@ def test_a_notification_error_never_shows_the_hooks_secret_path():
     error = ("ConnectionError: HTTPSConnectionPool(host='hooks.slack.com', port=443): Max "
              "retries exceeded with url: /services/T0/B0/XYZ123456 (Caused by ...)")
     assert "XYZ123456" not in _masked(error, url)
+
+
+def test_the_web_names_its_secret_variables_that_are_not_set(tmp_path):
+    from config import load_settings, missing_web_secrets
+
+    config = tmp_path / "lockmaster.yml"
+    config.write_text("registry: {events_secret_env: EVENTS}\nrepositories:\n"
+                      "  - {name: acme/web, provider: github, secret_env: ACME_WEB}\n")
+    settings = load_settings({"LOCKMASTER_CONFIG": str(config),
+                              "LOCKMASTER_DATA_DIR": str(tmp_path)})
+    assert missing_web_secrets(settings, {"EVENTS": "x"}) == [
+        "ACME_WEB (secret_env of acme/web: its webhooks will be refused)"]
+
+
+def test_git_and_the_gates_tools_never_see_the_workers_secrets(monkeypatch, tmp_path):
+    from builder.checks.tools import run_tool
+    from builder.gitcmd import run_git
+    from builder.source import git_env
+
+    monkeypatch.setenv("LOCKMASTER_SECRET_KEY", "canary-session-key")
+    monkeypatch.setenv("ACME_WEB_SECRET", "canary-webhook-secret")
+    by_git = run_git(tmp_path, "-c", "alias.showenv=!env", "showenv",
+                     env=git_env("https://git.example.com/acme/web.git"))
+    by_tool = run_tool(["env"], 10).stdout
+    for shown in (by_git, by_tool):
+        assert "PATH=" in shown and "canary" not in shown
