@@ -85,11 +85,13 @@ class BuildRun:
             self._end_interrupted(stop)
         except BuildFailure as failure:
             self.log.write(f"FAILED at {failure.stage}: {failure.reason}")
-            self._advance(BuildStatus.FAILED, error=failure.reason, failed_stage=failure.stage)
+            self._advance(BuildStatus.FAILED, error=self.log.masker(failure.reason),
+                          failed_stage=failure.stage)
         except Exception as exc:
             self.log.write(f"FAILED at {self.stage}: internal error: {exc!r}")
-            self._advance(BuildStatus.FAILED, error=f"internal error in Lockmaster during "
-                          f"{self.stage}: {exc!r}; see the worker log", failed_stage=self.stage)
+            self._advance(BuildStatus.FAILED, error=self.log.masker(
+                f"internal error in Lockmaster during {self.stage}: {exc!r}; see the worker "
+                "log"), failed_stage=self.stage)
             raise
         finally:
             self._store_log()
@@ -162,7 +164,8 @@ class BuildRun:
         verdict = run_gates(self.runtime, build, repo, image_id, workspace, self.log)
         if verdict.rejected:
             self.log.write(f"REJECTED: {verdict.reason}")
-            self._advance(BuildStatus.REJECTED, error=verdict.reason, failed_stage="checks")
+            self._advance(BuildStatus.REJECTED, error=self.log.masker(verdict.reason),
+                          failed_stage="checks")
         return verdict.rejected
 
     def _build(self, client, build: Build, repo: RepositoryConfig, workspace,

@@ -64,7 +64,7 @@ def run_gates(runtime, build, repo, image_id: str, workspace: Path, build_log) -
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         remove_labelled(runtime.docker(), {CONTAINER_LABEL: build.id})
-    results = [_masked(r, secrets) for r in results]
+    results = [_masked(r, secrets | build_log.masker.values) for r in results]
     build_log.redact(lambda line: redact(line, secrets))
     store_results(runtime.db, build.id, results,
                   redact(sbom.decode(), secrets).encode() if sbom else None)
