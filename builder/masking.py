@@ -50,20 +50,23 @@ class Masker:
 
     def __init__(self, values: Iterable[str] = ()):
         self.values: set[str] = set()
+        self._longest_first: list[str] = []
         for value in values:
             self.add(value)
 
     def add(self, value: str | None, min_chars: int = 1) -> None:
         """Mask `value` from now on (a build secret, a signing key…); values shorter than
         min_chars are ignored."""
-        if value and len(value) >= min_chars:
+        if value and len(value) >= min_chars and value not in self.values:
             self.values.add(value)
+            self._longest_first = sorted(self.values, key=len, reverse=True)
 
     def __call__(self, line: str) -> str:
         """The line with every secret masked."""
         for hit in find_secrets(line) if _may_hold_pattern(line) else ():
-            self.values.update(v for v in hit.values if v)
-        for value in sorted(self.values, key=len, reverse=True):
+            for value in hit.values:
+                self.add(value)
+        for value in self._longest_first:
             if value in line:
                 line = line.replace(value, mask(value))
         return without_credentials(line) if ("@" in line or "/" in line) else line
