@@ -8,6 +8,7 @@ import re
 from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
 
+from builder.masking import without_credentials
 from builder.tags import branch_name, tag_name
 from webhooks.events import MalformedPayload, PushEvent
 
@@ -72,7 +73,8 @@ def clone_source(configured: str | None, offered: str | None,
     host = clone_host(offered)
     if host is None or host not in allowed_hosts:
         raise MalformedPayload(
-            f"clone URL {offered!r} is not allowed: its host is not in webhooks.clone_hosts "
+            f"clone URL {without_credentials(offered)!r} is not allowed: its host is not in "
+            "webhooks.clone_hosts "
             f"({list(allowed_hosts)}); add the host there or set clone_url for this repository")
     return offered
 
@@ -88,7 +90,8 @@ def clone_host(url: str) -> str | None:
 
 def _refuse_unsafe(url: str) -> None:
     if url.startswith("-") or "::" in url.split("/", 1)[0] or url.lower().startswith("ext:"):
-        raise MalformedPayload(f"clone URL {url!r} is not allowed: use http(s), ssh or a path")
+        raise MalformedPayload(f"clone URL {without_credentials(url)!r} is not allowed: use "
+                               "http(s), ssh or a path")
 
 
 def build_key(repository: str, sha: str, settings: dict) -> str:

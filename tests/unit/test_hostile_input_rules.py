@@ -88,3 +88,15 @@ def test_git_and_the_gates_tools_never_see_the_workers_secrets(monkeypatch, tmp_
     by_tool = run_tool(["env"], 10).stdout
     for shown in (by_git, by_tool):
         assert "PATH=" in shown and "canary" not in shown
+
+
+def test_a_refused_clone_url_is_quoted_without_its_credentials():
+    import pytest
+
+    from webhooks.events import MalformedPayload
+    from webhooks.rules import clone_source
+
+    with pytest.raises(MalformedPayload) as refused:
+        clone_source(None, "https://bob:hunter22@evil.example.com/x.git", ("git.example.com",))
+    assert "hunter22" not in str(refused.value)
+    assert "https://***@evil.example.com/x.git" in str(refused.value)
