@@ -100,3 +100,15 @@ def test_a_refused_clone_url_is_quoted_without_its_credentials():
         clone_source(None, "https://bob:hunter22@evil.example.com/x.git", ("git.example.com",))
     assert "hunter22" not in str(refused.value)
     assert "https://***@evil.example.com/x.git" in str(refused.value)
+
+
+def test_patterns_run_in_linear_time_and_name_what_the_engine_lacks():
+    import pytest
+
+    from builder.checks import patterns
+
+    assert not patterns.search(r"^(a+)+$", "a" * 100_000 + "!")
+    assert patterns.search(r"^ready$", "starting\nready\n")
+    assert patterns.fullmatch(r"v[0-9]+", "v12") and not patterns.fullmatch(r"v[0-9]", "v12")
+    with pytest.raises(patterns.PatternError, match=r"uses a backreference"):
+        patterns.compiled(r"(a)\1")
