@@ -56,7 +56,12 @@ class Masker:
 
     def add(self, value: str | None, min_chars: int = 1) -> None:
         """Mask `value` from now on (a build secret, a signing key…); values shorter than
-        min_chars are ignored."""
+        min_chars are ignored. A value of several lines (a PEM key) is masked line by line,
+        as the log is."""
+        if value and "\n" in value.strip():
+            for line in value.strip().splitlines():
+                self.add(line.strip(), max(min_chars, MIN_SECRET_CHARS))
+            return
         if value and len(value) >= min_chars and value not in self.values:
             self.values.add(value)
             self._longest_first = sorted(self.values, key=len, reverse=True)

@@ -31,9 +31,10 @@ def test_a_secret_split_across_chunks_is_masked_before_it_is_streamed():
     assert redis.streamed == []  # an incomplete line waits for its end
     log.feed("value-1 done\nnext")
     log.add_secret("build-secret")
-    log.write("build-secret used")
+    log.add_secret("-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\n-----END KEY-----\n")
+    log.write("build-secret used\nkey MIIEvQIBADANBgkqhkiG9w0B")
     assert redis.streamed == ["token ***[masked, 14 chars] done", "next",
-                              "***[masked, 12 chars] used"]
+                              "***[masked, 12 chars] used", "key MIIE***[masked, 24 chars]"]
     assert log.text() == "\n".join(redis.streamed) + "\n"
 
 
