@@ -145,6 +145,8 @@ def test_each_service_gets_only_its_own_secrets(compose):
     keys = str(key_dir(Path(services["web"]["environment"]["LOCKMASTER_DATA_DIR"])))
     web_keys = [v for v in services["web"]["volumes"] if _mount(v) == (keys, "volume")]
     assert web_keys, "the web keeps the token service's signing keys on a volume of its own"
+    assert [_volume_name(v) for v in services["registry-setup"]["volumes"]
+            if _mount(v)[0] == keys] == [_volume_name(web_keys[0])]  # the bundle of that key
     shared = {_volume_name(v) for v in services["worker"]["volumes"]}
     assert _volume_name(web_keys[0]) not in shared
     assert all(_mount(v)[0] != keys for v in services["worker"]["volumes"])
