@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from builder.masking import without_credentials
+
 GIT_TIMEOUT_SECONDS = 3600
 
 
@@ -20,6 +22,11 @@ class GitFailed(Exception):
         """git's last words, e.g. `fatal: couldn't find remote ref …`."""
         lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
         return lines[-1] if lines else "no reason given"
+
+    @property
+    def reason(self) -> str:
+        """git's last words as shown to people: no credentials of any URL it quotes."""
+        return without_credentials(self.last_line.removeprefix("fatal: "))
 
 
 def run_git(cwd: Path, *args: str, env: dict[str, str]) -> str:

@@ -17,7 +17,8 @@ from builder.childenv import child_env
 from builder.errors import BuildFailure
 from builder.gitcmd import GitFailed, run_git
 from builder.masking import without_credentials
-from builder.submodules import is_local, refusal, resolve
+from builder.submodulefetch import fetch_submodules
+from builder.submodules import is_local
 
 # Never prompt for credentials, never run ext:: transports, whatever the user's git config says.
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "/bin/true"}
@@ -25,7 +26,6 @@ REMOTE_PROTOCOLS = "git:http:https:ssh"
 LAST_USED = "lockmaster-last-used"
 # What git needs beyond every tool's variables to reach the repository's own host over SSH.
 GIT_KEPT = ("SSH_AUTH_SOCK", "GIT_SSH_COMMAND")
-MAX_SUBMODULE_DEPTH = 5
 
 
 def git_env(url: str) -> dict[str, str]:
@@ -55,7 +55,7 @@ def checkout(url: str, sha: str, workspace: Path, log: BuildLog, *, mirror_dir: 
         _check_out(url, sha, mirror, workspace, log, env)
     if submodules:
         run_git(workspace, "remote", "add", "origin", url, env=env)  # relative URLs need it
-        _submodules(workspace, url, allowed_hosts, env, log, depth=0)
+        fetch_submodules(workspace, url, allowed_hosts, env, log)
 
 
 def _check_out(url: str, sha: str, mirror: Path, workspace: Path, log: BuildLog,
@@ -105,13 +105,13 @@ def _fetch(mirror: Path, url: str, sha: str, env: dict[str, str], log: BuildLog)
         run_git(mirror, "fetch", "-q", "--depth=1", "--no-tags", "--", url, sha, env=env)
         return
     except GitFailed as shallow_error:
-        log.write(f"shallow fetch refused ({_said(shallow_error)}); fetching all refs")
+        log.write(f"shallow fetch refused ({shallow_error.reason}); fetching all refs")
     try:
         unshallow = ["--unshallow"] if (mirror / "shallow").exists() else []
         run_git(mirror, "fetch", "-q", *unshallow, "--no-tags", "--", url,
                 "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", env=env)
     except GitFailed as exc:
-        raise BuildFailure("clone", f"could not fetch from {shown}: {_said(exc)}") from exc
+        raise BuildFailure("clone", f"could not fetch from {shown}: {exc.reason}") from exc
 
 
 def _has_commit(repo: Path, sha: str, env: dict[str, str]) -> bool:
@@ -120,55 +120,6 @@ def _has_commit(repo: Path, sha: str, env: dict[str, str]) -> bool:
     except GitFailed:
         return False
     return True
-
-
-def _submodules(folder: Path, url: str, allowed_hosts: tuple[str, ...], env: dict[str, str],
-                log: BuildLog, depth: int) -> None:
-    """Check every submodule URL of the commit checked out in folder (read from Git's objects,
-    never from the checkout), fetch them, then theirs, down to MAX_SUBMODULE_DEPTH."""
-    declared = _declared_submodules(folder, env)
-    if not declared:
-        return
-    if depth >= MAX_SUBMODULE_DEPTH:
-        raise BuildFailure("clone", f"submodules nest deeper than {MAX_SUBMODULE_DEPTH} levels")
-    for name, (_path, sub_url) in declared.items():
-        refused = refusal(name, sub_url, url, allowed_hosts)
-        if refused:
-            raise BuildFailure("clone", refused)
-    log.write(f"$ git submodule update --init{' (in ' + str(folder.name) + ')' if depth else ''}")
-    try:
-        run_git(folder, "submodule", "update", "--init", "--depth=1", env=env)
-    except GitFailed:
-        log.write("shallow submodule fetch refused; fetching them whole")
-        try:
-            run_git(folder, "submodule", "update", "--init", env=env)
-        except GitFailed as exc:
-            raise BuildFailure("clone", f"could not fetch the submodules: {_said(exc)} "
-                                        "(set submodules: false in lockmaster.yml if the image "
-                                        "does not need them)") from exc
-    for _name, (path, sub_url) in declared.items():
-        inner = folder / path
-        if inner.resolve().is_relative_to(folder.resolve()) and (inner / ".git").exists():
-            _submodules(inner, resolve(sub_url, url), allowed_hosts, env, log, depth + 1)
-
-
-def _declared_submodules(folder: Path, env: dict[str, str]) -> dict[str, tuple[str, str]]:
-    """{name: (path, url)} of the .gitmodules blob of HEAD (none if it has no .gitmodules)."""
-    try:
-        listing = run_git(folder, "config", "--blob", "HEAD:.gitmodules", "--null", "--list",
-                          env=env)
-    except GitFailed:
-        return {}
-    values: dict[tuple[str, str], str] = {}
-    for entry in filter(None, listing.split("\0")):
-        key, _newline, value = entry.partition("\n")
-        section, _dot, rest = key.partition(".")
-        name, _dot, field = rest.rpartition(".")
-        if section == "submodule" and field in ("path", "url"):
-            values[(name, field)] = value
-    names = {name for name, _field in values}
-    return {name: (values.get((name, "path"), name), values.get((name, "url"), ""))
-            for name in sorted(names)}
 
 
 @contextmanager
@@ -190,7 +141,3 @@ def inside(workspace: Path, relative: str, what: str) -> Path:
     if path != root and root not in path.parents:
         raise BuildFailure("build", f"{what} '{relative}' points outside the repository")
     return path
-
-
-def _said(exc: GitFailed) -> str:
-    return without_credentials(exc.last_line.removeprefix("fatal: "))
