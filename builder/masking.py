@@ -29,11 +29,6 @@ def without_credentials(text: str) -> str:
     return _SECRET_PATHS.sub(r"\1***", text)
 
 
-def shown_url(url: str) -> str:
-    """A URL as Lockmaster shows it: no credentials, no secret path."""
-    return without_credentials(url)
-
-
 def url_secrets(url: str) -> set[str]:
     """The parts of a URL that are secrets (its password, its secret path), to mask wherever
     a library quotes them (e.g. `url: /services/T0/B0/XXXX` in a connection error)."""
