@@ -40,10 +40,12 @@ class LockmasterFlask(Flask):
 _MAX_ENSURED = 4096
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the Flask app for one installation (settings from the environment by default)."""
+def create_app(settings: Settings | None = None, *, serves_web: bool = True) -> Flask:
+    """Build the Flask app for one installation (settings from the environment by default);
+    a worker's app (serves_web=False) signs no sessions, so it never reads or makes the key."""
     settings = settings or load_settings()
     app = LockmasterFlask(__name__)
+    app.config["LOCKMASTER_SERVES_WEB"] = serves_web
     jsonlog.init_app(app)  # first, so every request has an id before other hooks answer
     app.config["MAX_CONTENT_LENGTH"] = settings.max_webhook_bytes
     app.json.sort_keys = False
@@ -126,7 +128,7 @@ def worker(burst: bool) -> None:
 
     settings = _settings_or_exit()
     multiproc.prepare(settings.data_dir, same_files_for_children=True)
-    app = create_app(settings)
+    app = create_app(settings, serves_web=False)
     runtime = app.extensions["lockmaster"]
     recorder = RecorderProcess()
     with app.app_context():

@@ -47,7 +47,9 @@ def init_auth(app: Flask) -> None:
     from auth.views import bp
 
     settings = app.extensions["lockmaster"].settings
-    app.secret_key = secret_key(settings.data_dir)
+    # A worker's app signs no session: it holds no session key (docs/security.md).
+    serves_web = app.config.get("LOCKMASTER_SERVES_WEB", True)
+    app.secret_key = secret_key(settings.data_dir) if serves_web else secrets.token_hex(32)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_NAME="lockmaster_session",
                       PERMANENT_SESSION_LIFETIME=IDLE_TIMEOUT)

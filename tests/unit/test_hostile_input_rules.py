@@ -113,3 +113,18 @@ def test_patterns_run_in_linear_time_and_name_what_the_engine_lacks():
     assert patterns.fullmatch(r"v[0-9]+", "v12") and not patterns.fullmatch(r"v[0-9]", "v12")
     with pytest.raises(patterns.PatternError, match=r"uses a backreference"):
         patterns.compiled(r"(a)\1")
+
+
+def test_a_workers_app_neither_reads_nor_makes_the_session_key(tmp_path, monkeypatch):
+    from app import create_app
+    from config import load_settings
+
+    monkeypatch.delenv("LOCKMASTER_SECRET_KEY", raising=False)
+    config = tmp_path / "lockmaster.yml"
+    config.write_text("repositories: []\n")
+    settings = load_settings({"LOCKMASTER_CONFIG": str(config),
+                              "LOCKMASTER_DATA_DIR": str(tmp_path / "var")})
+    create_app(settings, serves_web=False)
+    assert not (tmp_path / "var" / "secret-key").exists()
+    create_app(settings)
+    assert (tmp_path / "var" / "secret-key").exists()
