@@ -123,6 +123,8 @@ class GcPolicy:
 
     keep_images: int = 3
     mirror_max_age_days: int = 14
+    # Per-layer gate results (a layer holds a few kinds): the least recently used go first.
+    layer_cache_entries: int = 20000
 
 
 @dataclass(frozen=True)
@@ -218,7 +220,7 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 
 _TOP_KEYS = {"registry", "repositories", "webhooks", "checks", "gc", "api"}
 _API_KEYS = {"anonymous_read"}
-_GC_KEYS = {"keep_images", "mirror_max_age_days"}
+_GC_KEYS = {"keep_images", "mirror_max_age_days", "layer_cache_entries"}
 _REGISTRY_KEYS = {"url", "insecure", "staging", "production", "environments", "auth",
                   "token_seconds", "service", "anonymous_pull", "events_secret_env", "ca_file"}
 _WEBHOOK_KEYS = {"max_body_mb", "clone_hosts"}
@@ -316,7 +318,9 @@ def _parse_gc(reader: _Reader) -> GcPolicy:
     defaults = GcPolicy()
     policy = GcPolicy(keep_images=reader.get("keep_images", int, defaults.keep_images),
                       mirror_max_age_days=reader.get("mirror_max_age_days", int,
-                                                     defaults.mirror_max_age_days))
+                                                     defaults.mirror_max_age_days),
+                      layer_cache_entries=reader.get("layer_cache_entries", int,
+                                                     defaults.layer_cache_entries))
     for key in sorted(_GC_KEYS):
         if getattr(policy, key) < 0:
             reader.fail(key, "must be 0 or more")

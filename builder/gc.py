@@ -12,6 +12,7 @@ from docker.errors import APIError, NotFound
 from sqlalchemy import select
 
 from bootstrap import Runtime
+from builder.checks.layercache import prune
 from builder.image import remove_container
 from builder.recipe import BUILD_ID_LABEL
 from builder.source import LAST_USED, locked
@@ -31,6 +32,7 @@ def collect(runtime: Runtime, dry_run: bool = False) -> dict[str, list[str]]:
             if image.labels.get(BUILD_ID_LABEL) in ours],
         "build containers": _leftover_containers(runtime, ours),
         "mirrors": _old_mirrors(runtime),
+        "layer results": prune(runtime.db, runtime.settings.gc.layer_cache_entries, dry_run),
     }
     if not dry_run:
         _remove(runtime, client, report)

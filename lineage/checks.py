@@ -62,5 +62,16 @@ class AdvisoryPackage(Base):
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
 
 
+class LayerResult(Base):
+    """What a gate found in one layer, by its content digest: valid for every image holding it."""
+
+    __tablename__ = "layer_results"
+
+    diff_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(120), primary_key=True)
+    result: Mapped[dict] = mapped_column(JSON)
+    used_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
 Build.checks = relationship(CheckRecord, lazy="selectin", order_by=CheckRecord.position,
                             viewonly=True)

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from builder.checks.archive import ImageArchive
 from builder.checks.base import GateError
+from builder.checks.layercache import MemoryLayerCache
+from builder.checks.sbomlayers import image_sbom
 from builder.checks.settings import ChecksPolicy
-from builder.checks.tools import run_tool
 from builder.repofiles import RepositoryFileError, read_text
 
-SYFT_TIMEOUT_SECONDS = 600
 CONTAINER_LABEL = "io.lockmaster.check-run"
 
 
@@ -35,23 +35,19 @@ class GateContext:
     today: date = field(default_factory=date.today)
     container_label: str = CONTAINER_LABEL
     secrets: set[str] = field(default_factory=set)
+    # Values the build itself was given as secrets: looked for verbatim and in base64.
+    build_secrets: tuple[str, ...] = ()
     artifacts: dict[str, bytes] = field(default_factory=dict)
+    layer_cache: object = field(default_factory=MemoryLayerCache)
+    scanned: dict[str, list[int]] = field(default_factory=dict)
     _sbom_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def sbom(self) -> dict:
-        """The CycloneDX SBOM of the image, made by syft from the shared export (once)."""
+        """The CycloneDX SBOM of the image, merged from each layer's packages (made once)."""
         with self._sbom_lock:
             if "sbom" not in self.artifacts:
-                self.artifacts["sbom"] = self._run_syft()
+                self.artifacts["sbom"] = json.dumps(image_sbom(self)).encode()
         return json.loads(self.artifacts["sbom"])
-
-    def _run_syft(self) -> bytes:
-        out = self.archive.path.with_name("sbom.cdx.json")
-        done = run_tool(["syft", "scan", f"docker-archive:{self.archive.path}", "-q",
-                         "-o", f"cyclonedx-json={out}"], SYFT_TIMEOUT_SECONDS)
-        if done.returncode != 0 or not out.exists():
-            raise GateError(f"syft failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
-        return out.read_bytes()
 
     def dockerfile_text(self) -> str:
         """The Dockerfile the image was built from (read as the build read it)."""

@@ -17,6 +17,7 @@ from builder.checks.archive import ImageArchive
 from builder.checks.base import CheckResult, CheckStatus, GateError, registered_gates
 from builder.checks.context import CONTAINER_LABEL, GateContext
 from builder.checks.export import ImageTooLarge, export_image
+from builder.checks.layercache import DatabaseLayerCache
 from builder.checks.masking import redact, redact_all
 from builder.checks.probes import remove_labelled
 from builder.checks.record import advisories_lookup, previous_size, store_results
@@ -140,7 +141,7 @@ def _context(runtime, build, repo, image_id: str, workspace: Path, scratch: Path
         build_id=build.id, image_id=image_id, archive=ImageArchive(tar), policy=repo.checks,
         workspace=workspace, dockerfile=workspace / repo.dockerfile, docker=client,
         advisories=advisories_lookup(runtime.db),
-        previous=previous_size(runtime.db, build))
+        previous=previous_size(runtime.db, build), layer_cache=DatabaseLayerCache(runtime.db))
 
 
 def _masked(result: CheckResult, secrets: set[str]) -> CheckResult:

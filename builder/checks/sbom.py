@@ -6,6 +6,8 @@ from collections import Counter
 
 from builder.checks.base import CheckResult, CheckStatus, gate
 from builder.checks.context import GateContext
+from builder.checks.layers import cache_report
+from builder.checks.sbomlayers import sbom_kind
 
 
 @gate("sbom")
@@ -18,7 +20,8 @@ def run(context: GateContext) -> CheckResult:
     return CheckResult("sbom", CheckStatus.PASS,
                        f"{sum(counts.values())} packages ({listed})",
                        {"packages_by_type": dict(counts), "format": "CycloneDX JSON",
-                        "artifact": f"/api/v1/builds/{context.build_id}/sbom"})
+                        "artifact": f"/api/v1/builds/{context.build_id}/sbom",
+                        "layer_cache": cache_report(context, sbom_kind(context))})
 
 
 def package_type(component: dict) -> str:

@@ -7,6 +7,7 @@ import zlib
 
 from builder.checks.base import CheckResult, CheckStatus, gate
 from builder.checks.context import GateContext
+from builder.checks.layers import cache_report, per_layer
 
 MB = 1024 * 1024
 CHUNK = 1 << 20
@@ -17,13 +18,11 @@ def run(context: GateContext) -> CheckResult:
     """Measure the image and judge it against the size policy."""
     options = context.policy.size
     archive = context.archive
-    # gzip is deterministic: a layer the last staged build already had keeps its measured size.
-    known = {layer.get("diff_id"): layer["compressed"]
-             for layer in (context.previous or {}).get("layers", [])}
-    layers = [{"step": step, "size": size, "diff_id": diff_id,
-               "compressed": known.get(diff_id) or _compressed(context, index)}
-              for index, (step, size, diff_id) in enumerate(zip(
-                  archive.steps, archive.layer_sizes, archive.diff_ids, strict=True))]
+    # gzip is deterministic: a layer measured for any earlier build keeps its size.
+    sizes = per_layer(context, "size", lambda index: {"compressed": _compressed(context, index)})
+    layers = [{"step": step, "size": size, "diff_id": diff_id, "compressed": known["compressed"]}
+              for step, size, diff_id, known in zip(
+                  archive.steps, archive.layer_sizes, archive.diff_ids, sizes, strict=True)]
     measured = {"compressed": sum(layer["compressed"] for layer in layers),
                 "uncompressed": sum(layer["size"] for layer in layers), "layers": layers}
     problems, status = [], CheckStatus.PASS
@@ -41,7 +40,8 @@ def run(context: GateContext) -> CheckResult:
                f"{measured['uncompressed'] / MB:.2f} MB uncompressed")
     extra = problems or ([growth["text"]] if growth["text"] else [])
     summary = "; ".join([summary, *extra])
-    return CheckResult("size", status, summary, {**measured, "growth": growth})
+    return CheckResult("size", status, summary, {**measured, "growth": growth,
+                                                 "layer_cache": cache_report(context, "size")})
 
 
 def _compressed(context: GateContext, index: int) -> int:
