@@ -66,9 +66,8 @@ def _scan(context: GateContext, index: int) -> list[dict]:
             path = "/" + member.name.lstrip("./")
             if path.startswith(DPKG_INFO) and path.endswith(".md5sums"):
                 packaged.update(_md5sums(content))
-            places = [(None, content)]
-            if is_archive(content):
-                places += inside_archive(content)
+            # An archive's files are scanned instead of its bytes (a stored zip holds them as is).
+            places = (inside_archive(content) if is_archive(content) else []) or [(None, content)]
             hits = [(name, hit) for name, data in places for hit in _hits(context, data)]
             if hits:
                 found.append((path, hashlib.md5(content, usedforsecurity=False).hexdigest(), hits))

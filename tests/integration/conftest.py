@@ -24,6 +24,7 @@ from auth.users import UserError, add_user
 from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE
 from config import load_settings
 from devstack.baseimage import ensure_base_image
+from devstack.debianbase import APP_PACKAGES, ensure_debian_base
 from devstack.gitpush import signed_headers
 from devstack.postgres import admin_url, postgres_service
 from devstack.services import REGISTRY_ADDR, ServiceSet
@@ -92,6 +93,13 @@ def docker_client(services):
 def base_image(docker_client):
     """The busybox base image made on this machine."""
     return ensure_base_image(docker_client)
+
+
+@pytest.fixture(scope="session")
+def debian_base(docker_client):
+    """Debian 12 minbase with ca-certificates, openssl, python3 and curl (debootstrapped once
+    per machine: the engine keeps it under a tag made of those inputs)."""
+    return ensure_debian_base(docker_client, ROOT / "var" / "cache", APP_PACKAGES)
 
 
 @pytest.fixture
