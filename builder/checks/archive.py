@@ -38,7 +38,6 @@ class ImageArchive:
             manifest = json.load(outer.extractfile("manifest.json"))[0]
             self.config = json.load(outer.extractfile(manifest["Config"]))
             self.layer_members = list(manifest["Layers"])
-            self.layer_sizes = [outer.getmember(name).size for name in self.layer_members]
 
     @contextmanager
     def layer(self, index: int) -> Iterator[tarfile.TarFile]:
@@ -46,6 +45,15 @@ class ImageArchive:
         with tarfile.open(self.path) as outer, \
                 tarfile.open(fileobj=outer.extractfile(self.layer_members[index])) as layer:
             yield layer
+
+    @contextmanager
+    def layer_file(self, index: int):
+        """The raw tar of layer `index` and its size."""
+        with tarfile.open(self.path) as outer:
+            handle = outer.extractfile(self.layer_members[index])
+            size = handle.seek(0, 2)
+            handle.seek(0)
+            yield handle, size
 
     @property
     def diff_ids(self) -> list[str]:

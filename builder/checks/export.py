@@ -25,12 +25,17 @@ def export_limit(max_uncompressed_mb: float | None) -> int | None:
     return int(max_uncompressed_mb * MB * (1 + MARGIN_RATIO) + MARGIN_MB * MB)
 
 
+def refuse_too_large(size: int, max_uncompressed_mb: float | None) -> None:
+    """Raise ImageTooLarge when the engine's measure of the image is over the limit."""
+    if max_uncompressed_mb is not None and size > max_uncompressed_mb * MB:
+        raise ImageTooLarge(_too_large(size, max_uncompressed_mb, "the engine measures"))
+
+
 def export_image(client, image_id: str, target: Path, max_uncompressed_mb: float | None) -> None:
     """`docker save` the image to target, after the engine's own measure says it fits."""
     try:
-        size = client.images.get(image_id).attrs.get("Size") or 0
-        if max_uncompressed_mb is not None and size > max_uncompressed_mb * MB:
-            raise ImageTooLarge(_too_large(size, max_uncompressed_mb, "the engine measures"))
+        refuse_too_large(client.images.get(image_id).attrs.get("Size") or 0,
+                         max_uncompressed_mb)
         cap, written = export_limit(max_uncompressed_mb), 0
         chunks = client.images.get(image_id).save(named=False)
         with target.open("wb") as out:

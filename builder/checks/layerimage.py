@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import posixpath
 import tarfile
 from pathlib import Path
@@ -50,16 +49,14 @@ def write_layer_image(context, index: int, release: bytes, target: Path) -> None
     config_name = hashlib.sha256(config).hexdigest() + ".json"
     manifest = json.dumps([{"Config": config_name, "RepoTags": None,
                             "Layers": [name for name, _b, _d in layers]}]).encode()
-    with tarfile.open(target, "w") as out, tarfile.open(context.archive.path) as export:
+    with tarfile.open(target, "w") as out:
         _add(out, config_name, io.BytesIO(config), len(config))
         for name, content, _diff_id in layers:
             if content is not None:
                 _add(out, name, io.BytesIO(content), len(content))
                 continue
-            handle = export.extractfile(context.archive.layer_members[index])
-            size = handle.seek(0, os.SEEK_END)
-            handle.seek(0)
-            _add(out, name, handle, size)
+            with context.archive.layer_file(index) as (handle, size):
+                _add(out, name, handle, size)
         _add(out, "manifest.json", io.BytesIO(manifest), len(manifest))
 
 

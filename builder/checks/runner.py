@@ -13,10 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from docker.errors import DockerException
+
 from builder.checks.archive import ImageArchive
 from builder.checks.base import CheckResult, CheckStatus, GateError, registered_gates
 from builder.checks.context import CONTAINER_LABEL, GateContext
-from builder.checks.export import ImageTooLarge, export_image
+from builder.checks.enginelayers import EngineImage
+from builder.checks.export import ImageTooLarge, export_image, refuse_too_large
 from builder.checks.layercache import DatabaseLayerCache
 from builder.checks.masking import redact, redact_all
 from builder.checks.probes import remove_labelled
@@ -55,6 +58,7 @@ def run_gates(runtime, build, repo, image_id: str, workspace: Path, build_log) -
         context = _context(runtime, build, repo, image_id, workspace, scratch, limit)
         results = run_all(context, enabled)
         secrets, sbom = context.secrets, context.artifacts.get("sbom")
+        build_log.write(_layers_read(context))
     except ImageTooLarge as exc:
         results = [CheckResult(g, CheckStatus.FAIL if g == "size" else CheckStatus.ERROR,
                                str(exc) if g == "size" else f"not run: {exc}") for g in enabled]
@@ -135,13 +139,30 @@ def _yield_cpu() -> None:
 def _context(runtime, build, repo, image_id: str, workspace: Path, scratch: Path,
              max_uncompressed_mb: float | None):
     client = runtime.docker()
-    tar = scratch / "image.tar"
-    export_image(client, image_id, tar, max_uncompressed_mb)
+    try:
+        image = client.images.get(image_id)
+        archive = EngineImage.open(image, scratch)
+    except DockerException as exc:
+        raise GateError(f"the Docker engine could not read the image: {exc}") from exc
+    if archive is None:
+        export_image(client, image_id, scratch / "image.tar", max_uncompressed_mb)
+        archive = ImageArchive(scratch / "image.tar")
+    else:  # the layers would be tarred to this disk as an export is: the same limit holds
+        refuse_too_large(image.attrs.get("Size") or 0, max_uncompressed_mb)
     return GateContext(
-        build_id=build.id, image_id=image_id, archive=ImageArchive(tar), policy=repo.checks,
+        build_id=build.id, image_id=image_id, archive=archive, policy=repo.checks,
         workspace=workspace, dockerfile=workspace / repo.dockerfile, docker=client,
         advisories=advisories_lookup(runtime.db),
         previous=previous_size(runtime.db, build), layer_cache=DatabaseLayerCache(runtime.db))
+
+
+def _layers_read(context: GateContext) -> str:
+    read = sorted({index for indexes in context.scanned.values() for index in indexes})
+    source = ("the engine's layer folders" if isinstance(context.archive, EngineImage)
+              else "an export of the image")
+    return (f"gates read {len(read)} of {len(context.archive.diff_ids)} layers from {source}"
+            + (f" (layers {', '.join(map(str, read))}); the others' results were known"
+               if read else "; every layer's results were known"))
 
 
 def _masked(result: CheckResult, secrets: set[str]) -> CheckResult:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tarfile
 import zlib
 
 from builder.checks.base import CheckResult, CheckStatus, gate
@@ -19,10 +18,10 @@ def run(context: GateContext) -> CheckResult:
     options = context.policy.size
     archive = context.archive
     # gzip is deterministic: a layer measured for any earlier build keeps its size.
-    sizes = per_layer(context, "size", lambda index: {"compressed": _compressed(context, index)})
-    layers = [{"step": step, "size": size, "diff_id": diff_id, "compressed": known["compressed"]}
-              for step, size, diff_id, known in zip(
-                  archive.steps, archive.layer_sizes, archive.diff_ids, sizes, strict=True)]
+    sizes = per_layer(context, "size", lambda index: _measure(context, index))
+    layers = [{"step": step, "size": known["size"], "diff_id": diff_id,
+               "compressed": known["compressed"]}
+              for step, diff_id, known in zip(archive.steps, archive.diff_ids, sizes, strict=True)]
     measured = {"compressed": sum(layer["compressed"] for layer in layers),
                 "uncompressed": sum(layer["size"] for layer in layers), "layers": layers}
     problems, status = [], CheckStatus.PASS
@@ -44,14 +43,13 @@ def run(context: GateContext) -> CheckResult:
                                                  "layer_cache": cache_report(context, "size")})
 
 
-def _compressed(context: GateContext, index: int) -> int:
-    """The gzip size of one layer, as a registry stores it."""
+def _measure(context: GateContext, index: int) -> dict:
+    """One layer's tar size and gzip size, as a registry stores it."""
     packer, total = zlib.compressobj(6, zlib.DEFLATED, 31), 0
-    with tarfile.open(context.archive.path) as outer:
-        handle = outer.extractfile(context.archive.layer_members[index])
+    with context.archive.layer_file(index) as (handle, size):
         while chunk := handle.read(CHUNK):
             total += len(packer.compress(chunk))
-    return total + len(packer.flush())
+    return {"size": size, "compressed": total + len(packer.flush())}
 
 
 def growth_report(measured: dict, previous: dict | None, options: dict) -> dict:

@@ -162,6 +162,8 @@ def test_a_debian_image_is_staged_and_its_base_layers_are_scanned_once_per_insta
         statuses = {c["name"]: c["status"] for c in build["checks"]}
         assert set(statuses.values()) <= {"pass", "warn"}, build["checks"]
         assert statuses["secrets"] == "pass"
+    log = client.get(f"/api/v1/builds/{builds[1]['id']}/log").text
+    assert "gates read 1 of 3 layers from the engine's layer folders (layers 2)" in log
     first, second = ({c["name"]: c["details"] for c in b["checks"]} for b in builds)
     assert first["size"]["layer_cache"] == {"scanned": 3, "reused": 0}
     # Another repository's build: the base and the useradd layer come from the cache.
