@@ -8,9 +8,10 @@ requirements="${1:-requirements.txt}"
 packages=(docker.io docker-registry redis-server git busybox-static ca-certificates)
 if [ "$requirements" = requirements-dev.txt ]; then
   # What only the test suite needs: PostgreSQL (the suite runs on it as well as on SQLite),
-  # debootstrap (a Debian base for Lockmaster's own image), docker-compose (validation),
-  # skopeo (promotion checks) and chromium (the web UI, driven by Playwright).
-  packages+=(postgresql debootstrap docker-compose skopeo chromium)
+  # debootstrap (Debian bases: Lockmaster's own image, the gates' ordinary image), docker-compose (validation),
+  # skopeo (promotion checks), chromium (the web UI, driven by Playwright), openssl and
+  # openssh-client (the secrets gate's corpus of real keys).
+  packages+=(postgresql debootstrap docker-compose skopeo chromium openssl openssh-client)
 fi
 
 missing=()

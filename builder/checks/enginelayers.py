@@ -28,7 +28,8 @@ class EngineImage(ImageArchive):
         self.path = scratch / "image.tar"  # never written: the gates' scratch files go beside
         self.config, self._folders, self._scratch = config, folders, scratch
         self.layer_members = [f"layer-{n}.tar" for n in range(len(folders))]
-        self._lock, self._made = threading.Lock(), {}
+        self._lock = threading.Lock()  # the merged file list's (ImageArchive)
+        self._tars_lock, self._made = threading.Lock(), {}
 
     @classmethod
     def open(cls, image, scratch: Path) -> EngineImage | None:
@@ -65,7 +66,7 @@ class EngineImage(ImageArchive):
             yield handle, path.stat().st_size
 
     def _tar(self, index: int) -> Path:
-        with self._lock:
+        with self._tars_lock:
             lock = self._made.setdefault(index, threading.Lock())
         with lock:
             target = self._scratch / self.layer_members[index]

@@ -79,7 +79,9 @@ def test_growth_over_the_limit_has_the_configured_outcome(make_app, source_repo,
 
 def test_a_failing_command_test_rejects_the_build_with_its_output(make_app, source_repo,
                                                                   secret, registry_prefix):
-    tests = {"tests": [{"name": "app answers", "command": "echo checking-the-app; exit 3"}]}
+    tests = {"tests": [{"name": "app answers", "command": "echo checking-the-app; exit 3"},
+                       {"name": "layout", "structure": {"exists": ["/app/app.txt"],
+                                                        "contents": {"/app/app.txt": "^version"}}}]}
     source_repo.commit({".lockmaster/tests.yml": yaml.safe_dump(tests)}, "Add a test")
     app = make_app([repo_entry(source_repo)])
     client = app.test_client()
@@ -87,6 +89,7 @@ def test_a_failing_command_test_rejects_the_build_with_its_output(make_app, sour
     assert build["status"] == "rejected"
     assert "tests[app answers]: command test 'app answers': exit code 3, expected 0" in \
         build["error"]
+    assert _check(build, "tests", "layout")["status"] == "pass"  # read from the engine's layers
     check = _check(build, "tests", "app answers")
     assert check["details"]["output"] == "checking-the-app\n"
     assert "    | checking-the-app" in client.get(f"/api/v1/builds/{build['id']}/log").text
