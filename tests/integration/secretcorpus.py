@@ -49,6 +49,7 @@ def write_corpus(folder: Path, base: str) -> dict[str, str]:
     _run("openssl", "pkey", "-in", folder / "rsa.pem", "-pubout", "-out", public / "rsa.pub")
     _run("openssl", "req", "-x509", "-key", folder / "rsa.pem", "-subj", "/CN=corpus", "-days",
          "1", "-out", public / "cert.pem")
+    _wheel(public / "wheels" / "demo-1.0-py3-none-any.whl", (public / "cert.pem").read_text())
     token = github_token()
     (folder / "npmrc").write_text(f"//npm.pkg.github.com/:_authToken={token}\n")
     _archives(folder, (folder / "rsa.pem").read_bytes(), (keys / "ec.pem").read_bytes())
@@ -57,6 +58,16 @@ def write_corpus(folder: Path, base: str) -> dict[str, str]:
     return {"token": token, "aws id": AWS_KEY_ID, "aws secret": AWS_SECRET,
             **{name: (folder / name).read_text() for name in ("rsa.pem",)},
             **{name: (keys / name).read_text() for name in ("ec.pem", "id_ed25519")}}
+
+
+def _wheel(path: Path, certificate: str) -> None:
+    """A wheel cache's wheel: a TLS helper with PEM templates and a test certificate."""
+    path.parent.mkdir()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as wheel:
+        wheel.writestr("demo/tls.py", 'KEY = "-----BEGIN %s PRIVATE KEY-----\\n%s\\n'
+                                      '-----END %s PRIVATE KEY-----"\n')
+        wheel.writestr("demo/tests/server.pem", certificate)
+        wheel.writestr("demo-1.0.dist-info/METADATA", "Name: demo\nVersion: 1.0\n")
 
 
 def _archives(folder: Path, rsa: bytes, ec: bytes) -> None:
