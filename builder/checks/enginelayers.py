@@ -52,6 +52,10 @@ class EngineImage(ImageArchive):
                   "rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": history}
         return cls(config, folders, scratch)
 
+    def folder(self, index: int) -> Path:
+        """The engine's folder of layer `index` (read only; never followed out of)."""
+        return self._folders[index]
+
     @contextmanager
     def layer(self, index: int) -> Iterator[tarfile.TarFile]:
         """The tar of layer `index`, made from its folder the first time it is asked for."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
 import uuid
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from builder.checks.tools import run_tool
 
 SYFT_TIMEOUT_SECONDS = 600
 MAX_RELEASE_BYTES = 16 << 10
+OS_RELEASE = ("etc/os-release", "usr/lib/os-release")
 
 
 def image_sbom(context) -> dict:
@@ -92,9 +94,15 @@ def scan_layer(context, index: int, release: bytes) -> dict:
             return {"components": [], "spec": None, "tools": {}}
     with tempfile.TemporaryDirectory(dir=context.archive.path.parent) as folder:
         image, out = Path(folder) / "layer.tar", Path(folder) / "layer.cdx.json"
-        write_layer_image(context, index, release, image)
-        done = run_tool(["syft", "scan", f"docker-archive:{image}", "-q",
-                         "-o", f"cyclonedx-json={out}"], SYFT_TIMEOUT_SECONDS)
+        own = _folder_naming_its_distro(context, index)
+        if own:  # syft reads the engine's folder in place, never above it
+            source = [f"dir:{own}", "--base-path", str(own),
+                      "--override-default-catalogers", "image"]
+        else:
+            write_layer_image(context, index, release, image)
+            source = [f"docker-archive:{image}"]
+        done = run_tool(["syft", "scan", *source, "-q", "-o", f"cyclonedx-json={out}"],
+                        SYFT_TIMEOUT_SECONDS)
         if done.returncode != 0 or not out.exists():
             raise GateError(f"syft failed on layer {index} (exit {done.returncode}): "
                             f"{done.stderr.strip()[-500:]}")
@@ -102,3 +110,11 @@ def scan_layer(context, index: int, release: bytes) -> dict:
     return {"components": document.get("components", []),
             "spec": document.get("specVersion"),
             "tools": document.get("metadata", {}).get("tools", {})}
+
+
+def _folder_naming_its_distro(context, index: int) -> Path | None:
+    """The engine's folder of a layer that holds its own os-release (a base), if readable."""
+    folder = getattr(context.archive, "folder", lambda _index: None)(index)
+    if folder and any(os.path.lexists(folder / name) for name in OS_RELEASE):
+        return folder
+    return None

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from app import cli
+from builder.checks.enginelayers import EngineImage
 from builder.checks.layercache import DatabaseLayerCache
 from builder.checks.runner import run_all
 from builder.checks.sbomlayers import identity
@@ -108,7 +109,8 @@ def packaged_image(docker_client, debian_base, tmp_path_factory):
 @pytest.mark.once
 def test_warm_layer_results_equal_a_cold_run_and_the_sbom_a_whole_image_scan(
         docker_client, packaged_image, tmp_path):
-    image_id, archive, workspace = packaged_image
+    image_id, _export, workspace = packaged_image
+    archive = EngineImage.open(docker_client.images.get(image_id), tmp_path)
     url = f"sqlite:///{tmp_path / 'cache.db'}"
     upgrade(url)
     cache = DatabaseLayerCache(Database(url))
@@ -134,7 +136,7 @@ def test_warm_layer_results_equal_a_cold_run_and_the_sbom_a_whole_image_scan(
     assert ("library", "lockmaster-hello", "1.0-1",
             "pkg:deb/debian/lockmaster-hello@1.0-1?arch=all&distro=debian-12") in merged
     whole = subprocess.run(
-        [tool_path("syft"), "scan", f"docker-archive:{archive.path}", "-q", "-o",
+        [tool_path("syft"), "scan", f"docker-archive:{_export.path}", "-q", "-o",
          "cyclonedx-json"], check=True, capture_output=True,
         env={"SYFT_CHECK_FOR_APP_UPDATE": "false", "PATH": "/usr/bin:/bin"}).stdout
     assert merged == {identity(c) for c in json.loads(whole)["components"]}
