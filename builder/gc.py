@@ -12,7 +12,7 @@ from docker.errors import APIError, NotFound
 from sqlalchemy import select
 
 from bootstrap import Runtime
-from builder.checks.layercache import prune
+from builder.checks.layerstore import prune
 from builder.image import remove_container
 from builder.recipe import BUILD_ID_LABEL
 from builder.source import LAST_USED, locked

@@ -20,7 +20,7 @@ from builder.checks.base import CheckResult, CheckStatus, GateError, registered_
 from builder.checks.context import CONTAINER_LABEL, GateContext
 from builder.checks.enginelayers import EngineImage
 from builder.checks.export import ImageTooLarge, export_image, refuse_too_large
-from builder.checks.layercache import DatabaseLayerCache
+from builder.checks.layerstore import DatabaseLayerCache
 from builder.checks.masking import redact, redact_all
 from builder.checks.probes import remove_labelled
 from builder.checks.record import advisories_lookup, previous_size, store_results

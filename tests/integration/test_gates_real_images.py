@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from app import cli
 from builder.checks.enginelayers import EngineImage
-from builder.checks.layercache import DatabaseLayerCache
+from builder.checks.layerstore import DatabaseLayerCache
 from builder.checks.runner import run_all
 from builder.checks.sbomlayers import identity
 from builder.checks.tools import tool_path
