@@ -91,7 +91,7 @@ def _md5sums(content: bytes) -> dict[str, str]:
 
 
 def _hits(context: GateContext, data: bytes):
-    return find_secrets(data) + literal_hits(data, context.build_secrets)
+    return find_secrets(data, verify=True) + literal_hits(data, context.build_secrets)
 
 
 def _in_config(context: GateContext) -> list[dict]:
