@@ -18,6 +18,8 @@ from pathlib import Path
 from builder.checks.archive import OPAQUE, WHITEOUT, ImageArchive
 
 _NOP = "/bin/sh -c #(nop) "
+_METADATA = ("ENV ", "CMD ", "LABEL ", "USER ", "EXPOSE ", "ENTRYPOINT ", "ARG ", "HEALTHCHECK ",
+             "STOPSIGNAL ", "SHELL ", "VOLUME ", "ONBUILD ", "MAINTAINER ")
 _OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
 
 
@@ -122,8 +124,10 @@ def _history(entries: list[dict], layers: int) -> list[dict] | None:
     history = []
     for entry in reversed(entries):
         created_by = entry.get("CreatedBy") or ""
-        metadata = created_by.startswith(_NOP) and not created_by[len(_NOP):].startswith(
-            ("COPY", "ADD"))
+        step = created_by[len(_NOP):].lstrip() if created_by.startswith(_NOP) else created_by
+        # The classic builder marks metadata steps #(nop); BuildKit writes the bare instruction.
+        metadata = (created_by.startswith(_NOP) and not step.startswith(("COPY", "ADD"))) or \
+            step.startswith(_METADATA)
         history.append({"created_by": created_by,
                         **({"empty_layer": True} if metadata and not entry.get("Size") else {})})
     if sum(1 for h in history if not h.get("empty_layer")) != layers:

@@ -21,6 +21,11 @@ def test_the_engine_history_marks_metadata_steps_as_empty_layers():
     history = _history(newest_first, 3)
     assert [h.get("empty_layer", False) for h in history] == [False, True, False, False, True]
     assert _history(newest_first, 4) is None  # cannot be matched to the layers: export instead
+    buildkit = [{"CreatedBy": "CMD [\"x\"]", "Size": 0},
+                {"CreatedBy": "COPY app.py /app/ # buildkit", "Size": 0},
+                {"CreatedBy": "ENV A=1", "Size": 0}, {"CreatedBy": "", "Size": 1000}]
+    assert [h.get("empty_layer", False) for h in _history(buildkit, 2)] == [
+        False, True, False, True]
 
 
 class _Context:
