@@ -6,8 +6,9 @@ import logging
 
 import git
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from auth.models import Identity
 from auth.roles import may_approve
 from bootstrap import Runtime
 from lineage.checks import Artifact
@@ -61,12 +62,22 @@ def build_view(runtime: Runtime, build_id: str) -> dict | None:
                     Artifact.build_id == build.id, Artifact.name == "sbom")) is not None,
                 "last": last, "image": repo.image if repo else None}
     view["changes"], view["changes_error"] = _changes(runtime, build, live_build)
+    view["author_unlinked"] = _links_to_nobody(runtime, build.commit_author)
     view["size_delta"] = (build.size - live_build.size
                           if live_build and build.size and live_build.size else None)
     view["may_decide"] = bool(target and current_user.is_authenticated and may_approve(
         current_user.role, list(current_user.repositories or []), build.repository,
         repo.team if repo else None))
     return view
+
+
+def _links_to_nobody(runtime: Runtime, author: str | None) -> bool:
+    """True if the commit's author matches no linked name or email of any user."""
+    if not author:
+        return False
+    with runtime.db.session() as session:
+        return session.scalar(select(Identity.id).where(
+            func.lower(Identity.value) == author.lower()).limit(1)) is None
 
 
 def _changes(runtime: Runtime, build: Build, live_build: Build | None):

@@ -30,6 +30,7 @@ def new_build(plan: dict, build_id: str, at: datetime) -> Build:
         id=build_id, repository=plan["repository"], provider=plan["provider"], ref=plan["ref"],
         commit_sha=plan["after"], commit_message=plan["commit_message"],
         commit_author=plan["commit_author"], pusher=plan["pusher"],
+        pusher_accounts=plan.get("pusher_accounts") or [],
         source_url=plan["source_url"], clone_url=plan["clone_url"],
         dockerfile=plan["dockerfile"], context=plan["context"], status="queued",
         dedupe_key=plan["build_key"], tags=[],
