@@ -29,6 +29,8 @@ import yaml
 from sqlalchemy import create_engine, event, text
 
 from app import create_app
+from auth.tokens import create_token
+from auth.users import add_user
 from config import load_settings
 from devstack.postgres import admin_url, postgres_service
 from devstack.services import ServiceSet
@@ -108,7 +110,7 @@ def _promote(out: dict, n: int, ident: str, repo: str, digest: str, created: dat
     for action in ("approve", "promotion"):
         out["audit_events"].append({"at": at, "actor": "carol", "action": action,
                                     "target": f"build {ident}", "outcome": "ok",
-                                    "detail": None, "data": {"n": n}})
+                                    "detail": None, "data": {"n": n}, "repository": repo})
 
 
 TABLES = {"builds": Build.__table__, "check_results": CheckRecord.__table__,
@@ -186,27 +188,48 @@ def calls(data: dict[str, list[dict]]) -> dict:
         "environment timeline": lambda r: f"/api/v1/environments/production/{r.choice(REPOS)}",
         "commit": lambda r: f"/api/v1/commits/{r.choice(builds)['commit_sha'][:12]}",
         "audit by actor": lambda r: "/api/v1/audit?actor=carol&action=approve",
+        # As a user scoped to half of the repositories (acme/svc0*), through a read token.
+        "scoped: list": lambda r: "/api/v1/builds",
+        "scoped: list status": lambda r: "/api/v1/builds?status=" + r.choice(["failed",
+                                                                              "rejected"]),
+        "scoped: next page, deep": lambda r: f"/api/v1/builds?limit=50&next={deep}",
+        "scoped: build detail": lambda r: f"/api/v1/builds/{r.choice(builds)['id']}",
+        "scoped: audit": lambda r: "/api/v1/audit?action=approve",
     }
 
 
-def measure(app, named: dict) -> dict[str, tuple[float, float]]:
-    """p50 and p95 in ms of each call, after one warm-up call."""
+def scoped_headers(app) -> dict[str, str]:
+    """The headers of a developer scoped to acme/svc0* (10 of the 20 repositories)."""
+    db = app.extensions["lockmaster"].db
+    add_user(db, "scoped", "developer", ["acme/svc0*"], "bench password, long")
+    return {"Authorization": f"Bearer {create_token(db, 'scoped', 'read', 'scoped')}"}
+
+
+def _headers(name: str, scoped: dict[str, str]) -> dict[str, str]:
+    return scoped if name.startswith("scoped") else {}
+
+
+def measure(app, named: dict, scoped: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """p50 and p95 in ms of each call, after one warm-up call (a scoped build detail may be
+    a 404: the build is of a repository out of scope)."""
     client, rng, figures = app.test_client(), random.Random(1), {}
     for name, url_of in named.items():
-        client.get(url_of(rng))
+        headers = _headers(name, scoped)
+        client.get(url_of(rng), headers=headers)
         times = []
         for _ in range(ROUNDS):
             url = url_of(rng)
             started = time.perf_counter()
-            response = client.get(url)
+            response = client.get(url, headers=headers)
             times.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, (url, response.get_data(as_text=True)[:300])
+            assert response.status_code == 200 or (headers and response.status_code == 404), \
+                (url, response.get_data(as_text=True)[:300])
         times.sort()
         figures[name] = (statistics.median(times), times[int(len(times) * 0.95) - 1])
     return figures
 
 
-def plans(app, named: dict) -> dict[str, list[str]]:
+def plans(app, named: dict, scoped: dict[str, str]) -> dict[str, list[str]]:
     """The query plan of every SELECT each call runs: 'index' or the full scans it makes
     (scans of tables under SMALL rows, which a planner rightly prefers, are not counted)."""
     engine = app.extensions["lockmaster"].db.engine
@@ -220,7 +243,7 @@ def plans(app, named: dict) -> dict[str, list[str]]:
             seen.append((args[2], args[3]))
 
         event.listen(engine, "before_cursor_execute", listener)
-        client.get(url_of(rng))
+        client.get(url_of(rng), headers=_headers(name, scoped))
         event.remove(engine, "before_cursor_execute", listener)
         found[name] = [_scans(engine, sql, params, small) for sql, params in seen
                        if sql.lstrip().upper().startswith("SELECT")]
@@ -263,7 +286,8 @@ def run(url: str, data: dict, workdir: Path) -> tuple[float, dict, dict]:
     app = make_app(url, workdir)
     named = {"baseline: repositories (no query)": lambda r: "/api/v1/repositories",
              **calls(data)}
-    figures, found = measure(app, named), plans(app, named)
+    scoped = scoped_headers(app)
+    figures, found = measure(app, named, scoped), plans(app, named, scoped)
     app.extensions["lockmaster"].db.engine.dispose()
     return seconds, figures, found
 

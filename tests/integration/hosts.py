@@ -79,6 +79,7 @@ class GitHub(Host):
                 "repository": {"full_name": name, "clone_url": clone_url,
                                "html_url": f"https://github.com/{name}"},
                 "pusher": {"name": "bob", "email": "bob@example.com"},
+                "sender": {"login": "bob", "id": 583231},
                 "head_commit": {"id": commit.sha, "message": commit.message,
                                 "author": {"name": commit.author, "username": commit.author}}}
 
@@ -93,6 +94,9 @@ class GitHub(Host):
 
     def unrelated(self, name):
         return {"action": "opened", "repository": {"full_name": name}}
+
+
+GitHub.pusher_accounts = ["github:583231"]
 
 
 class GitLab(Host):
@@ -120,7 +124,7 @@ class GitLab(Host):
         kind = "tag_push" if ref.startswith("refs/tags/") else "push"
         return {"object_kind": kind, "event_name": kind, "before": ZERO_SHA,
                 "after": tag_object or commit.sha, "ref": ref, "checkout_sha": commit.sha,
-                "user_name": "Bob Pusher", "user_username": "bob",
+                "user_name": "Bob Pusher", "user_username": "bob", "user_id": 4021,
                 "project": {"path_with_namespace": name, "git_http_url": clone_url,
                             "web_url": f"https://gitlab.example.com/{name}"},
                 "commits": [{"id": commit.sha, "message": commit.message,
@@ -137,6 +141,9 @@ class GitLab(Host):
 
     def unrelated(self, name):
         return {"object_kind": "issue", "project": {"path_with_namespace": name}}
+
+
+GitLab.pusher_accounts = ["gitlab:4021"]
 
 
 class Gitea(Host):
@@ -167,7 +174,8 @@ class Gitea(Host):
                 "head_commit": {"id": commit.sha, "message": commit.message, "author": author},
                 "repository": {"full_name": name, "clone_url": clone_url,
                                "html_url": f"https://gitea.example.com/{name}"},
-                "pusher": {"login": "bob", "username": "bob"}, "sender": {"login": "bob"}}
+                "pusher": {"login": "bob", "username": "bob"},
+                "sender": {"login": "bob", "id": 7}}
 
     def deletion(self, name, ref):
         return {"ref": ref.split("/", 2)[-1], "ref_type": "branch", "pusher_type": "user",
@@ -180,6 +188,9 @@ class Gitea(Host):
 
     def unrelated(self, name):
         return {"action": "opened", "repository": {"full_name": name}}
+
+
+Gitea.pusher_accounts = ["gitea:7"]
 
 
 class Bitbucket(Host):
@@ -215,7 +226,8 @@ class Bitbucket(Host):
 
     def push(self, name, ref, commit, clone_url, changes: list | None = None):
         html = clone_url.removesuffix(".git") if clone_url else f"https://bitbucket.org/{name}"
-        return {"actor": {"display_name": "Bob Pusher", "nickname": "bob"},
+        return {"actor": {"display_name": "Bob Pusher", "nickname": "bob",
+                          "account_id": "557058:0b0b", "uuid": "{B0B0B0B0-0000-4000-8000-0B0B}"},
                 "repository": {"full_name": name, "type": "repository",
                                "links": {"html": {"href": html}}},
                 "push": {"changes": changes or [self.change(ref, commit)]}}
@@ -230,4 +242,5 @@ class Bitbucket(Host):
         return {"issue": {"id": 1}, "repository": {"full_name": name}}
 
 
+Bitbucket.pusher_accounts = ["bitbucket:557058:0b0b", "bitbucket:{b0b0b0b0-0000-4000-8000-0b0b}"]
 HOSTS = {host.name: host for host in (GitHub(), GitLab(), Gitea(), Bitbucket())}
