@@ -86,7 +86,7 @@ def token_grant(db: Database, token: str, scope: str) -> tuple[User, str]:
         if not scope_covers(row.scope, scope):
             raise TokenRefused(403, f"this token has scope '{row.scope}' but this needs "
                                     f"'{scope}'; create one with `lockmaster tokens create "
-                                    f"NAME --scope {scope}`")
+                                    f"NAME --scope {scope} --user {row.user.username}`")
         row.last_used_at = utcnow()
         return row.user, row.scope
 
