@@ -151,10 +151,11 @@ def _copy(engine, data: dict[str, list[dict]]) -> None:
         raw.close()
 
 
-def make_app(url: str, workdir: Path):
-    """The Lockmaster app over url, with anonymous reads and the seeded repositories."""
-    config = workdir / "lockmaster.yml"
-    config.write_text(yaml.safe_dump({"api": {"anonymous_read": True}, "repositories": [
+def make_app(url: str, workdir: Path, anonymous_read: bool = True):
+    """The Lockmaster app over url, with anonymous reads (or not) and the seeded
+    repositories."""
+    config = workdir / f"lockmaster-{anonymous_read}.yml"
+    config.write_text(yaml.safe_dump({"api": {"anonymous_read": anonymous_read}, "repositories": [
         {"name": r, "provider": "github", "secret_env": "BENCH_SECRET", "image": r,
          "clone_url": f"https://git.example/{r}.git"} for r in REPOS]}))
     settings = load_settings({"LOCKMASTER_DATA_DIR": str(workdir / "var"),
@@ -198,23 +199,34 @@ def calls(data: dict[str, list[dict]]) -> dict:
     }
 
 
-def scoped_headers(app) -> dict[str, str]:
-    """The headers of a developer scoped to acme/svc0* (10 of the 20 repositories)."""
-    db = app.extensions["lockmaster"].db
-    add_user(db, "scoped", "developer", ["acme/svc0*"], "bench password, long")
-    return {"Authorization": f"Bearer {create_token(db, 'scoped', 'read', 'scoped')}"}
+class Callers:
+    """Anonymous reads for the common calls; a developer scoped to acme/svc0* (10 of the 20
+    repositories), through a read token on an app without anonymous reads, for `scoped:`."""
+
+    def __init__(self, url: str, workdir: Path):
+        self.open, self.closed = make_app(url, workdir), make_app(url, workdir, False)
+        db = self.closed.extensions["lockmaster"].db
+        add_user(db, "scoped", "developer", ["acme/svc0*"], "bench password, long")
+        token = create_token(db, "scoped", "read", "scoped")
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def of(self, name: str):
+        """The app and headers of a call."""
+        return (self.closed, self.headers) if name.startswith("scoped") else (self.open, {})
+
+    def dispose(self) -> None:
+        """Close both apps' connections."""
+        for app in (self.open, self.closed):
+            app.extensions["lockmaster"].db.engine.dispose()
 
 
-def _headers(name: str, scoped: dict[str, str]) -> dict[str, str]:
-    return scoped if name.startswith("scoped") else {}
-
-
-def measure(app, named: dict, scoped: dict[str, str]) -> dict[str, tuple[float, float]]:
+def measure(callers: Callers, named: dict) -> dict[str, tuple[float, float]]:
     """p50 and p95 in ms of each call, after one warm-up call (a scoped build detail may be
     a 404: the build is of a repository out of scope)."""
-    client, rng, figures = app.test_client(), random.Random(1), {}
+    rng, figures = random.Random(1), {}
     for name, url_of in named.items():
-        headers = _headers(name, scoped)
+        app, headers = callers.of(name)
+        client = app.test_client()
         client.get(url_of(rng), headers=headers)
         times = []
         for _ in range(ROUNDS):
@@ -229,21 +241,23 @@ def measure(app, named: dict, scoped: dict[str, str]) -> dict[str, tuple[float, 
     return figures
 
 
-def plans(app, named: dict, scoped: dict[str, str]) -> dict[str, list[str]]:
+def plans(callers: Callers, named: dict) -> dict[str, list[str]]:
     """The query plan of every SELECT each call runs: 'index' or the full scans it makes
     (scans of tables under SMALL rows, which a planner rightly prefers, are not counted)."""
-    engine = app.extensions["lockmaster"].db.engine
+    engine = callers.open.extensions["lockmaster"].db.engine
     with engine.connect() as conn:
         small = {name for name in conn.dialect.get_table_names(conn)
                  if conn.execute(text(f"SELECT count(*) FROM {name}")).scalar() < SMALL}
-    client, rng, found = app.test_client(), random.Random(2), {}
+    rng, found = random.Random(2), {}
     for name, url_of in named.items():
+        app, headers = callers.of(name)
+        engine = app.extensions["lockmaster"].db.engine
         seen: list = []
         def listener(*args, seen=seen):
             seen.append((args[2], args[3]))
 
         event.listen(engine, "before_cursor_execute", listener)
-        client.get(url_of(rng), headers=_headers(name, scoped))
+        app.test_client().get(url_of(rng), headers=headers)
         event.remove(engine, "before_cursor_execute", listener)
         found[name] = [_scans(engine, sql, params, small) for sql, params in seen
                        if sql.lstrip().upper().startswith("SELECT")]
@@ -283,12 +297,11 @@ def postgres_url() -> tuple[str, ServiceSet]:
 
 def run(url: str, data: dict, workdir: Path) -> tuple[float, dict, dict]:
     seconds = load(url, data)
-    app = make_app(url, workdir)
+    callers = Callers(url, workdir)
     named = {"baseline: repositories (no query)": lambda r: "/api/v1/repositories",
              **calls(data)}
-    scoped = scoped_headers(app)
-    figures, found = measure(app, named, scoped), plans(app, named, scoped)
-    app.extensions["lockmaster"].db.engine.dispose()
+    figures, found = measure(callers, named), plans(callers, named)
+    callers.dispose()
     return seconds, figures, found
 
 
