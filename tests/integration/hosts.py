@@ -58,6 +58,7 @@ class Host:
 
 class GitHub(Host):
     name, push_event, ping_event, unrelated_event = "github", "push", "ping", "issues"
+    pusher_accounts = ("github:583231",)  # what the build records of who pushed
 
     def headers(self, body, secret, kind, delivery):
         sent = {"Content-Type": "application/json", "X-GitHub-Event": kind,
@@ -96,11 +97,9 @@ class GitHub(Host):
         return {"action": "opened", "repository": {"full_name": name}}
 
 
-GitHub.pusher_accounts = ["github:583231"]
-
-
 class GitLab(Host):
     name, push_event, unrelated_event = "gitlab", "Push Hook", "Issue Hook"
+    pusher_accounts = ("gitlab:4021",)
     # GitLab's "Test" button sends a real Push Hook; its connectivity event for other kinds is
     # e.g. a Merge Request Hook. Any event that is not a push is answered 200.
     ping_event = "Merge Request Hook"
@@ -143,11 +142,9 @@ class GitLab(Host):
         return {"object_kind": "issue", "project": {"path_with_namespace": name}}
 
 
-GitLab.pusher_accounts = ["gitlab:4021"]
-
-
 class Gitea(Host):
     name, push_event, unrelated_event = "gitea", "push", "issues"
+    pusher_accounts = ("gitea:7",)
     # Gitea/Forgejo have no ping; "Test Delivery" sends a push. A `create` event stands in.
     ping_event = "create"
 
@@ -190,12 +187,10 @@ class Gitea(Host):
         return {"action": "opened", "repository": {"full_name": name}}
 
 
-Gitea.pusher_accounts = ["gitea:7"]
-
-
 class Bitbucket(Host):
     name, push_event, ping_event = "bitbucket", "repo:push", "diagnostics:ping"
     unrelated_event = "issue:created"
+    pusher_accounts = ("bitbucket:557058:0b0b", "bitbucket:{b0b0b0b0-0000-4000-8000-0b0b}")
 
     def headers(self, body, secret, kind, delivery):
         sent = {"Content-Type": "application/json", "X-Event-Key": kind,
@@ -242,5 +237,4 @@ class Bitbucket(Host):
         return {"issue": {"id": 1}, "repository": {"full_name": name}}
 
 
-Bitbucket.pusher_accounts = ["bitbucket:557058:0b0b", "bitbucket:{b0b0b0b0-0000-4000-8000-0b0b}"]
 HOSTS = {host.name: host for host in (GitHub(), GitLab(), Gitea(), Bitbucket())}
