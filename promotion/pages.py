@@ -8,6 +8,7 @@ import git
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from auth.access import may, readable_repositories
 from auth.models import Identity
 from auth.roles import may_approve
 from bootstrap import Runtime
@@ -25,8 +26,13 @@ log = logging.getLogger(__name__)
 def dashboard(runtime: Runtime) -> dict:
     """Recent builds, builds waiting for a decision, and each image per environment."""
     settings = runtime.settings
+    readable = readable_repositories(current_user, settings)
+    query = select(Build).order_by(Build.id.desc()).limit(30)
+    if readable is not None:
+        query = query.where(Build.repository.in_(readable))
+    repositories = [r for r in settings.repositories if readable is None or r.name in readable]
     with runtime.db.session() as session:
-        builds = list(session.scalars(select(Build).order_by(Build.id.desc()).limit(30)))
+        builds = list(session.scalars(query))
         pending = []
         for build in builds:
             repo = settings.repository_named(build.repository)
@@ -36,7 +42,7 @@ def dashboard(runtime: Runtime) -> dict:
                 if target:
                     pending.append((build, target))
         serving = [(repo.image, env, environments.current(session, repo.image, env))
-                   for repo in settings.repositories for env in repo.promotion.environments[1:]]
+                   for repo in repositories for env in repo.promotion.environments[1:]]
     return {"builds": builds, "pending": pending, "serving": serving}
 
 
@@ -44,7 +50,7 @@ def build_view(runtime: Runtime, build_id: str) -> dict | None:
     """Everything the build page shows, or None if there is no such build."""
     with runtime.db.session() as session:
         build = session.get(Build, build_id)
-        if build is None:
+        if build is None or not may(current_user, "read", build.repository):
             return None
         repo = runtime.settings.repository_named(build.repository)
         rules = repo.promotion if repo else None

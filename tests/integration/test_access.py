@@ -275,3 +275,8 @@ def test_a_user_scoped_to_acme_reads_and_touches_only_acme(make_app, source_repo
         "status"] == "queued"
     assert client.post(f"/api/v1/builds/{queued[0]}/cancel", headers=dan).status_code == 200
     assert client.post(f"/api/v1/builds/{queued[1]}/cancel", headers=erin).status_code == 200
+    web = app.test_client()
+    assert _login(web, "dan", PASSWORD).status_code == 302
+    assert web.get(f"/builds/{other.id}").status_code == 404
+    assert staged[0].id in web.get("/audit").text and other.id not in web.get("/audit").text
+    assert other.id not in web.get("/").text and staged[2].id in web.get("/").text
