@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import HiddenField, TextAreaField
 
-from auth.access import readable_repositories
+from auth.access import may, readable_repositories
 from bootstrap import current_runtime
 from lineage.audit import AuditEvent, audit
 from promotion import environments, pages
@@ -95,6 +95,9 @@ def decision(build_id: str):
 @login_required
 def environment_page(environment: str, image: str):
     """What an environment serves for an image, its history, and rollback buttons."""
+    if not any(may(current_user, "read", repo.name)
+               for repo in current_runtime().settings.repositories if repo.image == image):
+        abort(404, f"no image '{image}' among your repositories")
     with current_runtime().db.session() as session:
         past = environments.history(session, image, environment)
     return render_template("environment.html", environment=environment, image=image,
