@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-
-import git
+from pathlib import Path
 
 from bootstrap import Runtime
-from builder.source import GIT_ENV
+from builder.gitcmd import GitFailed, run_git
+from builder.masking import without_credentials
+from builder.source import git_env
 from webhooks import intake
 from webhooks.admission import IntakeUnavailable
 from webhooks.events import MalformedPayload, PushEvent
@@ -89,15 +90,16 @@ def _resolve(url: str, ref: str) -> tuple[str, str]:
     for candidate in candidates:
         if not is_valid_ref(candidate):
             raise MalformedPayload(f"ref {ref!r} is not a valid Git ref name")
-    try:
-        listing = git.cmd.Git()
-        listing.update_environment(**GIT_ENV)
-        output = listing.ls_remote("--", url, *candidates, *[c + "^{}" for c in candidates])
-    except git.GitCommandError as exc:
-        raise MalformedPayload(f"could not list refs of {url}: {exc.stderr.strip()}") from exc
+    shown = without_credentials(url)
+    try:  # with exactly the environment a clone of url gets (no worker secrets, no prompts)
+        output = run_git(Path("/"), "ls-remote", "--", url, *candidates,
+                         *[c + "^{}" for c in candidates], env=git_env(url))
+    except GitFailed as exc:
+        raise MalformedPayload(f"could not list refs of {shown}: "
+                               f"{without_credentials(exc.last_line)}") from exc
     found = dict(reversed(line.split("\t", 1)) for line in output.splitlines() if "\t" in line)
     for candidate in candidates:
         sha = found.get(candidate + "^{}") or found.get(candidate)
         if sha:
             return candidate, sha
-    raise MalformedPayload(f"ref {ref!r} does not exist in {url}")
+    raise MalformedPayload(f"ref {ref!r} does not exist in {shown}")
