@@ -49,6 +49,7 @@ class EnginePrep:
             staging = self.runtime.settings.registry.repository("staging", self.repo.image)
             self.cache_from = pull_cache_image(self.client, staging, ref_tag(self.build),
                                                self.log, push_auth(self.runtime))
-            self.cgroup_parent = self.pids.open(self.client, self.log)
+            if self.repo.builder == "legacy":  # BuildKit's limits: builder/bklimits.py
+                self.cgroup_parent = self.pids.open(self.client, self.log)
         except BaseException as exc:  # raised again by ready(), in the build's own thread
             self._error = exc

@@ -45,7 +45,7 @@ def test_a_push_is_built_and_the_registry_serves_the_recorded_digest(app, client
 
     log = client.get(f"/api/v1/builds/{build['id']}/log")
     assert log.mimetype == "text/plain"
-    assert "Step 1/" in log.text and image["digest"] in log.text
+    assert "[1/2] FROM" in log.text and image["digest"] in log.text
 
 
 def test_a_feature_branch_gets_a_valid_tag(make_app, source_repo, secret):

@@ -1,0 +1,61 @@
+"""A build of one repository through BuildKit: its Dockerfile checked, its frontend chosen, its
+secrets on a tmpfs and its limits on the engine for the time of the build."""
+
+from __future__ import annotations
+
+from docker.errors import DockerException, ImageNotFound
+
+from builder.bklimits import StepLimits
+from builder.bkrules import cache_namespace, check_run_steps, frontend, syntax_of
+from builder.bksecrets import secret_files, secret_values
+from builder.buildkit import BuildKitBuild, BuildKitOptions
+from builder.buildlog import BuildLog
+from builder.checks.masking import redact
+from builder.image import BuildRequest
+from config import RepositoryConfig, Settings
+
+
+class MaskedLog:
+    """The build log as the build sees it: no secret value ever reaches it."""
+
+    def __init__(self, log: BuildLog, values: set[str]):
+        self.log, self.values = log, values
+
+    def write(self, text: str) -> None:
+        """Write the text with every secret value masked."""
+        self.log.write(redact(text, self.values))
+
+
+def buildkit_build(client, settings: Settings, repo: RepositoryConfig, request: BuildRequest,
+                   log: BuildLog, on_start, wait) -> str:
+    """Build through BuildKit and return the image id; `on_start(build)` lets the caller stop
+    it, `wait()` is called while another build holds the engine."""
+    text = request.dockerfile.read_text()
+    check_run_steps(text, {secret.id for secret in repo.secrets})
+    chosen = frontend(text, settings.frontend_image, _has_image(client, syntax_of(text)))
+    if chosen.note:
+        log.write(chosen.note)
+    values = secret_values(repo.secrets)
+    limits = StepLimits(request.memory, request.cpus, repo.pids)
+    staging = settings.registry.repository("staging", repo.image)
+    with secret_files(values) as files:
+        options = BuildKitOptions(cache_namespace=cache_namespace(staging, repo.name),
+                                  dockerfile_text=chosen.dockerfile, secret_files=files,
+                                  syntax_arg=chosen.syntax_arg, fell_back=chosen.fell_back)
+        build = BuildKitBuild(request, options, MaskedLog(log, set(values.values())))
+        on_start(build)
+        limits.apply(client, log, wait)
+        try:
+            return build.run()
+        finally:
+            limits.release()
+
+
+def _has_image(client, reference: str | None) -> bool:
+    if reference is None:
+        return False
+    try:
+        client.images.get(reference)
+        return True
+    except (ImageNotFound, DockerException):
+        return False

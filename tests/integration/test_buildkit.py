@@ -1,0 +1,165 @@
+"""BuildKit, the default builder, through the real webhook, worker, engine and registry."""
+
+import base64
+import json
+import uuid
+
+import docker
+import pytest
+
+from tests.integration.buildhelpers import build_log, build_of, push
+from tests.integration.conftest import registry_get, repo_entry, work
+from tests.integration.sourcerepo import SourceRepo
+
+pytestmark = pytest.mark.once
+
+
+def _build(app, source_repo, secret, files: dict[str, str], full_name: str = "acme/web"):
+    source_repo.commit(files, "Change the build")
+    client = app.test_client()
+    build_id = push(client, source_repo, secret, full_name=full_name)
+    work(app)
+    return build_of(client, build_id), build_log(client, build_id)
+
+
+def test_modern_dockerfile_features_build(make_app, source_repo, secret, base_image):
+    """Parallel stages, COPY --from and --chmod, bind and tmpfs mounts, in one build."""
+    marker = uuid.uuid4().hex
+    dockerfile = (
+        f"FROM {base_image} AS one\nRUN echo one-{marker} > /one && sleep 1\n"
+        f"FROM {base_image} AS two\nRUN echo two-{marker} > /two && sleep 1\n"
+        f"FROM {base_image}\nCOPY --from=one /one /srv/one\nCOPY --from=two /two /srv/two\n"
+        "COPY --chmod=750 run.sh /srv/run.sh\n"
+        "RUN --mount=type=bind,source=data.txt,target=/mnt/data.txt "
+        "--mount=type=tmpfs,target=/scratch "
+        "cat /mnt/data.txt /srv/one /srv/two && stat -c 'mode=%a' /srv/run.sh && "
+        "touch /scratch/x && test ! -e /mnt/data-copied\n")
+    app = make_app([repo_entry(source_repo)])
+    build, log = _build(app, source_repo, secret, {
+        "Dockerfile": dockerfile, "run.sh": "#!/bin/sh\n", "data.txt": f"bound-{marker}\n"})
+    assert build["status"] == "staged", build["error"]
+    for text in (f"bound-{marker}", f"one-{marker}", f"two-{marker}", "mode=750"):
+        assert text in log
+    assert "[one 2/2] RUN" in log and "[two 2/2] RUN" in log
+
+
+def test_cache_mounts_are_kept_per_repository(make_app, source_repo, secret, base_image,
+                                              tmp_path):
+    dockerfile = (f"FROM {base_image}\nCOPY stamp /stamp\n"
+                  "RUN --mount=type=cache,target=/root/.cache "
+                  "if test -f /root/.cache/seen; then echo CACHE-FOUND; "
+                  "else echo CACHE-EMPTY; fi; cat /stamp > /root/.cache/seen\n")
+    other = SourceRepo.create(tmp_path / "src" / "other", base_image)
+    app = make_app([repo_entry(source_repo),
+                    repo_entry(other, name="acme/other", image="acme/other")])
+    first, first_log = _build(app, source_repo, secret,
+                              {"Dockerfile": dockerfile, "stamp": uuid.uuid4().hex})
+    assert first["status"] == "staged", first["error"]
+    assert "CACHE-EMPTY" in first_log
+    second, second_log = _build(app, source_repo, secret, {"stamp": uuid.uuid4().hex})
+    assert second["status"] == "staged", second["error"]
+    assert "CACHE-FOUND" in second_log
+    theirs, their_log = _build(app, other, secret,
+                               {"Dockerfile": dockerfile, "stamp": uuid.uuid4().hex},
+                               full_name="acme/other")
+    assert theirs["status"] == "staged", theirs["error"]
+    assert "CACHE-EMPTY" in their_log and "CACHE-FOUND" not in their_log
+
+
+def test_a_build_secret_reaches_its_mount_only(make_app, source_repo, secret, base_image,
+                                               monkeypatch, registry_prefix):
+    value = f"pip-{uuid.uuid4().hex}"
+    monkeypatch.setenv("PIP_CONF_CONTENT", value)
+    app = make_app([repo_entry(source_repo, secrets=[{"id": "pip-conf",
+                                                      "env": "PIP_CONF_CONTENT"}])])
+    dockerfile = (f"FROM {base_image}\nRUN --mount=type=secret,id=pip-conf "
+                  "wc -c < /run/secrets/pip-conf && cat /run/secrets/pip-conf\n")
+    build, log = _build(app, source_repo, secret, {"Dockerfile": dockerfile})
+    assert build["status"] == "staged", build["error"]
+    assert f"{len(value)}\n" in log and value not in log
+    assert value not in json.dumps(build)
+    client = app.test_client()
+    lineage = client.get(f"/api/v1/images/{build['image']['digest']}")
+    assert lineage.status_code == 200 and value not in lineage.text
+    engine = docker.from_env()
+    image = engine.images.get(f"127.0.0.1:5000/{registry_prefix}/staging/acme/web:main")
+    saved = b"".join(image.save(named=False))
+    assert value.encode() not in saved
+    assert base64.b64encode(value.encode()).rstrip(b"=") not in saved
+
+    leak = (f"FROM {base_image}\nRUN --mount=type=secret,id=pip-conf "
+            "base64 /run/secrets/pip-conf > /leaked\n")
+    leaked, leak_log = _build(app, source_repo, secret, {"Dockerfile": leak})
+    assert leaked["status"] == "rejected", leaked["error"]
+    assert "build secret 'pip-conf'" in leaked["error"]
+    assert value not in leak_log and value not in json.dumps(leaked)
+
+
+def test_refused_steps_and_syntax_lines(make_app, source_repo, secret, base_image):
+    app = make_app([repo_entry(source_repo)])
+    undeclared, _ = _build(app, source_repo, secret, {
+        "Dockerfile": f"FROM {base_image}\nRUN --mount=type=secret,id=npm-token true\n"})
+    assert undeclared["status"] == "failed"
+    assert "the secret 'npm-token' is not declared" in undeclared["error"]
+    network, _ = _build(app, source_repo, secret, {
+        "Dockerfile": f"FROM {base_image}\nRUN --network=host wget http://127.0.0.1:5000/\n"})
+    assert network["status"] == "failed" and "RUN --network is not allowed" in network["error"]
+    foreign, _ = _build(app, source_repo, secret, {
+        "Dockerfile": f"# syntax=example.com/frontends/dockerfile:9\nFROM {base_image}\n"})
+    assert foreign["status"] == "failed"
+    assert "buildkit.frontend_image" in foreign["error"]
+    assert "example.com/frontends/dockerfile:9" in foreign["error"]
+    marker = uuid.uuid4().hex
+    builtin, log = _build(app, source_repo, secret, {
+        "Dockerfile": f"# syntax=docker/dockerfile:1\nFROM {base_image}\nRUN echo {marker}\n"})
+    assert builtin["status"] == "staged", builtin["error"]
+    assert "built-in Dockerfile frontend" in log and marker in log
+
+
+def test_a_legacy_repository_still_builds(make_app, source_repo, secret):
+    app = make_app([repo_entry(source_repo, builder="legacy")])
+    build, log = _build(app, source_repo, secret, {"extra.txt": uuid.uuid4().hex})
+    assert build["status"] == "staged", build["error"]
+    assert "Step 1/" in log  # the legacy builder's own progress
+
+
+def test_a_pinned_repository_builds_only_on_its_pools_worker(make_app, source_repo, secret):
+    app = make_app([repo_entry(source_repo, pool="tenant-a")])
+    client = app.test_client()
+    build_id = push(client, source_repo, secret)
+    work(app)  # a worker of the shared queues
+    assert build_of(client, build_id)["status"] == "queued"
+    runtime = app.extensions["lockmaster"]
+    from rq import SimpleWorker
+
+    from builder.dispatch import pool_queue
+    with app.app_context():
+        SimpleWorker([runtime.queue(pool_queue("tenant-a"))],
+                     connection=runtime.redis).work(burst=True)
+    assert build_of(client, build_id)["status"] == "staged"
+
+
+def test_a_pruned_engine_reuses_the_staged_images_layers(make_app, source_repo, secret,
+                                                         base_image, registry_prefix):
+    app = make_app([repo_entry(source_repo)])
+    marker = uuid.uuid4().hex
+    dockerfile = f"FROM {base_image}\nRUN echo layer-{marker} > /layer\n"
+    first, _ = _build(app, source_repo, secret, {"Dockerfile": dockerfile})
+    assert first["status"] == "staged", first["error"]
+    engine = docker.from_env()
+    staging = f"127.0.0.1:5000/{registry_prefix}/staging/acme/web"
+    for image in engine.images.list(name=staging):
+        engine.images.remove(image.id, force=True)
+    records = engine.api.df().get("BuildCache") or []
+    ours = [r["ID"] for r in records if marker in (r.get("Description") or "")]
+    assert ours
+    for record_id in ours:  # only this test's cache: others build on this engine too
+        engine.api.prune_builds(filters={"id": [record_id]})
+    left = [r for r in engine.api.df().get("BuildCache") or []
+            if marker in (r.get("Description") or "")]
+    assert left == []
+    second, log = _build(app, source_repo, secret, {"unrelated.txt": uuid.uuid4().hex})
+    assert second["status"] == "staged", second["error"]
+    step = log[log.index(f"RUN echo layer-{marker}"):]
+    assert "CACHED" in step.split("\n\n")[0], step[:400]
+    assert registry_get(f"{registry_prefix}/staging/acme/web/tags/list").status_code == 200
