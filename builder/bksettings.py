@@ -31,7 +31,11 @@ def parse_engine_keys(reader) -> dict:
     if pool is not None and not _POOL.match(pool):
         reader.fail("pool", "must be a short lower-case name (letters, digits, '-'), "
                             "e.g. tenant-a")
-    return {"builder": builder, "pool": pool, "secrets": _secrets(reader)}
+    secrets = _secrets(reader)
+    if secrets and builder == "legacy":
+        reader.fail("secrets", "needs the BuildKit builder: remove 'builder: legacy' (the "
+                               "legacy builder has no secret mounts)")
+    return {"builder": builder, "pool": pool, "secrets": secrets}
 
 
 def _secrets(reader) -> tuple[BuildSecret, ...]:

@@ -5,6 +5,7 @@ Stopping the CLI ends its session, and the engine then cancels the solve."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
 import signal
@@ -25,6 +26,7 @@ _DIGEST_LINE = re.compile(r"^#\d+ sha256:[0-9a-f]{64}$")
 _EXIT = re.compile(r"^executor failed running \[(.*)\]: exit code: (\d+)$", re.DOTALL)
 _PARSE = ("dockerfile parse error", "unknown flag", "unknown instruction")
 _OOM_CODE = "137"
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,11 @@ def cli_environment(home: Path) -> dict[str, str]:
     return env
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL it when the worker that started it dies."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class BuildKitBuild:
     """One BuildKit build; `stop()` ends it on the engine (no container, no image is left)."""
 
@@ -88,9 +95,12 @@ class BuildKitBuild:
             dockerfile = self._write_dockerfile(home)
             iidfile = home / "iid"
             args = cli_arguments(self.request, self.options, dockerfile, iidfile)
+            # A session of its own (a warm-shutdown signal to the worker's group lets the build
+            # finish), killed with the worker all the same (a lost worker leaves no solve).
             self.process = subprocess.Popen(
                 args, env=cli_environment(home), stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_die_with_parent)
             if self.stopped.is_set():
                 self.stop()
             for raw in self.process.stdout:

@@ -96,16 +96,18 @@ repositories:
 
 def test_builder_secrets_and_pool_are_read_and_checked():
     _registry, repos, limits = parse_config(
-        REPO + "    builder: legacy\n    pool: tenant-a\n"
+        REPO + "    builder: buildkit\n    pool: tenant-a\n"
                "    secrets: [{id: pip-conf, env: PIP_CONF_CONTENT}]\n"
                "buildkit: {frontend_image: reg/mirror/dockerfile:1}\n"
                "gc: {build_cache_max_gb: 20}\n")
     repo = repos[0]
     assert (repo.builder, repo.pool, repo.secrets[0].id, repo.secrets[0].env) == \
-        ("legacy", "tenant-a", "pip-conf", "PIP_CONF_CONTENT")
+        ("buildkit", "tenant-a", "pip-conf", "PIP_CONF_CONTENT")
     assert limits["frontend_image"] == "reg/mirror/dockerfile:1"
     assert limits["gc"].build_cache_max_gb == 20
-    assert parse_config(REPO)[1][0].builder == "buildkit"
+    assert parse_config(REPO + "    builder: legacy\n")[1][0].builder == "legacy"
+    with pytest.raises(ConfigError, match="needs the BuildKit builder"):
+        parse_config(REPO + "    builder: legacy\n    secrets: [{id: a, env: B}]\n")
     with pytest.raises(ConfigError, match="never from this file"):
         parse_config(REPO + "    secrets: [{id: x, value: hunter2}]\n")
     with pytest.raises(ConfigError, match="builder"):
