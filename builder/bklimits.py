@@ -52,7 +52,8 @@ class StepLimits:
             self.release()
             return
         self.applied = True
-        log.write("limits for every step: " + ", ".join(self._described()))
+        log.write(f"process limit: {self.pids} processes for every step together; "
+                  + ", ".join(self._described()))
 
     def release(self) -> None:
         """Take the limits off the engine's BuildKit cgroup and let the next build have it."""
@@ -102,4 +103,4 @@ class StepLimits:
     def _described(self) -> list[str]:
         memory = f"memory {self.memory // (1024 * 1024)}m" if self.memory else "memory unlimited"
         cpus = f"{self.cpus:g} CPUs" if self.cpus else "CPUs unlimited"
-        return [memory, cpus, f"{self.pids} processes"]
+        return [memory, cpus]

@@ -113,3 +113,24 @@ def reconciled(app, build_id: str, seconds: float = 40) -> str:
         return build_id in output and output
 
     return wait_for(settled, seconds, "reconcile to settle the build")
+
+
+def step_was_cached(log_text: str, instruction: str) -> bool:
+    """True if the engine reused its cache for the step, in either builder's progress
+    (legacy: ' ---> Using cache' under the step; BuildKit: '#N CACHED' in the step's block)."""
+    after = log_text[log_text.index(instruction):]
+    if after.split("\n")[1].strip() == "---> Using cache":
+        return True
+    return re.search(r"^#\d+ CACHED$", after.split("\n\n")[0], re.MULTILINE) is not None
+
+
+def assert_no_step_left(log_text: str, marker: str) -> None:
+    """No container (legacy) and no process (BuildKit) of the step with `marker` is left."""
+    assert marker in log_text, "the step never started"
+    assert_no_container_left(started_containers(log_text))
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        assert marker not in text, f"a process of the step is left: {cmdline.parent.name}"

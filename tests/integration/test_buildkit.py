@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 import uuid
 
 import docker
@@ -26,8 +27,8 @@ def test_modern_dockerfile_features_build(make_app, source_repo, secret, base_im
     """Parallel stages, COPY --from and --chmod, bind and tmpfs mounts, in one build."""
     marker = uuid.uuid4().hex
     dockerfile = (
-        f"FROM {base_image} AS one\nRUN echo one-{marker} > /one && sleep 1\n"
-        f"FROM {base_image} AS two\nRUN echo two-{marker} > /two && sleep 1\n"
+        f"FROM {base_image} AS one\nRUN printf '%s-%s' one {marker} > /one && sleep 1\n"
+        f"FROM {base_image} AS two\nRUN printf '%s-%s' two {marker} > /two && sleep 1\n"
         f"FROM {base_image}\nCOPY --from=one /one /srv/one\nCOPY --from=two /two /srv/two\n"
         "COPY --chmod=750 run.sh /srv/run.sh\n"
         "RUN --mount=type=bind,source=data.txt,target=/mnt/data.txt "
@@ -47,23 +48,23 @@ def test_cache_mounts_are_kept_per_repository(make_app, source_repo, secret, bas
                                               tmp_path):
     dockerfile = (f"FROM {base_image}\nCOPY stamp /stamp\n"
                   "RUN --mount=type=cache,target=/root/.cache "
-                  "if test -f /root/.cache/seen; then echo CACHE-FOUND; "
-                  "else echo CACHE-EMPTY; fi; cat /stamp > /root/.cache/seen\n")
+                  "echo \"found:$(cat /root/.cache/seen 2>/dev/null)\"; "
+                  "cat /stamp > /root/.cache/seen\n")
+    stamps = [uuid.uuid4().hex for _ in range(3)]
     other = SourceRepo.create(tmp_path / "src" / "other", base_image)
     app = make_app([repo_entry(source_repo),
                     repo_entry(other, name="acme/other", image="acme/other")])
     first, first_log = _build(app, source_repo, secret,
-                              {"Dockerfile": dockerfile, "stamp": uuid.uuid4().hex})
+                              {"Dockerfile": dockerfile, "stamp": stamps[0]})
     assert first["status"] == "staged", first["error"]
-    assert "CACHE-EMPTY" in first_log
-    second, second_log = _build(app, source_repo, secret, {"stamp": uuid.uuid4().hex})
+    assert re.search(r" found:\n", first_log)
+    second, second_log = _build(app, source_repo, secret, {"stamp": stamps[1]})
     assert second["status"] == "staged", second["error"]
-    assert "CACHE-FOUND" in second_log
-    theirs, their_log = _build(app, other, secret,
-                               {"Dockerfile": dockerfile, "stamp": uuid.uuid4().hex},
+    assert f"found:{stamps[0]}" in second_log
+    theirs, their_log = _build(app, other, secret, {"Dockerfile": dockerfile, "stamp": stamps[2]},
                                full_name="acme/other")
     assert theirs["status"] == "staged", theirs["error"]
-    assert "CACHE-EMPTY" in their_log and "CACHE-FOUND" not in their_log
+    assert re.search(r" found:\n", their_log) and stamps[1] not in their_log
 
 
 def test_a_build_secret_reaches_its_mount_only(make_app, source_repo, secret, base_image,
