@@ -101,7 +101,8 @@ def main() -> None:
 
 
 def _base_image(client: docker.DockerClient, side: str, run_id: str) -> str:
-    """A base image of this side and run only, so each side starts with a cold cache."""
+    """A base image of this side and run only (BuildKit keys its cache on the layers, which
+    are the same: each side also has a RUN_ID of its own), so each side starts cold."""
     base = ensure_base_image(client)
     folder = Path(tempfile.mkdtemp())
     (folder / "Dockerfile").write_text(f"FROM {base}\nLABEL bench.run={run_id}-{side}\n")
@@ -188,7 +189,7 @@ def _lockmaster_env(work: Path, repo: git.Repo, base: str, run_id: str) -> dict[
               "repositories": [{"name": "bench/app", "provider": "github",
                                 "secret_env": "BENCH_SECRET", "clone_url": repo.working_dir,
                                 "image": "bench/app",
-                                "build_args": {"BASE": base, "RUN_ID": run_id}}],
+                                "build_args": {"BASE": base, "RUN_ID": f"{run_id}-lm"}}],
               # The issue measures the pipeline with the gates off; the bench only reads the API.
               "checks": {gate: {"enabled": False} for gate in GATES},
               "api": {"anonymous_read": True}}
@@ -281,7 +282,7 @@ def _shell_baseline(work: Path, repo: git.Repo, sha: str, base: str, run_id: str
     image = f"{REGISTRY_ADDR}/bench{run_id}/shell/bench/app:{sha[:12]}"
     script = (f"git clone -q {repo.working_dir} {folder} && git -C {folder} checkout -q {sha} && "
               f"{DOCKER_CLI} build -q --progress plain --network none --build-arg BASE={base} "
-              f"--build-arg RUN_ID={run_id} --build-arg BUILDKIT_INLINE_CACHE=1 -t {image} "
+              f"--build-arg RUN_ID={run_id}-sh --build-arg BUILDKIT_INLINE_CACHE=1 -t {image} "
               f"{folder} && {DOCKER_CLI} push -q {image}")
     start = time.monotonic()
     subprocess.run(["sh", "-c", script], check=True, capture_output=True,

@@ -4,11 +4,19 @@ import base64
 import json
 import re
 import uuid
+from pathlib import Path
 
 import docker
 import pytest
 
-from tests.integration.buildhelpers import build_log, build_of, push
+from tests.integration.buildhelpers import (
+    build_log,
+    build_of,
+    push,
+    start_worker,
+    stop_worker,
+    wait_for,
+)
 from tests.integration.conftest import registry_get, repo_entry, work
 from tests.integration.sourcerepo import SourceRepo
 
@@ -124,19 +132,18 @@ def test_a_legacy_repository_still_builds(make_app, source_repo, secret):
     assert "Step 1/" in log  # the legacy builder's own progress
 
 
-def test_a_pinned_repository_builds_only_on_its_pools_worker(make_app, source_repo, secret):
+def test_a_pinned_repository_builds_only_on_its_pools_worker(make_app, source_repo, secret,
+                                                             tmp_path):
     app = make_app([repo_entry(source_repo, pool="tenant-a")])
     client = app.test_client()
     build_id = push(client, source_repo, secret)
     work(app)  # a worker of the shared queues
     assert build_of(client, build_id)["status"] == "queued"
-    runtime = app.extensions["lockmaster"]
-    from rq import SimpleWorker
-
-    from builder.dispatch import pool_queue
-    with app.app_context():
-        SimpleWorker([runtime.queue(pool_queue("tenant-a"))],
-                     connection=runtime.redis).work(burst=True)
+    worker = start_worker(app, tmp_path / "worker.log", "--burst", "--pool", "tenant-a")
+    try:
+        worker.wait(timeout=120)
+    finally:
+        stop_worker(worker)
     assert build_of(client, build_id)["status"] == "staged"
 
 
@@ -164,3 +171,30 @@ def test_a_pruned_engine_reuses_the_staged_images_layers(make_app, source_repo, 
     step = log[log.index(f"RUN echo layer-{marker}"):]
     assert "CACHED" in step.split("\n\n")[0], step[:400]
     assert registry_get(f"{registry_prefix}/staging/acme/web/tags/list").status_code == 200
+
+
+def _engine_limits() -> tuple[int, str, str]:
+    """The limits in the engine's BuildKit cgroup: memory bytes, CPU quota, pids.max."""
+    root = Path("/sys/fs/cgroup")
+    return (int((root / "memory/docker/buildkit/memory.limit_in_bytes").read_text()),
+            (root / "cpu/docker/buildkit/cpu.cfs_quota_us").read_text().strip(),
+            (root / "pids/docker/buildkit/pids.max").read_text().strip())
+
+
+def test_the_limits_hold_while_the_steps_run_and_come_off_after(make_app, source_repo, secret,
+                                                                base_image, tmp_path):
+    marker = f"limited-{uuid.uuid4().hex}"
+    app = make_app([repo_entry(source_repo, memory="48m", cpus=0.5, pids=100)])
+    client = app.test_client()
+    source_repo.commit({"Dockerfile": f"FROM {base_image}\nRUN echo {marker} && sleep 4\n"})
+    build_id = push(client, source_repo, secret)
+    worker = start_worker(app, tmp_path / "worker.log", "--burst")
+    try:
+        wait_for(lambda: marker in build_log(client, build_id), 90, "the step to run")
+        assert _engine_limits() == (48 * 1024 * 1024, "50000", "100")
+        worker.wait(timeout=60)
+    finally:
+        stop_worker(worker)
+    assert build_of(client, build_id)["status"] == "staged"
+    memory, quota, pids = _engine_limits()
+    assert (memory > 1 << 60, quota, pids) == (True, "-1", "max")
