@@ -124,13 +124,22 @@ def step_was_cached(log_text: str, instruction: str) -> bool:
     return re.search(r"^#\d+ CACHED$", after.split("\n\n")[0], re.MULTILINE) is not None
 
 
-def assert_no_step_left(log_text: str, marker: str) -> None:
-    """No container (legacy) and no process (BuildKit) of the step with `marker` is left."""
+def assert_no_step_left(log_text: str, marker: str, seconds: float = 10) -> None:
+    """No container (legacy) and, after at most `seconds` for the engine to cancel the solve,
+    no process (BuildKit) of the step whose command holds `marker` is left."""
     assert marker in log_text, "the step never started"
     assert_no_container_left(started_containers(log_text))
+    wait_for(lambda: not step_processes(marker), seconds, f"the processes of {marker} to end")
+
+
+def step_processes(marker: str) -> list[str]:
+    """The ids of the processes whose command line holds marker."""
+    found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             text = cmdline.read_bytes().decode(errors="replace")
         except OSError:
             continue
-        assert marker not in text, f"a process of the step is left: {cmdline.parent.name}"
+        if marker in text:
+            found.append(cmdline.parent.name)
+    return found

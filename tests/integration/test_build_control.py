@@ -11,6 +11,7 @@ from app import cli
 from builder.workers import COLD_SHUTDOWN
 from tests.integration.buildhelpers import (
     assert_no_container_left,
+    assert_no_step_left,
     build_log,
     build_of,
     kill_worker_and_horse,
@@ -65,7 +66,7 @@ def test_cancel_mid_build_stops_it_on_the_engine_and_nothing_is_pushed(
     assert build["failed_stage"] == "build"
     log = build_log(client, build_id)
     assert "STOPPED during build: cancelled" in log and "\ndone\n" not in log
-    assert_no_container_left(started_containers(log))
+    assert_no_step_left(log, marker)
     assert registry_get(f"{registry_prefix}/staging/acme/web/tags/list").status_code == 404
     again = client.post(f"/api/v1/builds/{build_id}/cancel")
     assert again.status_code == 409 and "already ended" in again.get_json()["error"]
@@ -166,7 +167,7 @@ def test_a_second_signal_stops_the_build_and_records_it(app, client, source_repo
         stop_worker(worker)
     build = build_of(client, build_id)
     assert (build["status"], build["error"]) == ("failed", COLD_SHUTDOWN)
-    assert_no_container_left(started_containers(build_log(client, build_id)))
+    assert_no_step_left(build_log(client, build_id), marker)
 
 
 def test_sigkill_of_a_worker_mid_build_is_reconciled(app, client, source_repo, secret,
@@ -178,6 +179,8 @@ def test_sigkill_of_a_worker_mid_build_is_reconciled(app, client, source_repo, s
         wait_for(lambda: marker in build_log(client, build_id), 60, "the RUN step to start")
     finally:
         kill_worker_and_horse(worker)
+    # The solve dies with the worker (the step would sleep on for seconds).
+    assert_no_step_left(build_log(client, build_id), marker, seconds=2)
     containers = started_containers(build_log(client, build_id))
     output = reconciled(app, build_id)
     assert "re-queued (its worker was gone)" in output

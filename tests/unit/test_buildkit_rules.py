@@ -112,3 +112,17 @@ def test_builder_secrets_and_pool_are_read_and_checked():
         parse_config(REPO + "    secrets: [{id: x, value: hunter2}]\n")
     with pytest.raises(ConfigError, match="builder"):
         parse_config(REPO + "    builder: kaniko\n")
+
+
+def test_secret_files_are_private_on_a_tmpfs_and_gone_after(tmp_path):
+    from builder.bksecrets import TMPFS, secret_files, secret_values
+    from builder.bksettings import BuildSecret
+
+    with pytest.raises(BuildFailure, match="set NOT_SET_ANYWHERE in the worker's environment"):
+        secret_values((BuildSecret("a", "NOT_SET_ANYWHERE"),), {})
+    values = secret_values((BuildSecret("pip-conf", "PIP"),), {"PIP": "v4lue"})
+    with secret_files(values) as files:
+        path = files["pip-conf"]
+        assert path.read_text() == "v4lue" and path.stat().st_mode & 0o777 == 0o600
+        assert path.parent.parent == TMPFS and path.parent.stat().st_mode & 0o777 == 0o700
+    assert not path.parent.exists()
