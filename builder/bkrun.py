@@ -3,14 +3,17 @@ secrets on a tmpfs and its limits on the engine for the time of the build."""
 
 from __future__ import annotations
 
+import os
+
 from docker.errors import DockerException, ImageNotFound
 
 from builder.bklimits import StepLimits
 from builder.bkrules import cache_namespace, check_run_steps, frontend, syntax_of
 from builder.bksecrets import secret_files, secret_values
-from builder.buildkit import BuildKitBuild, BuildKitOptions
+from builder.buildkit import DOCKER_CLI, BuildKitBuild, BuildKitOptions
 from builder.buildlog import BuildLog
 from builder.checks.masking import redact
+from builder.errors import BuildFailure
 from builder.image import BuildRequest
 from config import RepositoryConfig, Settings
 
@@ -30,6 +33,10 @@ def buildkit_build(client, settings: Settings, repo: RepositoryConfig, request: 
                    log: BuildLog, on_start, wait) -> str:
     """Build through BuildKit and return the image id; `on_start(build)` lets the caller stop
     it, `wait()` is called while another build holds the engine."""
+    if not os.access(DOCKER_CLI, os.X_OK):
+        raise BuildFailure("build", f"BuildKit builds need Debian's docker CLI at {DOCKER_CLI} "
+                                    "on the worker (apt-get install docker.io); or set "
+                                    "'builder: legacy' for this repository")
     text = request.dockerfile.read_text()
     check_run_steps(text, {secret.id for secret in repo.secrets})
     chosen = frontend(text, settings.frontend_image, _has_image(client, syntax_of(text)))
