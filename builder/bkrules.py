@@ -12,6 +12,7 @@ from builder.errors import BuildFailure
 _DIRECTIVE = re.compile(r"^\s*#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$")
 # The built-in frontend of the engine implements the docker/dockerfile:1 syntax.
 _BUILT_IN = re.compile(r"^(docker\.io/)?docker/dockerfile:1(\.\d+){0,2}$")
+_DOCKERFILE_SYNTAX = re.compile(r"^(docker\.io/)?docker/dockerfile(-upstream)?:")
 _FLAG = re.compile(r"^--([a-z-]+)(?:=(\S*))?$")
 MIRROR_ADVICE = ("the frontend image cannot be pulled by this engine: mirror it into the "
                  "registry (e.g. docker pull docker/dockerfile:1 and push it as "
@@ -46,7 +47,7 @@ def frontend(text: str, frontend_image: str | None, available: bool) -> Frontend
     syntax = syntax_of(text)
     if syntax is None or available:
         return Frontend(text)
-    if frontend_image:
+    if frontend_image and _DOCKERFILE_SYNTAX.match(syntax):
         return Frontend(text, syntax_arg=frontend_image,
                         note=f"# syntax={syntax}: using the mirrored frontend {frontend_image}")
     if _BUILT_IN.match(syntax):

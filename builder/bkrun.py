@@ -30,7 +30,7 @@ class MaskedLog:
 
 
 def buildkit_build(client, settings: Settings, repo: RepositoryConfig, request: BuildRequest,
-                   log: BuildLog, on_start, wait) -> str:
+                   log: BuildLog, on_start, wait, auth: dict | None = None) -> str:
     """Build through BuildKit and return the image id; `on_start(build)` lets the caller stop
     it, `wait()` is called while another build holds the engine."""
     if not os.access(DOCKER_CLI, os.X_OK):
@@ -48,7 +48,8 @@ def buildkit_build(client, settings: Settings, repo: RepositoryConfig, request: 
     with secret_files(values) as files:
         options = BuildKitOptions(cache_namespace=cache_namespace(staging, repo.name),
                                   dockerfile_text=chosen.dockerfile, secret_files=files,
-                                  syntax_arg=chosen.syntax_arg, fell_back=chosen.fell_back)
+                                  syntax_arg=chosen.syntax_arg, fell_back=chosen.fell_back,
+                                  auth=auth)
         build = BuildKitBuild(request, options, MaskedLog(log, set(values.values())))
         on_start(build)
         limits.apply(client, log, wait)

@@ -4,8 +4,10 @@ Stopping the CLI ends its session, and the engine then cancels the solve."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import ctypes
+import json
 import os
 import re
 import signal
@@ -38,6 +40,7 @@ class BuildKitOptions:
     secret_files: dict[str, Path] = field(default_factory=dict)
     syntax_arg: str | None = None
     fell_back: bool = False
+    auth: dict | None = None  # the builder robot's, for the mirrored frontend and cache image
 
 
 def cli_arguments(request: BuildRequest, options: BuildKitOptions, dockerfile: Path,
@@ -69,6 +72,15 @@ def cli_environment(home: Path) -> dict[str, str]:
     if os.environ.get("DOCKER_HOST"):
         env["DOCKER_HOST"] = os.environ["DOCKER_HOST"]
     return env
+
+
+def _write_auth(folder: Path, auth: dict) -> None:
+    """The CLI's config.json with the registry login (0600, removed with the build's folder)."""
+    folder.mkdir(mode=0o700)
+    token = base64.b64encode(f"{auth['username']}:{auth['password']}".encode()).decode()
+    descriptor = os.open(folder / "config.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump({"auths": {auth["serveraddress"]: {"auth": token}}}, handle)
 
 
 def _die_with_parent() -> None:
@@ -129,6 +141,8 @@ class BuildKitBuild:
     def _write_dockerfile(self, home: Path) -> Path:
         """The Dockerfile sent, beside its own .dockerignore (the context's patterns plus the
         checkout's `.git`, different in every workspace, so `COPY . …` stays cached)."""
+        if self.options.auth:
+            _write_auth(home / ".docker", self.options.auth)
         dockerfile = home / "Dockerfile"
         dockerfile.write_text(self.options.dockerfile_text)
         source = self.request.context / ".dockerignore"

@@ -43,6 +43,8 @@ def test_syntax_lines():
     with pytest.raises(BuildFailure, match=r"buildkit\.frontend_image"):
         frontend("# syntax=docker/dockerfile:2-labs\nFROM x\n", None, False)
     assert frontend("# syntax=acme/df:9\nFROM x\n", None, True).syntax_arg is None
+    with pytest.raises(BuildFailure, match="acme/df:9"):  # the mirror stands for docker's only
+        frontend("# syntax=acme/df:9\nFROM x\n", "reg:5000/m/df:1", False)
 
 
 def test_cache_namespaces_differ_per_repository_and_installation():
