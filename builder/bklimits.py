@@ -12,10 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import docker
-
 from builder.buildlog import BuildLog
-from builder.pidlimit import CGROUP_ROOT, unsupported
+from builder.pidlimit import CGROUP_ROOT
 
 ENGINE_PARENT = "docker"  # dockerd's default --cgroup-parent
 LOCK_FILE = Path("/run/lock/lockmaster-buildkit-limits.lock")
@@ -36,11 +34,11 @@ class StepLimits:
         """The engine's BuildKit cgroup in one controller."""
         return self.root / controller / ENGINE_PARENT / "buildkit"
 
-    def apply(self, client: docker.DockerClient, log: BuildLog,
+    def apply(self, reason: str | None, log: BuildLog,
               wait: Callable[[], None] = lambda: None) -> None:
-        """Take the engine's lock (calling `wait` while another build holds it) and write the
-        limits; the build log says which limits hold and which cannot be applied."""
-        reason = unsupported(client, self.root)
+        """Unless `reason` says why they cannot be (see pidlimit.unsupported), take the
+        engine's lock (calling `wait` while another build holds it) and write the limits;
+        the build log says which limits hold."""
         if reason is not None:
             log.write(f"memory, CPU and process limits not applied: {reason}")
             return

@@ -30,9 +30,9 @@ class MaskedLog:
 
 
 def buildkit_build(client, settings: Settings, repo: RepositoryConfig, request: BuildRequest,
-                   log: BuildLog, on_start, wait, auth: dict | None = None) -> str:
+                   log: BuildLog, on_start, wait, prep) -> str:
     """Build through BuildKit and return the image id; `on_start(build)` lets the caller stop
-    it, `wait()` is called while another build holds the engine."""
+    it, `wait()` is called while another build holds the engine; `prep` is the EnginePrep."""
     if not os.access(DOCKER_CLI, os.X_OK):
         raise BuildFailure("build", f"BuildKit builds need Debian's docker CLI at {DOCKER_CLI} "
                                     "on the worker (apt-get install docker.io); or set "
@@ -49,10 +49,10 @@ def buildkit_build(client, settings: Settings, repo: RepositoryConfig, request: 
         options = BuildKitOptions(cache_namespace=cache_namespace(staging, repo.name),
                                   dockerfile_text=chosen.dockerfile, secret_files=files,
                                   syntax_arg=chosen.syntax_arg, fell_back=chosen.fell_back,
-                                  auth=auth)
+                                  auth=prep.auth)
         build = BuildKitBuild(request, options, MaskedLog(log, set(values.values())))
         on_start(build)
-        limits.apply(client, log, wait)
+        limits.apply(prep.limits_unsupported, log, wait)
         try:
             return build.run()
         finally:

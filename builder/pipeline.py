@@ -182,7 +182,7 @@ class BuildRun:
                 self._started(EngineBuild(client, request, self.log, self._note_container))
                 return self.engine_build.run()
             return buildkit_build(client, self.runtime.settings, repo, request, self.log,
-                                  self._started, self.watch.check, push_auth(self.runtime))
+                                  self._started, self.watch.check, self.prep)
         except BuildStopped:
             self.watch.check()
             raise
