@@ -78,10 +78,12 @@ def test_cache_mounts_are_kept_per_repository(make_app, source_repo, secret, bas
 def test_a_build_secret_reaches_its_mount_only(make_app, source_repo, secret, base_image,
                                                monkeypatch, registry_prefix):
     value = f"pip-{uuid.uuid4().hex}"
+    step = uuid.uuid4().hex
     monkeypatch.setenv("PIP_CONF_CONTENT", value)
     app = make_app([repo_entry(source_repo, secrets=[{"id": "pip-conf",
                                                       "env": "PIP_CONF_CONTENT"}])])
-    dockerfile = (f"FROM {base_image}\nRUN --mount=type=secret,id=pip-conf "
+    # A step's cache key ignores the secret's value (README): a new step, so that it runs.
+    dockerfile = (f"FROM {base_image}\nRUN --mount=type=secret,id=pip-conf echo {step} && "
                   "wc -c < /run/secrets/pip-conf && cat /run/secrets/pip-conf\n")
     build, log = _build(app, source_repo, secret, {"Dockerfile": dockerfile})
     assert build["status"] == "staged", build["error"]
@@ -96,7 +98,7 @@ def test_a_build_secret_reaches_its_mount_only(make_app, source_repo, secret, ba
     assert value.encode() not in saved
     assert base64.b64encode(value.encode()).rstrip(b"=") not in saved
 
-    leak = (f"FROM {base_image}\nRUN --mount=type=secret,id=pip-conf "
+    leak = (f"FROM {base_image}\nRUN --mount=type=secret,id=pip-conf echo {step} && "
             "base64 /run/secrets/pip-conf > /leaked\n")
     leaked, leak_log = _build(app, source_repo, secret, {"Dockerfile": leak})
     assert leaked["status"] == "rejected", leaked["error"]
