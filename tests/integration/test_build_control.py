@@ -211,7 +211,7 @@ def test_a_newer_push_stops_the_running_build_of_its_ref_when_configured(
         stop_worker(worker)
     assert stopped["cancelled_by"] == f"superseded by build {newer}"
     assert stopped["image"] is None and staged["image"]["tags"][-1] == "main"
-    assert_no_container_left(started_containers(build_log(client, older)))
+    assert_no_step_left(build_log(client, older), marker)
 
 
 def test_without_the_setting_a_running_build_is_left_to_finish(app, client, source_repo,
