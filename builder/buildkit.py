@@ -146,7 +146,11 @@ class BuildKitBuild:
         dockerfile = home / "Dockerfile"
         dockerfile.write_text(self.options.dockerfile_text)
         source = self.request.context / ".dockerignore"
-        patterns = source.read_text() if source.is_file() else ""
+        if source.is_symlink():
+            raise BuildFailure("build", "the context's .dockerignore is a symbolic link: "
+                                        "Lockmaster follows no link of a checkout; commit the "
+                                        "file itself")
+        patterns = source.read_text(errors="replace") if source.is_file() else ""
         (home / "Dockerfile.dockerignore").write_text(patterns.rstrip("\n") + "\n.git\n")
         return dockerfile
 
