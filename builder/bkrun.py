@@ -55,6 +55,9 @@ def buildkit_build(client, settings: Settings, repo: RepositoryConfig, request: 
         limits.apply(prep.limits_unsupported, log, wait)
         try:
             return build.run()
+        except BuildFailure as failure:  # the reason quotes the engine: no value in it
+            raise BuildFailure(failure.stage, redact(failure.reason, set(values.values()))) \
+                from None
         finally:
             limits.release()
 
