@@ -12,21 +12,9 @@ from builder.bkrules import cache_namespace, check_run_steps, frontend, syntax_o
 from builder.bksecrets import secret_files, secret_values
 from builder.buildkit import DOCKER_CLI, BuildKitBuild, BuildKitOptions
 from builder.buildlog import BuildLog
-from builder.checks.masking import redact
 from builder.errors import BuildFailure
 from builder.image import BuildRequest
 from config import RepositoryConfig, Settings
-
-
-class MaskedLog:
-    """The build log as the build sees it: no secret value ever reaches it."""
-
-    def __init__(self, log: BuildLog, values: set[str]):
-        self.log, self.values = log, values
-
-    def write(self, text: str) -> None:
-        """Write the text with every secret value masked."""
-        self.log.write(redact(text, self.values))
 
 
 def buildkit_build(client, settings: Settings, repo: RepositoryConfig, request: BuildRequest,
@@ -37,12 +25,14 @@ def buildkit_build(client, settings: Settings, repo: RepositoryConfig, request: 
         raise BuildFailure("build", f"BuildKit builds need Debian's docker CLI at {DOCKER_CLI} "
                                     "on the worker (apt-get install docker.io); or set "
                                     "'builder: legacy' for this repository")
-    text = request.dockerfile.read_text()
+    text = request.dockerfile_text
     check_run_steps(text, {secret.id for secret in repo.secrets})
     chosen = frontend(text, settings.frontend_image, _has_image(client, syntax_of(text)))
     if chosen.note:
         log.write(chosen.note)
     values = secret_values(repo.secrets)
+    for value in values.values():  # masked in the log, the error and the gates' results
+        log.add_secret(value)
     limits = StepLimits(request.memory, request.cpus, repo.pids)
     staging = settings.registry.repository("staging", repo.image)
     with secret_files(values) as files:
@@ -50,14 +40,11 @@ def buildkit_build(client, settings: Settings, repo: RepositoryConfig, request: 
                                   dockerfile_text=chosen.dockerfile, secret_files=files,
                                   syntax_arg=chosen.syntax_arg, fell_back=chosen.fell_back,
                                   auth=prep.auth)
-        build = BuildKitBuild(request, options, MaskedLog(log, set(values.values())))
+        build = BuildKitBuild(request, options, log)
         on_start(build)
         limits.apply(prep.limits_unsupported, log, wait)
         try:
             return build.run()
-        except BuildFailure as failure:  # the reason quotes the engine: no value in it
-            raise BuildFailure(failure.stage, redact(failure.reason, set(values.values()))) \
-                from None
         finally:
             limits.release()
 

@@ -19,8 +19,10 @@ from pathlib import Path
 
 from builder.bkrules import MIRROR_ADVICE
 from builder.buildlog import BuildLog
+from builder.childenv import child_env
 from builder.errors import BuildFailure
 from builder.image import BuildRequest, BuildStopped
+from builder.repofiles import RepositoryFileError, ignore_patterns
 
 DOCKER_CLI = "/usr/bin/docker"
 _VERTEX = re.compile(r"^#(\d+) (.*)$")
@@ -66,12 +68,10 @@ def cli_arguments(request: BuildRequest, options: BuildKitOptions, dockerfile: P
 
 
 def cli_environment(home: Path) -> dict[str, str]:
-    """A minimal environment for the CLI: none of the worker's own variables or secrets."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "DOCKER_BUILDKIT": "1",
-           "DOCKER_CONFIG": str(home / ".docker"), "LANG": "C.UTF-8"}
-    if os.environ.get("DOCKER_HOST"):
-        env["DOCKER_HOST"] = os.environ["DOCKER_HOST"]
-    return env
+    """A minimal environment for the CLI (builder/childenv.py: how to reach the engine, never
+    the worker's secrets), with a home and a docker config of the build's own."""
+    return child_env({"PATH": "/usr/bin:/bin", "HOME": str(home), "DOCKER_BUILDKIT": "1",
+                      "DOCKER_CONFIG": str(home / ".docker")})
 
 
 def _write_auth(folder: Path, auth: dict) -> None:
@@ -139,19 +139,18 @@ class BuildKitBuild:
         """Nothing to remove: BuildKit runs steps outside the engine's containers."""
 
     def _write_dockerfile(self, home: Path) -> Path:
-        """The Dockerfile sent, beside its own .dockerignore (the context's patterns plus the
-        checkout's `.git`, different in every workspace, so `COPY . …` stays cached)."""
+        """The Dockerfile sent, beside its own .dockerignore, which the CLI reads instead of the
+        context's: the context's patterns (read following no link) plus the checkout's `.git`
+        (different in every workspace, so `COPY . …` stays cached)."""
         if self.options.auth:
             _write_auth(home / ".docker", self.options.auth)
         dockerfile = home / "Dockerfile"
         dockerfile.write_text(self.options.dockerfile_text)
-        source = self.request.context / ".dockerignore"
-        if source.is_symlink():
-            raise BuildFailure("build", "the context's .dockerignore is a symbolic link: "
-                                        "Lockmaster follows no link of a checkout; commit the "
-                                        "file itself")
-        patterns = source.read_text(errors="replace") if source.is_file() else ""
-        (home / "Dockerfile.dockerignore").write_text(patterns.rstrip("\n") + "\n.git\n")
+        try:
+            patterns = ignore_patterns(self.request.context)
+        except RepositoryFileError as exc:
+            raise BuildFailure("build", str(exc)) from exc
+        (home / "Dockerfile.dockerignore").write_text("\n".join(patterns) + "\n")
         return dockerfile
 
     def _line(self, line: str) -> None:

@@ -61,6 +61,7 @@ def test_buildkit_build_args_are_refused():
 def test_the_cli_gets_files_labels_and_a_minimal_environment(monkeypatch):
     monkeypatch.setenv("LOCKMASTER_SECRET_KEY", "worker-only")
     request = BuildRequest(context=Path("/w/ctx"), dockerfile=Path("/w/Dockerfile"),
+                           dockerfile_text="FROM x\n",
                            labels={"io.lockmaster.build-id": "b1"}, build_args={"A": "1"},
                            target="app", cache_from=["reg/staging/a:main"])
     options = BuildKitOptions("ns1", "FROM x\n", {"pip-conf": Path("/dev/shm/s/pip-conf")})
