@@ -102,7 +102,7 @@ def test_a_build_secret_reaches_its_mount_only(make_app, source_repo, secret, ba
             "base64 /run/secrets/pip-conf > /leaked\n")
     leaked, leak_log = _build(app, source_repo, secret, {"Dockerfile": leak})
     assert leaked["status"] == "rejected", leaked["error"]
-    assert "build secret 'pip-conf'" in leaked["error"]
+    assert "build secret" in leaked["error"]
     assert value not in leak_log and value not in json.dumps(leaked)
 
 
