@@ -35,6 +35,7 @@ class GateContext:
     today: date = field(default_factory=date.today)
     container_label: str = CONTAINER_LABEL
     secrets: set[str] = field(default_factory=set)
+    build_secrets: dict[str, str] = field(default_factory=dict)  # id → value, never shown
     artifacts: dict[str, bytes] = field(default_factory=dict)
     _sbom_lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 
@@ -44,6 +45,18 @@ def find_secrets(content: bytes | str) -> list[SecretHit]:
         for found in pattern.finditer(data):
             raw = _KEY_BODY.findall(found.group(0)) if kind == "private key" else [found.group(1)]
             hits.append(SecretHit(kind, tuple(v.decode("ascii", "replace") for v in raw)))
+    return hits
+
+
+def find_values(content: bytes | str, named: dict[str, str]) -> list[SecretHit]:
+    """The build secrets (id → value) whose value is in the content verbatim or base64."""
+    data = content.encode() if isinstance(content, str) else content
+    hits = []
+    for secret_id, value in named.items():
+        encoded = base64.b64encode(value.encode()).rstrip(b"=")
+        if value and (value.encode() in data or encoded in data):
+            hits.append(SecretHit(f"build secret '{secret_id}'",
+                                  (value, encoded.decode())))
     return hits
 
 

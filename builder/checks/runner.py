@@ -140,7 +140,8 @@ def _context(runtime, build, repo, image_id: str, workspace: Path, scratch: Path
         build_id=build.id, image_id=image_id, archive=ImageArchive(tar), policy=repo.checks,
         workspace=workspace, dockerfile=workspace / repo.dockerfile, docker=client,
         advisories=advisories_lookup(runtime.db),
-        previous=previous_size(runtime.db, build))
+        previous=previous_size(runtime.db, build),
+        build_secrets={s.id: os.environ.get(s.env, "") for s in repo.secrets})
 
 
 def _masked(result: CheckResult, secrets: set[str]) -> CheckResult:

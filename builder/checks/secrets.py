@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from builder.checks.base import CheckResult, CheckStatus, gate
 from builder.checks.context import GateContext
-from builder.checks.masking import find_secrets
+from builder.checks.masking import find_secrets, find_values
 
 MAX_FILE_BYTES = 8 << 20
 
@@ -19,6 +19,8 @@ def run(context: GateContext) -> CheckResult:
         return CheckResult("secrets", CheckStatus.PASS, "no secrets found in "
                            f"{len(context.archive.layer_members)} layers and the image config")
     status = CheckStatus(context.policy.secrets["outcome"])
+    if any(f["kind"].startswith("build secret") for f in findings):
+        status = CheckStatus.FAIL  # a build secret left in the image is never only a warning
     places = "; ".join(f"{f['kind']} in {f['where']}" for f in findings[:5])
     return CheckResult("secrets", status, f"{len(findings)} secret(s) found: {places}",
                        {"findings": findings})
@@ -38,7 +40,7 @@ def _in_layers(context: GateContext) -> list[dict]:
                 findings += [{"kind": hit.kind, "values": hit.values, "path": path,
                               "layer": index, "step": step[:200],
                               "where": f"{path} (layer {index}: {step[:60]}{fate})"}
-                             for hit in find_secrets(content)]
+                             for hit in _hits(content, context)]
     return findings
 
 
@@ -49,4 +51,8 @@ def _in_config(context: GateContext) -> list[dict]:
     places += [(f"history step {n}", h.get("created_by", ""))
                for n, h in enumerate(context.archive.config.get("history", []))]
     return [{"kind": hit.kind, "values": hit.values, "where": where}
-            for where, text in places for hit in find_secrets(text)]
+            for where, text in places for hit in _hits(text, context)]
+
+
+def _hits(content: bytes | str, context: GateContext) -> list:
+    return find_secrets(content) + find_values(content, context.build_secrets)
