@@ -118,11 +118,14 @@ def web(host: str, port: int, workers: int, certfile: str | None, keyfile: str |
 
 @cli.command()
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-def worker(burst: bool) -> None:
+@click.option("--pool", default=None, help="Build only the repositories pinned to this pool "
+                                           "(`pool:` in lockmaster.yml), on this engine.")
+def worker(burst: bool, pool: str | None) -> None:
     """Run one RQ worker on the builds, promotions and notifications queues, and a recorder of
     webhook deliveries beside it (SIGTERM: finish the running build, then stop; a second
     signal stops the build and records it)."""
     from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE
+    from builder.dispatch import pool_queue
     from builder.workers import LockmasterWorker
     from webhooks.recording import RecorderProcess, record_all
 
@@ -132,8 +135,9 @@ def worker(burst: bool) -> None:
     runtime = app.extensions["lockmaster"]
     recorder = RecorderProcess()
     with app.app_context():
-        queues = [runtime.queue(name)
-                  for name in (BUILDS_QUEUE, PROMOTIONS_QUEUE, NOTIFICATIONS_QUEUE)]
+        names = [pool_queue(pool)] if pool else [BUILDS_QUEUE, PROMOTIONS_QUEUE,
+                                                 NOTIFICATIONS_QUEUE]
+        queues = [runtime.queue(name) for name in names]
         if burst:
             record_all(runtime)
         else:

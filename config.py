@@ -8,6 +8,12 @@ from pathlib import Path
 
 import yaml
 
+from builder.bksettings import (
+    BUILDKIT_KEYS,
+    BuildSecret,
+    parse_engine_keys,
+    parse_frontend_image,
+)
 from builder.checks.settings import ChecksPolicy, parse_checks, resolve
 from builder.isolation import (
     DEFAULT_PIDS_LIMIT,
@@ -110,6 +116,9 @@ class RepositoryConfig:
     timeout: int = DEFAULT_TIMEOUT_SECONDS
     submodules: bool = True
     supersede_running: bool = False
+    builder: str = "buildkit"
+    secrets: tuple[BuildSecret, ...] = ()
+    pool: str | None = None
 
     @property
     def secret(self) -> str | None:
@@ -125,6 +134,8 @@ class GcPolicy:
     mirror_max_age_days: int = 14
     # Per-layer gate results (a layer holds a few kinds): the least recently used go first.
     layer_cache_entries: int = 20000
+    # The engine's whole build cache is pruned down to this size (0: never).
+    build_cache_max_gb: int = 0
 
 
 @dataclass(frozen=True)
@@ -142,6 +153,8 @@ class Settings:
     gc: GcPolicy = field(default_factory=GcPolicy)
     # api.anonymous_read: /api/v1 reads without a token (writes always need one).
     anonymous_read: bool = False
+    # buildkit.frontend_image: a mirrored docker/dockerfile image for `# syntax=` lines.
+    frontend_image: str | None = None
 
     def repository(self, provider: str, name: str) -> RepositoryConfig | None:
         """The configured repository with this provider and full name, if any."""
@@ -218,9 +231,10 @@ class _Mapping(dict):
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
-_TOP_KEYS = {"registry", "repositories", "webhooks", "checks", "gc", "api"}
+_TOP_KEYS = {"registry", "repositories", "webhooks", "checks", "gc", "api", "buildkit"}
 _API_KEYS = {"anonymous_read"}
-_GC_KEYS = {"keep_images", "mirror_max_age_days", "layer_cache_entries"}
+_GC_KEYS = {"keep_images", "mirror_max_age_days", "layer_cache_entries",
+            "build_cache_max_gb"}
 _REGISTRY_KEYS = {"url", "insecure", "staging", "production", "environments", "auth",
                   "token_seconds", "service", "anonymous_pull", "events_secret_env", "ca_file"}
 _WEBHOOK_KEYS = {"max_body_mb", "clone_hosts"}
@@ -228,7 +242,7 @@ _REPO_KEYS = {
     "name", "provider", "secret_env", "clone_url", "image", "branches", "tags",
     "dockerfile", "context", "target", "build_args", "notifications", "checks", "promotion",
     "team", "network", "memory", "cpus", "timeout", "submodules", "supersede_running",
-    "pids",
+    "pids", "builder", "secrets", "pool",
 }
 _NOTIFY_KEYS = {"url", "format", "secret_env", "events", "attempts", "backoff_seconds"}
 _REPO_REQUIRED = ("name", "provider", "secret_env")
@@ -308,8 +322,10 @@ def parse_config(text: str, source: str = "lockmaster.yml"):
     clone_hosts = tuple(host.lower() for host in hooks.strings("clone_hosts", ()))
     gc = _parse_gc(_Reader(source, top.get("gc", dict, {}), "gc", _GC_KEYS))
     api = _Reader(source, top.get("api", dict, {}), "api", _API_KEYS)
+    buildkit = _Reader(source, top.get("buildkit", dict, {}), "buildkit", BUILDKIT_KEYS)
     return registry, tuple(repositories), {"max_webhook_bytes": max_mb * 1024 * 1024,
                                            "clone_hosts": clone_hosts, "gc": gc,
+                                           "frontend_image": parse_frontend_image(buildkit),
                                            "anonymous_read": api.get("anonymous_read", bool,
                                                                      False)}
 
@@ -320,7 +336,9 @@ def _parse_gc(reader: _Reader) -> GcPolicy:
                       mirror_max_age_days=reader.get("mirror_max_age_days", int,
                                                      defaults.mirror_max_age_days),
                       layer_cache_entries=reader.get("layer_cache_entries", int,
-                                                     defaults.layer_cache_entries))
+                                                     defaults.layer_cache_entries),
+                      build_cache_max_gb=reader.get("build_cache_max_gb", int,
+                                                    defaults.build_cache_max_gb))
     for key in sorted(_GC_KEYS):
         if getattr(policy, key) < 0:
             reader.fail(key, "must be 0 or more")
@@ -396,6 +414,7 @@ def _parse_repository(source: str, item: object, index: int, checks: dict) -> Re
                                           f"repositories[{index}].promotion", PROMOTION_KEYS)),
         supersede_running=reader.get("supersede_running", bool, False),
         **_isolation(reader),
+        **parse_engine_keys(reader),
     )
 
 

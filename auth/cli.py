@@ -9,7 +9,8 @@ import click
 from auth import tokens, users
 from auth.roles import ROLES, TOKEN_SCOPES
 
-IDENTITY_KINDS = ("github", "gitlab", "gitea", "bitbucket", "email")
+HOSTS = ("github", "gitlab", "gitea", "bitbucket")
+IDENTITY_KINDS = (*HOSTS, *(f"{host}-id" for host in HOSTS), "email")
 
 
 def _db():
@@ -69,16 +70,22 @@ def users_passwd(name: str, password_stdin: bool) -> None:
 
 @users_group.command("link")
 @click.argument("name")
-@click.option("--github", multiple=True)
-@click.option("--gitlab", multiple=True)
-@click.option("--gitea", multiple=True)
-@click.option("--bitbucket", multiple=True)
+@click.option("--github", multiple=True, help="GitHub login.")
+@click.option("--github-id", multiple=True, help="GitHub account id (a push's sender.id).")
+@click.option("--gitlab", multiple=True, help="GitLab username.")
+@click.option("--gitlab-id", multiple=True, help="GitLab user id (a push's user_id).")
+@click.option("--gitea", multiple=True, help="Gitea/Forgejo login.")
+@click.option("--gitea-id", multiple=True, help="Gitea/Forgejo user id (a push's sender.id).")
+@click.option("--bitbucket", multiple=True, help="Bitbucket nickname.")
+@click.option("--bitbucket-id", multiple=True, help="Bitbucket account_id or {uuid}.")
 @click.option("--email", multiple=True)
 def users_link(name: str, **kinds: tuple[str, ...]) -> None:
-    """Link Git host usernames and emails to a user (used by four-eyes)."""
-    pairs = [(kind, value) for kind in IDENTITY_KINDS for value in kinds[kind]]
+    """Link Git host accounts (ids and names) and emails to a user (used by four-eyes)."""
+    pairs = [(kind, value.strip()) for kind in IDENTITY_KINDS
+             for value in kinds[kind.replace("-", "_")]]
     if not pairs:
-        raise click.UsageError("give at least one of --github/--gitlab/--gitea/--bitbucket/--email")
+        raise click.UsageError("give at least one of --github[-id]/--gitlab[-id]/--gitea[-id]/"
+                               "--bitbucket[-id]/--email")
     try:
         users.link(_db(), name, pairs)
     except users.UserError as exc:
@@ -106,8 +113,9 @@ def tokens_group() -> None:
 @tokens_group.command("create")
 @click.argument("name")
 @click.option("--scope", type=click.Choice(TOKEN_SCOPES), default="read", show_default=True)
-@click.option("--user", "owner", help="Owner of the token (default: the first admin).")
-def tokens_create(name: str, scope: str, owner: str | None) -> None:
+@click.option("--user", "owner", required=True,
+              help="The user the token acts as (within its scope and the user's rights).")
+def tokens_create(name: str, scope: str, owner: str) -> None:
     """Create a token; it is printed once, alone on the last line."""
     try:
         token = tokens.create_token(_db(), name, scope, owner)
@@ -115,6 +123,15 @@ def tokens_create(name: str, scope: str, owner: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"token '{name}' with scope {scope}; keep it now, it is not shown again:")
     click.echo(token)
+
+
+@tokens_group.command("list")
+def tokens_list() -> None:
+    """Every token: name, scope, owner, created, last used, revoked."""
+    for token in tokens.all_tokens(_db()):
+        when = [f"{t:%Y-%m-%d %H:%M}" if t else "-"
+                for t in (token.created_at, token.last_used_at, token.revoked_at)]
+        click.echo("\t".join([token.name, token.scope, token.user.username, *when]))
 
 
 @tokens_group.command("revoke")

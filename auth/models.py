@@ -30,7 +30,14 @@ class User(UserMixin, Base):
     @property
     def identity_values(self) -> frozenset[str]:
         """Linked Git usernames and emails, lower-cased."""
-        return frozenset(i.value.lower() for i in self.identities)
+        return frozenset(i.value.lower() for i in self.identities if not i.is_account)
+
+    @property
+    def accounts(self) -> frozenset[str]:
+        """Linked Git host account ids as 'host:id', and 'lockmaster:<name>' (builds by hand)."""
+        return frozenset({f"{i.kind.removesuffix('-id')}:{i.value.lower()}"
+                          for i in self.identities if i.is_account}
+                         | {f"lockmaster:{self.username.lower()}"})
 
 
 class Identity(Base):
@@ -45,6 +52,11 @@ class Identity(Base):
     value: Mapped[str] = mapped_column(String(255))
 
     user: Mapped[User] = relationship(back_populates="identities")
+
+    @property
+    def is_account(self) -> bool:
+        """True for a Git host's stable account id (kind 'github-id', ...), not a name."""
+        return self.kind.endswith("-id")
 
 
 class ApiToken(Base):

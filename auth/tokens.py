@@ -29,18 +29,15 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(db: Database, name: str, scope: str, owner: str | None) -> str:
-    """Create a token for owner (default: the first admin); returns the token, shown once."""
+def create_token(db: Database, name: str, scope: str, owner: str) -> str:
+    """Create a token acting as owner within scope; returns the token, shown once."""
     if scope not in TOKEN_SCOPES:
         raise TokenError(f"unknown scope '{scope}'; use one of {', '.join(TOKEN_SCOPES)}")
     token = PREFIX + secrets.token_urlsafe(32)
     with db.session() as session:
-        query = select(User).where(User.username == owner) if owner else \
-            select(User).where(User.role == "admin").order_by(User.id)
-        user = session.scalars(query).first()
+        user = session.scalar(select(User).where(User.username == owner))
         if user is None:
-            raise TokenError(f"no user named '{owner}'" if owner else
-                             "no admin user yet: create one with `lockmaster users add`")
+            raise TokenError(f"no user named '{owner}'; see `lockmaster users list`")
         session.add(ApiToken(name=name, token_hash=hash_token(token), scope=scope,
                              user_id=user.id))
         try:
@@ -48,6 +45,12 @@ def create_token(db: Database, name: str, scope: str, owner: str | None) -> str:
         except IntegrityError as exc:
             raise TokenError(f"a token named '{name}' already exists") from exc
     return token
+
+
+def all_tokens(db: Database) -> list[ApiToken]:
+    """Every token with its owner, oldest first (revoked ones too)."""
+    with db.session() as session:
+        return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
 
 
 def revoke_token(db: Database, name: str) -> None:
@@ -70,6 +73,11 @@ class TokenRefused(Exception):
 def token_user(db: Database, token: str, scope: str) -> User:
     """The owner of a live token that grants scope; TokenRefused (401 unknown or revoked,
     403 too small a scope) otherwise."""
+    return token_grant(db, token, scope)[0]
+
+
+def token_grant(db: Database, token: str, scope: str) -> tuple[User, str]:
+    """The owner and the scope of a live token that grants scope; TokenRefused otherwise."""
     with db.session() as session:
         row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
         if row is None or row.revoked_at is not None:
@@ -78,21 +86,22 @@ def token_user(db: Database, token: str, scope: str) -> User:
         if not scope_covers(row.scope, scope):
             raise TokenRefused(403, f"this token has scope '{row.scope}' but this needs "
                                     f"'{scope}'; create one with `lockmaster tokens create "
-                                    f"NAME --scope {scope}`")
+                                    f"NAME --scope {scope} --user {row.user.username}`")
         row.last_used_at = utcnow()
-        return row.user
+        return row.user, row.scope
 
 
 def bearer_user(scope: str) -> User:
     """The user of the request's `Authorization: Bearer` token granting scope, or
-    TokenRefused."""
+    TokenRefused; g.user and g.token_scope say who asks and with what."""
     header = request.headers.get("Authorization", "")
     token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
     if not token:
         raise TokenRefused(401, f"this needs an API token with scope '{scope}' in "
                                 "'Authorization: Bearer <token>' (see `lockmaster tokens "
                                 "create`)")
-    return token_user(current_runtime().db, token, scope)
+    g.user, g.token_scope = token_grant(current_runtime().db, token, scope)
+    return g.user
 
 
 def require_token(scope: str) -> Callable:

@@ -29,6 +29,8 @@ import yaml
 from sqlalchemy import create_engine, event, text
 
 from app import create_app
+from auth.tokens import create_token
+from auth.users import add_user
 from config import load_settings
 from devstack.postgres import admin_url, postgres_service
 from devstack.services import ServiceSet
@@ -108,7 +110,7 @@ def _promote(out: dict, n: int, ident: str, repo: str, digest: str, created: dat
     for action in ("approve", "promotion"):
         out["audit_events"].append({"at": at, "actor": "carol", "action": action,
                                     "target": f"build {ident}", "outcome": "ok",
-                                    "detail": None, "data": {"n": n}})
+                                    "detail": None, "data": {"n": n}, "repository": repo})
 
 
 TABLES = {"builds": Build.__table__, "check_results": CheckRecord.__table__,
@@ -149,10 +151,11 @@ def _copy(engine, data: dict[str, list[dict]]) -> None:
         raw.close()
 
 
-def make_app(url: str, workdir: Path):
-    """The Lockmaster app over url, with anonymous reads and the seeded repositories."""
-    config = workdir / "lockmaster.yml"
-    config.write_text(yaml.safe_dump({"api": {"anonymous_read": True}, "repositories": [
+def make_app(url: str, workdir: Path, anonymous_read: bool = True):
+    """The Lockmaster app over url, with anonymous reads (or not) and the seeded
+    repositories."""
+    config = workdir / f"lockmaster-{anonymous_read}.yml"
+    config.write_text(yaml.safe_dump({"api": {"anonymous_read": anonymous_read}, "repositories": [
         {"name": r, "provider": "github", "secret_env": "BENCH_SECRET", "image": r,
          "clone_url": f"https://git.example/{r}.git"} for r in REPOS]}))
     settings = load_settings({"LOCKMASTER_DATA_DIR": str(workdir / "var"),
@@ -186,41 +189,75 @@ def calls(data: dict[str, list[dict]]) -> dict:
         "environment timeline": lambda r: f"/api/v1/environments/production/{r.choice(REPOS)}",
         "commit": lambda r: f"/api/v1/commits/{r.choice(builds)['commit_sha'][:12]}",
         "audit by actor": lambda r: "/api/v1/audit?actor=carol&action=approve",
+        # As a user scoped to half of the repositories (acme/svc0*), through a read token.
+        "scoped: list": lambda r: "/api/v1/builds",
+        "scoped: list status": lambda r: "/api/v1/builds?status=" + r.choice(["failed",
+                                                                              "rejected"]),
+        "scoped: next page, deep": lambda r: f"/api/v1/builds?limit=50&next={deep}",
+        "scoped: build detail": lambda r: f"/api/v1/builds/{r.choice(builds)['id']}",
+        "scoped: audit": lambda r: "/api/v1/audit?action=approve",
     }
 
 
-def measure(app, named: dict) -> dict[str, tuple[float, float]]:
-    """p50 and p95 in ms of each call, after one warm-up call."""
-    client, rng, figures = app.test_client(), random.Random(1), {}
+class Callers:
+    """Anonymous reads for the common calls; a developer scoped to acme/svc0* (10 of the 20
+    repositories), through a read token on an app without anonymous reads, for `scoped:`."""
+
+    def __init__(self, url: str, workdir: Path):
+        self.open, self.closed = make_app(url, workdir), make_app(url, workdir, False)
+        db = self.closed.extensions["lockmaster"].db
+        add_user(db, "scoped", "developer", ["acme/svc0*"], "bench password, long")
+        token = create_token(db, "scoped", "read", "scoped")
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def of(self, name: str):
+        """The app and headers of a call."""
+        return (self.closed, self.headers) if name.startswith("scoped") else (self.open, {})
+
+    def dispose(self) -> None:
+        """Close both apps' connections."""
+        for app in (self.open, self.closed):
+            app.extensions["lockmaster"].db.engine.dispose()
+
+
+def measure(callers: Callers, named: dict) -> dict[str, tuple[float, float]]:
+    """p50 and p95 in ms of each call, after one warm-up call (a scoped build detail may be
+    a 404: the build is of a repository out of scope)."""
+    rng, figures = random.Random(1), {}
     for name, url_of in named.items():
-        client.get(url_of(rng))
+        app, headers = callers.of(name)
+        client = app.test_client()
+        client.get(url_of(rng), headers=headers)
         times = []
         for _ in range(ROUNDS):
             url = url_of(rng)
             started = time.perf_counter()
-            response = client.get(url)
+            response = client.get(url, headers=headers)
             times.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, (url, response.get_data(as_text=True)[:300])
+            assert response.status_code == 200 or (headers and response.status_code == 404), \
+                (url, response.get_data(as_text=True)[:300])
         times.sort()
         figures[name] = (statistics.median(times), times[int(len(times) * 0.95) - 1])
     return figures
 
 
-def plans(app, named: dict) -> dict[str, list[str]]:
+def plans(callers: Callers, named: dict) -> dict[str, list[str]]:
     """The query plan of every SELECT each call runs: 'index' or the full scans it makes
     (scans of tables under SMALL rows, which a planner rightly prefers, are not counted)."""
-    engine = app.extensions["lockmaster"].db.engine
+    engine = callers.open.extensions["lockmaster"].db.engine
     with engine.connect() as conn:
         small = {name for name in conn.dialect.get_table_names(conn)
                  if conn.execute(text(f"SELECT count(*) FROM {name}")).scalar() < SMALL}
-    client, rng, found = app.test_client(), random.Random(2), {}
+    rng, found = random.Random(2), {}
     for name, url_of in named.items():
+        app, headers = callers.of(name)
+        engine = app.extensions["lockmaster"].db.engine
         seen: list = []
         def listener(*args, seen=seen):
             seen.append((args[2], args[3]))
 
         event.listen(engine, "before_cursor_execute", listener)
-        client.get(url_of(rng))
+        app.test_client().get(url_of(rng), headers=headers)
         event.remove(engine, "before_cursor_execute", listener)
         found[name] = [_scans(engine, sql, params, small) for sql, params in seen
                        if sql.lstrip().upper().startswith("SELECT")]
@@ -260,11 +297,11 @@ def postgres_url() -> tuple[str, ServiceSet]:
 
 def run(url: str, data: dict, workdir: Path) -> tuple[float, dict, dict]:
     seconds = load(url, data)
-    app = make_app(url, workdir)
+    callers = Callers(url, workdir)
     named = {"baseline: repositories (no query)": lambda r: "/api/v1/repositories",
              **calls(data)}
-    figures, found = measure(app, named), plans(app, named)
-    app.extensions["lockmaster"].db.engine.dispose()
+    figures, found = measure(callers, named), plans(callers, named)
+    callers.dispose()
     return seconds, figures, found
 
 

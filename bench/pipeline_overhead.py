@@ -1,15 +1,19 @@
-"""Commit→staged through Lockmaster against a plain `git clone && docker build && docker push`.
+"""Commit→staged through Lockmaster against a plain `git clone && DOCKER_BUILDKIT=1 docker build
+&& docker push` (Debian's /usr/bin/docker, the CLI Lockmaster drives, with the same flags).
 
-For 5 commits of a reference repository (a multi-step Dockerfile whose dependency step is slow
-and whose application code changes in every commit), measures the wall time from the webhook
+For 5 commits of a reference repository (a multi-stage Dockerfile whose two independent
+dependency stages each sleep 1 s after a run-id build arg, then a cache-mount step, and whose
+application code changes in every commit), measures the wall time from the webhook
 to `staged` through Lockmaster (a real `lockmaster worker`, no gates; `staged` is seen in the
 build's committed row, read every 10 ms) and, in the same run, the
 shell baseline for the same commits. Each side builds on a base image of its own, so neither
 uses the other's layer cache. Also measures the build stage of Lockmaster's cold first commit
-against the median of its warm later ones (only application code changed).
+against the median of its warm later ones (only application code changed), and the build
+stage of two 1 s stages built concurrently against one stage of 2 s (both through Lockmaster).
 
 Usage: .venv/bin/python -m bench.pipeline_overhead   (uses Redis db LOCKMASTER_TEST_REDIS_DB)
-The last line printed is one JSON object with `ratio` and `warm_over_cold`.
+The last line printed is one JSON object with `ratio`, `warm_over_cold` and
+`parallel_over_serial`.
 """
 
 from __future__ import annotations
@@ -41,14 +45,40 @@ FINAL = ("staged", "failed", "rejected", "cancelled", "superseded")
 ROOT = Path(__file__).resolve().parents[1]
 LOCKMASTER = str(Path(sys.executable).parent / "lockmaster")
 PORT = 18000 + int(os.environ.get("LOCKMASTER_TEST_REDIS_DB", "14"))
+DOCKER_CLI = "/usr/bin/docker"
 DOCKERFILE = """\
 ARG BASE
+FROM ${BASE} AS deps-a
+ARG RUN_ID
+RUN echo "$RUN_ID" && mkdir -p /deps && for i in 1 2 3 4; do \
+      dd if=/dev/urandom of=/deps/a$i bs=1M count=2 2>/dev/null; done && sleep 1
+FROM ${BASE} AS deps-b
+ARG RUN_ID
+RUN echo "$RUN_ID" && mkdir -p /deps && for i in 1 2 3 4; do \
+      dd if=/dev/urandom of=/deps/b$i bs=1M count=2 2>/dev/null; done && sleep 1
 FROM ${BASE}
-RUN mkdir -p /deps && for i in 1 2 3 4 5 6 7 8; do \
-      dd if=/dev/urandom of=/deps/lib$i bs=1M count=2 2>/dev/null; done && sleep 2
+COPY --from=deps-a /deps/ /deps/
+COPY --from=deps-b /deps/ /deps/
+RUN --mount=type=cache,target=/cache ls /cache > /deps/cached.txt; date > /cache/last
 COPY app/ /app/
 RUN cat /app/*.txt > /app/bundle && wc -c /app/bundle
 CMD ["cat", "/app/bundle"]
+"""
+# Two independent 1 s stages, and one stage of 2 s: the build stage of each through Lockmaster.
+PARALLEL = """\
+ARG BASE
+FROM ${{BASE}} AS one
+RUN echo {marker}-one && sleep 1 && touch /one
+FROM ${{BASE}} AS two
+RUN echo {marker}-two && sleep 1 && touch /two
+FROM ${{BASE}}
+COPY --from=one /one /one
+COPY --from=two /two /two
+"""
+SERIAL = """\
+ARG BASE
+FROM ${{BASE}}
+RUN echo {marker}-serial && sleep 2 && touch /one /two
 """
 
 
@@ -63,15 +93,16 @@ def main() -> None:
     try:
         repo = _reference_repository(work / "src" / "app")
         shas = [_commit(repo, n) for n in range(COMMITS)]
-        lockmaster, baseline = _both_pipelines(work, repo, shas, bases, run_id)
+        lockmaster, baseline, stages = _both_pipelines(work, repo, shas, bases, run_id)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         _remove_local_images(client, run_id, bases)
-    _report(lockmaster, baseline)
+    _report(lockmaster, baseline, stages)
 
 
 def _base_image(client: docker.DockerClient, side: str, run_id: str) -> str:
-    """A base image of this side and run only, so each side starts with a cold cache."""
+    """A base image of this side and run only (BuildKit keys its cache on the layers, which
+    are the same: each side also has a RUN_ID of its own), so each side starts cold."""
     base = ensure_base_image(client)
     folder = Path(tempfile.mkdtemp())
     (folder / "Dockerfile").write_text(f"FROM {base}\nLABEL bench.run={run_id}-{side}\n")
@@ -102,18 +133,21 @@ def _reference_repository(path: Path) -> git.Repo:
     return repo
 
 
-def _commit(repo: git.Repo, n: int) -> str:
-    """An application-code-only change."""
+def _commit(repo: git.Repo, n: int, dockerfile: str | None = None) -> str:
+    """An application-code-only change (or a new Dockerfile)."""
     (Path(repo.working_dir) / "app" / "version.txt").write_text(f"version {n}\n")
     repo.index.add(["app/version.txt"])
+    if dockerfile is not None:
+        (Path(repo.working_dir) / "Dockerfile").write_text(dockerfile)
+        repo.index.add(["Dockerfile"])
     actor = git.Actor("Bench", "bench@example.com")
     return repo.index.commit(f"Version {n}", author=actor, committer=actor).hexsha
 
 
 def _both_pipelines(work: Path, repo: git.Repo, shas: list[str], bases: dict[str, str],
-                    run_id: str) -> tuple[list[dict], list[dict]]:
+                    run_id: str) -> tuple[list[dict], list[dict], dict[str, float]]:
     """Each commit through Lockmaster, then through the shell (interleaved, so that a busy
-    machine slows both alike)."""
+    machine slows both alike); then the parallel and the serial stages through Lockmaster."""
     env = _lockmaster_env(work, repo, bases["lm"], run_id)
     subprocess.run([LOCKMASTER, "db", "upgrade"], env=env, check=True, capture_output=True)
     logs = open(work / "lockmaster.log", "ab")  # noqa: SIM115 (closed below)
@@ -129,7 +163,13 @@ def _both_pipelines(work: Path, repo: git.Repo, shas: list[str], bases: dict[str
                                          work / "var" / "lockmaster.db"))
             _wait_for_job_end(env["LOCKMASTER_REDIS_URL"], lockmaster[-1]["id"])
             baseline.append(_shell_baseline(work, repo, sha, bases["sh"], run_id))
-        return lockmaster, baseline
+        stages = {}
+        for name, text in (("parallel", PARALLEL), ("serial", SERIAL)):
+            sha = _commit(repo, COMMITS + len(stages), text.format(marker=uuid.uuid4().hex))
+            built = _one_build(repo, sha, env["BENCH_SECRET"], work / "var" / "lockmaster.db")
+            _wait_for_job_end(env["LOCKMASTER_REDIS_URL"], built["id"])
+            stages[name] = built["build_seconds"]
+        return lockmaster, baseline, stages
     finally:
         for process in processes:
             process.terminate()
@@ -148,7 +188,8 @@ def _lockmaster_env(work: Path, repo: git.Repo, base: str, run_id: str) -> dict[
                            "production": f"bench{run_id}/production"},
               "repositories": [{"name": "bench/app", "provider": "github",
                                 "secret_env": "BENCH_SECRET", "clone_url": repo.working_dir,
-                                "image": "bench/app", "build_args": {"BASE": base}}],
+                                "image": "bench/app",
+                                "build_args": {"BASE": base, "RUN_ID": f"{run_id}-lm"}}],
               # The issue measures the pipeline with the gates off; the bench only reads the API.
               "checks": {gate: {"enabled": False} for gate in GATES},
               "api": {"anonymous_read": True}}
@@ -240,11 +281,12 @@ def _shell_baseline(work: Path, repo: git.Repo, sha: str, base: str, run_id: str
     folder = work / f"shell-{sha[:12]}"
     image = f"{REGISTRY_ADDR}/bench{run_id}/shell/bench/app:{sha[:12]}"
     script = (f"git clone -q {repo.working_dir} {folder} && git -C {folder} checkout -q {sha} && "
-              f"docker build -q --network none --build-arg BASE={base} -t {image} {folder} "
-              f"&& docker push -q {image}")
+              f"{DOCKER_CLI} build -q --progress plain --network none --build-arg BASE={base} "
+              f"--build-arg RUN_ID={run_id}-sh --build-arg BUILDKIT_INLINE_CACHE=1 -t {image} "
+              f"{folder} && {DOCKER_CLI} push -q {image}")
     start = time.monotonic()
     subprocess.run(["sh", "-c", script], check=True, capture_output=True,
-                   env={**os.environ, "DOCKER_BUILDKIT": "0"})
+                   env={**os.environ, "DOCKER_BUILDKIT": "1"})
     return {"seconds": time.monotonic() - start}
 
 
@@ -258,7 +300,7 @@ def _remove_local_images(client: docker.DockerClient, run_id: str, bases: dict) 
         client.images.remove(tag, force=True)
 
 
-def _report(lockmaster: list[dict], baseline: list[dict]) -> None:
+def _report(lockmaster: list[dict], baseline: list[dict], stages: dict[str, float]) -> None:
     print(f"{'commit':>6} {'lockmaster s':>13} {'shell s':>9} {'ratio':>6} | lockmaster stages: "
           f"{'queue':>6} {'clone':>6} {'build':>6} {'push':>6}")
     for n, (ours, theirs) in enumerate(zip(lockmaster, baseline, strict=True), 1):
@@ -276,7 +318,11 @@ def _report(lockmaster: list[dict], baseline: list[dict]) -> None:
           "(target <= 1.10)")
     print(f"build stage: cold {cold:.2f}s, warm (median) {warm:.2f}s, warm/cold {warm / cold:.2f} "
           "(target <= 0.3)")
+    parallel = stages["parallel"] / stages["serial"]
+    print(f"build stage: two 1 s stages {stages['parallel']:.2f}s, one 2 s stage "
+          f"{stages['serial']:.2f}s, parallel/serial {parallel:.2f} (target <= 0.7)")
     print(json.dumps({"ratio": round(ratio, 3), "warm_over_cold": round(warm / cold, 3),
+                      "parallel_over_serial": round(parallel, 3),
                       "lockmaster_seconds": round(total_ours, 2),
                       "shell_seconds": round(total_theirs, 2),
                       "cold_build_seconds": round(cold, 2), "warm_build_seconds": round(warm, 2),

@@ -77,7 +77,8 @@ def retry_build(runtime: Runtime, build_id: str, by: str) -> str:
         new = Build(
             repository=old.repository, provider=old.provider, ref=old.ref,
             commit_sha=old.commit_sha, commit_message=old.commit_message,
-            commit_author=old.commit_author, pusher=old.pusher, source_url=old.source_url,
+            commit_author=old.commit_author, pusher=old.pusher,
+            pusher_accounts=list(old.pusher_accounts or []), source_url=old.source_url,
             clone_url=old.clone_url, dockerfile=old.dockerfile, context=old.context,
             status="queued", tags=[], retry_of=old.id, created_at=now,
             history=[{"status": "queued", "at": now.isoformat() + "Z", "retry_of": old.id,

@@ -19,12 +19,24 @@ def build_job_id(build_id: str) -> str:
     return f"build-{build_id}"
 
 
+def pool_queue(pool: str | None) -> str:
+    """The queue of a worker pool's builds (`lockmaster worker --pool NAME` listens on it)."""
+    return f"{BUILDS_QUEUE}-pool-{pool}" if pool else BUILDS_QUEUE
+
+
+def builds_queue(runtime: Runtime, repository: str | None) -> str:
+    """The queue of a repository's builds: its pool's, or the shared one."""
+    repo = runtime.settings.repository_named(repository) if repository else None
+    return pool_queue(repo.pool if repo else None)
+
+
 def enqueue_build(runtime: Runtime, build_id: str) -> None:
     """Queue the build job; raises if Redis does not answer."""
     with runtime.db.session() as session:
         build = session.get(Build, build_id)
         repository = build.repository if build else None
-    runtime.queue(BUILDS_QUEUE).enqueue_many([build_job_data(runtime, build_id, repository)])
+    runtime.queue(builds_queue(runtime, repository)).enqueue_many(
+        [build_job_data(runtime, build_id, repository)])
 
 
 def build_job_data(runtime: Runtime, build_id: str, repository: str | None) -> EnqueueData:

@@ -9,7 +9,7 @@ import docker
 from bootstrap import Runtime
 from builder.buildlog import BuildLog
 from builder.cache import pull_cache_image
-from builder.pidlimit import PidsLimit
+from builder.pidlimit import PidsLimit, unsupported
 from builder.recipe import ref_tag
 from config import RepositoryConfig
 from lineage.models import Build
@@ -26,6 +26,8 @@ class EnginePrep:
         self.client: docker.DockerClient | None = None
         self.cache_from: list[str] = []
         self.cgroup_parent: str | None = None
+        self.auth: dict | None = None
+        self.limits_unsupported: str | None = None  # why BuildKit's limits cannot be applied
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._prepare, daemon=True,
                                          name=f"engine-prep-{build.id}")
@@ -47,8 +49,12 @@ class EnginePrep:
         try:
             self.client = self.runtime.docker()
             staging = self.runtime.settings.registry.repository("staging", self.repo.image)
+            self.auth = push_auth(self.runtime)
             self.cache_from = pull_cache_image(self.client, staging, ref_tag(self.build),
-                                               self.log, push_auth(self.runtime))
-            self.cgroup_parent = self.pids.open(self.client, self.log)
+                                               self.log, self.auth)
+            if self.repo.builder == "legacy":
+                self.cgroup_parent = self.pids.open(self.client, self.log)
+            else:  # BuildKit's limits are written just before the build (builder/bklimits.py)
+                self.limits_unsupported = unsupported(self.client)
         except BaseException as exc:  # raised again by ready(), in the build's own thread
             self._error = exc

@@ -33,9 +33,13 @@ def collect(runtime: Runtime, dry_run: bool = False) -> dict[str, list[str]]:
         "build containers": _leftover_containers(runtime, ours),
         "mirrors": _old_mirrors(runtime),
         "layer results": prune(runtime.db, runtime.settings.gc.layer_cache_entries, dry_run),
+        "build cache": _cache_over(runtime, client),
     }
     if not dry_run:
         _remove(runtime, client, report)
+        if report["build cache"]:
+            # Engine-wide: BuildKit's cache has no owner, so this also trims other users'.
+            client.api.prune_builds(keep_storage=runtime.settings.gc.build_cache_max_gb << 30)
         _forget_ended_container_sets(runtime, ours)
     return report
 
@@ -75,6 +79,22 @@ def _leftover_containers(runtime: Runtime, ours: dict[str, str]) -> list[str]:
         if build_id in ours and BuildStatus(ours[build_id]).is_final:
             found += [raw.decode() for raw in runtime.redis.smembers(key)]
     return found
+
+
+def _cache_over(runtime: Runtime, client) -> list[str]:
+    """The engine's build cache, if it is over gc.build_cache_max_gb (pruned engine-wide)."""
+    used = (client.api.df().get("BuilderSize") or 0) if runtime.settings.gc.build_cache_max_gb \
+        else 0
+    keep = cache_to_keep(runtime.settings.gc.build_cache_max_gb, used)
+    return [] if keep is None else [f"{used / 2**30:.1f} GB of build cache (engine-wide), "
+                                    f"pruned to {keep >> 30} GB"]
+
+
+def cache_to_keep(max_gb: int, used_bytes: int) -> int | None:
+    """How many bytes of build cache to keep, or None when nothing needs pruning."""
+    if max_gb <= 0 or used_bytes <= max_gb << 30:
+        return None
+    return max_gb << 30
 
 
 def _old_mirrors(runtime: Runtime) -> list[str]:

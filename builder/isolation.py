@@ -74,6 +74,10 @@ def check_network(mode: str) -> str:
 def check_build_args(args: dict[str, str]) -> dict[str, str]:
     """Refuse secret-looking names and unknown placeholders; returns args unchanged."""
     for name, value in args.items():
+        if name.upper().startswith("BUILDKIT_"):
+            raise IsolationError(
+                f"build arg {name!r} is refused: BUILDKIT_* arguments steer the build engine "
+                "(Lockmaster sets the cache-mount namespace and the inline cache itself)")
         if any(word in name.upper() for word in SECRET_WORDS):
             raise IsolationError(
                 f"build arg {name!r} looks like a secret: build args are stored in the image "

@@ -27,7 +27,7 @@ class PidsLimit:
     def open(self, client: docker.DockerClient, log: BuildLog) -> str | None:
         """Make the build's cgroup with its pids.max; the cgroup parent to build under, or
         None (logged) when this engine cannot be limited that way."""
-        reason = self._unsupported(client)
+        reason = unsupported(client, self.root)
         if reason is not None:
             log.write(f"process limit of {self.limit} not applied: {reason}")
             return None
@@ -50,15 +50,17 @@ class PidsLimit:
             with contextlib.suppress(OSError):
                 (controller / PARENT / self.build_id).rmdir()
 
-    def _unsupported(self, client: docker.DockerClient) -> str | None:
-        host = os.environ.get("DOCKER_HOST", "")
-        if host and not host.startswith("unix://"):
-            return f"the Docker engine ({host}) is on another host"
-        info = client.info()
-        driver, version = info.get("CgroupDriver"), info.get("CgroupVersion", "1")
-        if driver != "cgroupfs" or str(version) != "1":
-            return f"the engine uses cgroup {version} with the {driver} driver " \
-                   "(only cgroup v1 with cgroupfs is supported)"
-        if not os.access(self.root / "pids", os.W_OK):
-            return f"{self.root / 'pids'} is not writable by the worker (run it as root)"
-        return None
+
+def unsupported(client: docker.DockerClient, root: Path = CGROUP_ROOT) -> str | None:
+    """Why this engine's builds cannot be limited through cgroups here, or None."""
+    host = os.environ.get("DOCKER_HOST", "")
+    if host and not host.startswith("unix://"):
+        return f"the Docker engine ({host}) is on another host"
+    info = client.info()
+    driver, version = info.get("CgroupDriver"), info.get("CgroupVersion", "1")
+    if driver != "cgroupfs" or str(version) != "1":
+        return f"the engine uses cgroup {version} with the {driver} driver " \
+               "(only cgroup v1 with cgroupfs is supported)"
+    if not os.access(root / "pids", os.W_OK):
+        return f"{root / 'pids'} is not writable by the worker (run it as root)"
+    return None

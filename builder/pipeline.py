@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bootstrap import Runtime
+from builder.bkrun import buildkit_build
 from builder.buildlog import BuildLog
 from builder.checks.runner import run_gates
 from builder.engineprep import EnginePrep
@@ -176,14 +177,21 @@ class BuildRun:
             labels=image_labels(build), build_args=args,
             target=repo.target, network=repo.network, memory=repo.memory, cpus=repo.cpus,
             cache_from=self.prep.cache_from, cgroup_parent=self.prep.cgroup_parent)
-        self.engine_build = EngineBuild(client, request, self.log, self._note_container)
-        self.watch.on_stop = self.engine_build.stop
-        self.watch.check()
         try:
-            return self.engine_build.run()
+            if repo.builder == "legacy":
+                self._started(EngineBuild(client, request, self.log, self._note_container))
+                return self.engine_build.run()
+            return buildkit_build(client, self.runtime.settings, repo, request, self.log,
+                                  self._started, self.watch.check, self.prep)
         except BuildStopped:
             self.watch.check()
             raise
+
+    def _started(self, engine_build) -> None:
+        """The build about to run on the engine: a cancel or timeout from now on stops it."""
+        self.engine_build = engine_build
+        self.watch.on_stop = engine_build.stop
+        self.watch.check()
 
     def _note_container(self, container_id: str) -> None:
         key = containers_key(self.build_id)

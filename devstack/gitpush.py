@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import uuid
+import zlib
 from pathlib import Path
 
 import git
 import requests
 
 from webhooks.signatures import hmac_sha256_hex
+
+
+def account_id(login: str) -> int:
+    """The (made-up, stable) GitHub account id of a login in demo and test payloads."""
+    return zlib.crc32(login.encode()) % 10_000_000
 
 
 def push_payload(repo_path: Path, full_name: str, ref: str = "refs/heads/main",
@@ -27,6 +33,7 @@ def push_payload(repo_path: Path, full_name: str, ref: str = "refs/heads/main",
         "repository": {"full_name": full_name, "name": full_name.split("/")[-1],
                        "clone_url": str(repo_path), "html_url": f"file://{repo_path}"},
         "pusher": {"name": pusher, "email": f"{pusher}@example.com"},
+        "sender": {"login": pusher, "id": account_id(pusher)},
         "head_commit": {"id": commit.hexsha, "message": commit.message.strip(),
                         "author": {"name": commit.author.name, "email": commit.author.email,
                                    "username": commit.author.name}},

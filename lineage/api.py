@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from auth.access import api_readable
 from bootstrap import current_runtime
 from builder.buildlog import live_lines
 from builder.follow import events, follow
@@ -33,7 +34,7 @@ def list_builds():
     """Builds, newest first, filtered, one page at a time (`next` is the next page's cursor)."""
     wanted = filters.build_filter(request.args.to_dict())
     with current_runtime().db.session() as session:
-        page, cursor = queries.list_builds(session, wanted)
+        page, cursor = queries.list_builds(session, wanted, api_readable())
         return jsonify({"items": [build_summary(b) for b in page], "next": cursor})
 
 
@@ -68,7 +69,7 @@ def get_commit(sha: str):
     """Every build of a commit (a prefix of 7 or more hex digits is enough), newest first."""
     prefix = filters.commit_prefix(sha)
     with current_runtime().db.session() as session:
-        builds = queries.builds_of_commit(session, prefix)
+        builds = queries.builds_of_commit(session, prefix, api_readable())
         if not builds:
             return problem(404, f"no build of a commit starting with '{prefix}'")
         return jsonify({"sha": prefix, "builds": [build_summary(b) for b in builds]})
@@ -81,7 +82,7 @@ def get_image(digest: str):
     runtime = current_runtime()
     with runtime.db.session() as session:
         found = queries.image_lineage(session, runtime.settings, digest)
-    if found is None:
+    if found is None or not _may_read(found["build"]["repository"]):
         return problem(404, f"no build or promotion made {digest}")
     return jsonify(found)
 
@@ -89,7 +90,7 @@ def get_image(digest: str):
 @bp.get("/repositories")
 def list_repositories():
     """The configured repositories and their settings."""
-    repos = current_runtime().settings.repositories
+    repos = [r for r in current_runtime().settings.repositories if _may_read(r.name)]
     return jsonify({"items": [queries.repository_config(r) for r in repos]})
 
 
@@ -98,7 +99,7 @@ def get_repository(name: str):
     """One repository: settings, last builds and what each environment serves."""
     runtime = current_runtime()
     repo = runtime.settings.repository_named(name)
-    if repo is None:
+    if repo is None or not _may_read(repo.name):
         return problem(404, f"no repository '{name}' in lockmaster.yml")
     with runtime.db.session() as session:
         return jsonify(queries.repository_overview(session, runtime.settings, repo))
@@ -109,7 +110,7 @@ def list_audit():
     """Audit events, newest first, filtered by actor, action and time."""
     wanted = filters.audit_filter(request.args.to_dict())
     with current_runtime().db.session() as session:
-        page, cursor = queries.list_audit(session, wanted)
+        page, cursor = queries.list_audit(session, wanted, api_readable())
         return jsonify({"items": [queries.audit_document(e) for e in page], "next": cursor})
 
 
@@ -120,10 +121,15 @@ def _read_build(runtime, build_id: str, read):
         with runtime.db.session() as session:
             build = session.get(Build, build_id)
             if build is not None:
-                return read(build)
+                return read(build) if _may_read(build.repository) else None
         if asked_again or not settle(runtime):
             return None
     return None
+
+
+def _may_read(repository: str) -> bool:
+    readable = api_readable()
+    return readable is None or repository in readable
 
 
 def _not_found(build_id: str):

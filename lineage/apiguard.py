@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from http import HTTPStatus
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from auth.tokens import TokenRefused, bearer_user
@@ -14,10 +14,13 @@ from bootstrap import current_runtime
 PREFIX = "/api/v1/"
 PUBLIC = {"/api/v1/openapi.json"}
 PROBLEM = "application/problem+json"
+# Writes need scope `build`, except deciding on a digest, which needs `approve`.
+WRITE_SCOPES = {"promotion_api.post_approval": "approve"}
 
 
 def init_api_guard(app: Flask) -> None:
-    """Guard /api/v1: reads need scope `read` (unless api.anonymous_read), writes `build`."""
+    """Guard /api/v1: reads need scope `read` (unless api.anonymous_read), writes `build`
+    (approvals `approve`); each view then checks the caller's repository scope."""
     app.before_request(_refuse_nul)
     app.before_request(_check_token)
     app.after_request(_as_problem)
@@ -49,7 +52,7 @@ def _check_token():
     if reading and current_runtime().settings.anonymous_read:
         return None
     try:
-        g.user = bearer_user("read" if reading else "build")
+        bearer_user("read" if reading else WRITE_SCOPES.get(request.endpoint, "build"))
     except TokenRefused as exc:
         return problem(exc.status, str(exc))
     return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from auth.access import api_may
 from bootstrap import current_runtime
 from lineage.checks import Artifact
 from lineage.models import Build
@@ -15,7 +16,8 @@ bp = Blueprint("checks_api", __name__, url_prefix="/api/v1")
 def get_sbom(build_id: str):
     """The build's SBOM (CycloneDX JSON), as the sbom gate made it."""
     with current_runtime().db.session() as session:
-        if session.get(Build, build_id) is None:
+        build = session.get(Build, build_id)
+        if build is None or not api_may("read", build.repository):
             return jsonify({"error": f"no build with id '{build_id}'"}), 404
         artifact = session.get(Artifact, (build_id, "sbom"))
         if artifact is None:

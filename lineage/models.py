@@ -110,6 +110,9 @@ class Build(Base):
     commit_message: Mapped[str | None] = mapped_column(Text)
     commit_author: Mapped[str | None] = mapped_column(String(255))
     pusher: Mapped[str | None] = mapped_column(String(255))
+    # "host:account id" of who pushed ("lockmaster:<user>" for a build by hand); four-eyes
+    # compares these, never display names, which anyone can change.
+    pusher_accounts: Mapped[list | None] = mapped_column(JSON)
     source_url: Mapped[str | None] = mapped_column(Text)
     clone_url: Mapped[str] = mapped_column(Text)
     dockerfile: Mapped[str] = mapped_column(Text)

@@ -28,9 +28,13 @@ def sha_prefix(prefix: str) -> tuple:
     return Build.commit_sha >= prefix, Build.commit_sha < prefix + "g"
 
 
-def list_builds(session: Session, wanted: BuildFilter) -> tuple[list[Build], str | None]:
-    """One page of builds, newest first, and the cursor of the next page (None at the end)."""
+def list_builds(session: Session, wanted: BuildFilter, readable: list[str] | None = None) \
+        -> tuple[list[Build], str | None]:
+    """One page of builds, newest first, and the cursor of the next page (None at the end);
+    only builds of the readable repositories (None: all), filtered before the page is cut."""
     query = select(Build).options(ROW_ONLY).order_by(Build.id.desc()).limit(wanted.limit + 1)
+    if readable is not None:
+        query = query.where(Build.repository.in_(readable))
     if wanted.repository:
         query = query.where(Build.repository == wanted.repository)
     if wanted.ref:
@@ -54,11 +58,13 @@ def list_builds(session: Session, wanted: BuildFilter) -> tuple[list[Build], str
     return page, page[-1].id if len(builds) > wanted.limit else None
 
 
-def builds_of_commit(session: Session, prefix: str) -> list[Build]:
+def builds_of_commit(session: Session, prefix: str, readable: list[str] | None = None) \
+        -> list[Build]:
     """Every build of the commit(s) whose id starts with prefix, newest first."""
-    return list(session.scalars(select(Build).options(ROW_ONLY).where(
-        *sha_prefix(prefix)).order_by(Build.id.desc())
-        .limit(200)))
+    query = select(Build).options(ROW_ONLY).where(*sha_prefix(prefix))
+    if readable is not None:
+        query = query.where(Build.repository.in_(readable))
+    return list(session.scalars(query.order_by(Build.id.desc()).limit(200)))
 
 
 def image_lineage(session: Session, settings: Settings, digest: str) -> dict | None:
@@ -150,9 +156,13 @@ def _serving(session: Session, settings: Settings, repo: RepositoryConfig, env: 
             "since": iso(now.finished_at) if now else None}
 
 
-def list_audit(session: Session, wanted: AuditFilter) -> tuple[list[AuditEvent], int | None]:
-    """One page of audit events, newest first, and the next page's cursor."""
+def list_audit(session: Session, wanted: AuditFilter, readable: list[str] | None = None) \
+        -> tuple[list[AuditEvent], int | None]:
+    """One page of audit events, newest first, and the next page's cursor; only events about
+    the readable repositories (None: all events)."""
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(wanted.limit + 1)
+    if readable is not None:
+        query = query.where(AuditEvent.repository.in_(readable))
     if wanted.actor:
         query = query.where(AuditEvent.actor == wanted.actor)
     if wanted.action:

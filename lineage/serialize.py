@@ -29,6 +29,7 @@ def build_document(build: Build) -> dict:
         "commit": {"sha": build.commit_sha, "message": build.commit_message,
                    "author": build.commit_author},
         "pusher": build.pusher,
+        "pusher_accounts": list(build.pusher_accounts or []),
         "status": build.status,
         "error": build.error,
         "failed_stage": build.failed_stage,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 
+from auth.access import api_readable, api_refusal
 from auth.tokens import require_token
 from bootstrap import current_runtime
 from lineage.models import Build
@@ -19,9 +20,15 @@ HISTORY_LIMIT = 100  # the newest promotions an environment's timeline shows
 
 
 @bp.post("/builds/<build_id>/approvals")
-@require_token("build")
+@require_token("approve")
 def post_approval(build_id: str):
     """Approve or reject a build's digest as the token's owner, under the form's policy."""
+    with current_runtime().db.session() as session:
+        repository = session.scalar(select(Build.repository).where(Build.id == build_id))
+    refusal = api_refusal("approve", repository or "", f"build with id '{build_id}'")
+    if repository is None or refusal is not None:
+        status, message = refusal or (404, f"no build with id '{build_id}'")
+        return jsonify({"error": message}), status
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("decision"), str):
         return jsonify({"error": "send JSON with 'decision' (approve or reject), optional "
@@ -44,7 +51,9 @@ def post_approval(build_id: str):
 def get_environment(environment: str, image: str):
     """The digest an environment serves for an image now, and its history."""
     settings = current_runtime().settings
+    readable = api_readable()
     known = {env for repo in settings.repositories if repo.image == image
+             and (readable is None or repo.name in readable)
              for env in repo.promotion.environments}
     if environment not in known:
         return jsonify({"error": f"no environment '{environment}' for image '{image}'; "

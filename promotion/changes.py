@@ -11,7 +11,9 @@ from pathlib import Path
 import git
 
 from bootstrap import Runtime
-from builder.source import GIT_ENV
+from builder.gitcmd import GitFailed, run_git
+from builder.masking import without_credentials
+from builder.source import git_env
 from lineage.models import Build
 
 MAX_COMMITS = 100
@@ -36,9 +38,14 @@ def mirror(runtime: Runtime, build: Build) -> git.Repo:
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         repo = git.Repo(path) if path.exists() else git.Repo.init(path, bare=True, mkdir=True)
-        repo.git.update_environment(**GIT_ENV)
-        repo.git.fetch("--prune", "--", build.clone_url, "+refs/heads/*:refs/heads/*",
-                       "+refs/tags/*:refs/tags/*")
+        # The fetch talks to the Git host: with a clone's environment, not the web's secrets.
+        try:
+            run_git(path, "fetch", "--prune", "--", build.clone_url,
+                    "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
+                    env=git_env(build.clone_url))
+        except GitFailed as exc:
+            raise ValueError(f"could not fetch {without_credentials(build.clone_url)}: "
+                             f"{without_credentials(exc.last_line)}") from exc
     return repo
 
 

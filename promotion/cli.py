@@ -19,8 +19,9 @@ def approve(build_id: str, reject: bool, comment: str, digest: str | None, url: 
     """Approve (or --reject) a staged build, as the owner of $LOCKMASTER_TOKEN."""
     token = os.environ.get("LOCKMASTER_TOKEN")
     if not token:
-        raise click.ClickException("set LOCKMASTER_TOKEN to your API token (scope build); "
-                                   "an admin creates it with `lockmaster tokens create`")
+        raise click.ClickException("set LOCKMASTER_TOKEN to your API token (scope approve); an "
+                                   "admin creates it with `lockmaster tokens create NAME "
+                                   "--scope approve --user YOU`")
     body = {"decision": "reject" if reject else "approve", "comment": comment}
     if digest:
         body["digest"] = digest

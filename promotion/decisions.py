@@ -92,7 +92,8 @@ def _candidate(runtime: Runtime, session, build: Build, where: str | None,
         build.repository, build.status, build.digest, build.pusher,
         frozenset(author_identities(runtime, build)), gate_outcomes(session, build), where,
         frozenset(a.username for a in request.approvals) if request else frozenset(),
-        team=repo.team if repo else None)
+        team=repo.team if repo else None, host=repo.provider if repo else build.provider,
+        pusher_accounts=frozenset(build.pusher_accounts or ()))
 
 
 def _user(session, username: str) -> User:

@@ -20,7 +20,8 @@ def gate_outcomes(_session, build: Build) -> tuple[str, ...]:
 
 def person(user: User) -> Person:
     """The policy's view of a user."""
-    return Person(user.username, user.role, tuple(user.repositories or ()), user.identity_values)
+    return Person(user.username, user.role, tuple(user.repositories or ()), user.identity_values,
+                  user.accounts)
 
 
 def rules_for(runtime: Runtime, build: Build) -> PromotionRules:

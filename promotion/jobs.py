@@ -103,7 +103,7 @@ class PromotionRun:
                   f"{promotion.image}@{promotion.digest} → {promotion.to_environment}",
                   outcome="ok" if status == "promoted" else "failed",
                   detail=promotion.reason, promotion=promotion.id, tags=promotion.tags,
-                  replaced=promotion.replaced_digest)
+                  replaced=promotion.replaced_digest, repository=promotion.build.repository)
             observe(promotion)
         log.info("promotion %s %s", self.promotion_id, status)
         if status == "promoted":

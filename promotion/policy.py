@@ -25,6 +25,11 @@ class Person:
     role: str
     repositories: tuple[str, ...] = ()
     identities: frozenset[str] = frozenset()
+    accounts: frozenset[str] = frozenset()  # "host:account id", and "lockmaster:<username>"
+
+    def has_account_on(self, host: str) -> bool:
+        """True if a Git host account id of this person on host is known."""
+        return any(a.startswith(f"{host}:") for a in self.accounts)
 
     def is_one_of(self, names: set[str]) -> bool:
         """True if any of names (pusher, author...) is this person."""
@@ -45,6 +50,8 @@ class Candidate:
     environment: str | None = None  # the last environment this digest reached
     decided_by: frozenset[str] = field(default_factory=frozenset)
     team: str | None = None
+    host: str = ""  # the repository's Git host (its provider in lockmaster.yml)
+    pusher_accounts: frozenset[str] = frozenset()  # "host:account id" of who pushed
 
 
 def next_environment(rules: PromotionRules, current: str | None) -> str | None:
@@ -85,11 +92,32 @@ def check_decision(rules: PromotionRules, person: Person, candidate: Candidate,
     check_target(rules, candidate.environment, target)
     if person.username in candidate.decided_by:
         raise Refused(f"{person.username} already decided on this digest for {target}")
-    is_self = person.is_one_of({candidate.pusher or "", *candidate.authors})
-    if is_self and not rules.allow_self_approval:
+    is_self = is_pusher_or_author(person, candidate)
+    if not rules.allow_self_approval:
+        check_four_eyes(person, candidate, is_self)
+    return is_self
+
+
+def is_pusher_or_author(person: Person, candidate: Candidate) -> bool:
+    """True if person pushed (same account id, or same name) or wrote the commit."""
+    return bool(person.accounts & {a.lower() for a in candidate.pusher_accounts}) \
+        or person.is_one_of({candidate.pusher or "", *candidate.authors})
+
+
+def check_four_eyes(person: Person, candidate: Candidate, is_self: bool) -> None:
+    """Refused unless it is certain that person is not who pushed (nor wrote) the commit."""
+    if is_self:
         raise Refused(f"{person.username} pushed or wrote this commit; four-eyes: another "
                       "approver must decide (or set promotion.allow_self_approval)")
-    return is_self
+    if not candidate.pusher_accounts:
+        raise Refused(f"who pushed this commit is not known by a {candidate.host} account id "
+                      "(an older build, or the host sent none), so four-eyes cannot be "
+                      "checked: push again, or build it by hand with `lockmaster build` (then "
+                      "the token's owner is the pusher)")
+    if not person.has_account_on(candidate.host):
+        raise Refused(f"{person.username} has no linked {candidate.host} account, so four-eyes "
+                      f"cannot tell them from the pusher: an admin runs `lockmaster users link "
+                      f"{person.username} --{candidate.host}-id ACCOUNT_ID`")
 
 
 def enough_approvals(rules: PromotionRules, approvals: int) -> bool:

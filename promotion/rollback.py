@@ -14,7 +14,7 @@ from promotion import environments
 from promotion.dispatch import enqueue_promotion
 from promotion.facts import NotFound, person, rules_for
 from promotion.models import Approval, Promotion
-from promotion.policy import Refused
+from promotion.policy import Candidate, Refused, check_four_eyes, is_pusher_or_author
 
 
 def rollback(runtime: Runtime, username: str, environment: str, image: str, digest: str,
@@ -55,7 +55,8 @@ def _open_rollback(runtime: Runtime, username: str, environment: str, image: str
         fast = " (admin fast path)" if user.role == "admin" else ""
         audit(session, "rollback", username, f"{image} in {environment}",
               detail=f"rollback to {digest} requested{fast}", digest=digest,
-              replacing=past[0].digest if past else None, comment=comment or None)
+              replacing=past[0].digest if past else None, comment=comment or None,
+              repository=earlier.build.repository)
         return row.id
 
 
@@ -74,7 +75,9 @@ def _check_rights(runtime: Runtime, user: User, earlier: Promotion) -> None:
         raise Refused(f"{earlier.build.repository} needs {rules.approvals} approvals; a "
                       "rollback by one approver is not enough: ask an admin (fast path)")
     build = earlier.build
-    if not rules.allow_self_approval and who.is_one_of({build.pusher or "",
-                                                       build.commit_author or ""}):
-        raise Refused(f"{user.username} pushed or wrote that commit; four-eyes: another "
-                      "approver or an admin must roll back")
+    if not rules.allow_self_approval:
+        candidate = Candidate(build.repository, build.status, build.digest, build.pusher,
+                              frozenset({build.commit_author or ""}),
+                              host=repo.provider if repo else build.provider,
+                              pusher_accounts=frozenset(build.pusher_accounts or ()))
+        check_four_eyes(who, candidate, is_pusher_or_author(who, candidate))

@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import HiddenField, TextAreaField
 
+from auth.access import may, readable_repositories
 from bootstrap import current_runtime
 from lineage.audit import AuditEvent, audit
 from promotion import environments, pages
@@ -94,6 +95,9 @@ def decision(build_id: str):
 @login_required
 def environment_page(environment: str, image: str):
     """What an environment serves for an image, its history, and rollback buttons."""
+    if not any(may(current_user, "read", repo.name)
+               for repo in current_runtime().settings.repositories if repo.image == image):
+        abort(404, f"no image '{image}' among your repositories")
     with current_runtime().db.session() as session:
         past = environments.history(session, image, environment)
     return render_template("environment.html", environment=environment, image=image,
@@ -120,8 +124,11 @@ def rollback_action(environment: str, image: str):
 @login_required
 def audit_page():
     """Every approval, rejection, promotion, rollback, login and refusal, newest first."""
+    readable = readable_repositories(current_user, current_runtime().settings)
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(500)
+    if readable is not None:
+        query = query.where(AuditEvent.repository.in_(readable))
     with current_runtime().db.session() as session:
-        events = list(session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())
-                                      .limit(500)))
+        events = list(session.scalars(query))
     return render_template("audit.html", events=events)
 

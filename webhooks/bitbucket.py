@@ -9,6 +9,7 @@ from webhooks.events import (
     IgnoredEvent,
     MalformedPayload,
     PushEvent,
+    account_ids,
     field,
     load_json_object,
     text,
@@ -71,6 +72,8 @@ def _change(payload: dict, repo: dict, change: object) -> PushEvent:
         clone_url=f"{html}.git" if html else None,
         source_url=html,
         pusher=text(payload, "actor", "nickname") or text(payload, "actor", "display_name"),
+        pusher_ids=account_ids(text(payload, "actor", "account_id"),
+                               text(payload, "actor", "uuid")),
         commit_message=None if deleted else text(new, "target", "message"),
         commit_author=None if deleted else (text(new, "target", "author", "user", "display_name")
                                             or text(new, "target", "author", "raw")),

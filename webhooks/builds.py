@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 from rq.job import Job
 
-from bootstrap import BUILDS_QUEUE, Runtime
+from bootstrap import Runtime
 from builder.control import BuildConflict, cancel_build
-from builder.dispatch import build_job_data, build_job_id
+from builder.dispatch import build_job_data, build_job_id, builds_queue
 from builder.retag import enqueue_retag
 from lineage.models import Build
 from webhooks.supersede import running_to_cancel
@@ -30,6 +30,7 @@ def new_build(plan: dict, build_id: str, at: datetime) -> Build:
         id=build_id, repository=plan["repository"], provider=plan["provider"], ref=plan["ref"],
         commit_sha=plan["after"], commit_message=plan["commit_message"],
         commit_author=plan["commit_author"], pusher=plan["pusher"],
+        pusher_accounts=plan.get("pusher_accounts") or [],
         source_url=plan["source_url"], clone_url=plan["clone_url"],
         dockerfile=plan["dockerfile"], context=plan["context"], status="queued",
         dedupe_key=plan["build_key"], tags=[],
@@ -45,9 +46,12 @@ def hand_over(runtime: Runtime, recorded: list[Recorded]) -> None:
             if not Job.exists(build_job_id(build.id), connection=runtime.redis)]
     joined = list(dict.fromkeys(build_id for r in recorded for build_id in r.joined))
     try:
-        if new:
-            jobs = [build_job_data(runtime, b.id, b.repository) for b in new]
-            runtime.queue(BUILDS_QUEUE).enqueue_many(jobs)
+        by_queue: dict[str, list] = {}
+        for build in new:
+            by_queue.setdefault(builds_queue(runtime, build.repository), []).append(
+                build_job_data(runtime, build.id, build.repository))
+        for queue, jobs in by_queue.items():
+            runtime.queue(queue).enqueue_many(jobs)
         for build_id in joined:
             enqueue_retag(runtime, build_id)
     except Exception:

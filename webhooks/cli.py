@@ -30,15 +30,34 @@ def _report(runtime, outcome: Outcome) -> None:
 @click.command("build")
 @click.argument("repository")
 @click.argument("ref", required=False)
-@click.option("--sha", help="Build this commit (with REF if given, for its tag).")
-def build(repository: str, ref: str | None, sha: str | None) -> None:
+@click.option("--sha", help="Build this commit (with REF: only while REF's tip is this commit).")
+@click.option("--user", envvar="LOCKMASTER_USER", required=True,
+              help="The Lockmaster user asking, recorded as the pusher (or $LOCKMASTER_USER).")
+def build(repository: str, ref: str | None, sha: str | None, user: str) -> None:
     """Build REPOSITORY at REF (branch, tag or refs/...) as if its push webhook had come."""
     from webhooks.manual import trigger
 
     app, runtime = _runtime()
     with app.app_context():
-        request = {"repository": repository, "ref": ref, "sha": sha, "requested_by": "cli"}
+        _may_build(runtime, user, repository)
+        request = {"repository": repository, "ref": ref, "sha": sha, "requested_by": user}
         _report(runtime, trigger(runtime, {k: v for k, v in request.items() if v}))
+
+
+def _may_build(runtime, username: str, repository: str) -> None:
+    """ClickException unless username is a Lockmaster user who may build repository."""
+    from sqlalchemy import select
+
+    from auth.access import may
+    from auth.models import User
+
+    with runtime.db.session() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"no Lockmaster user named '{username}': give --user "
+                                       "(see `lockmaster users list`)")
+        if not may(user, "build", repository):
+            raise click.ClickException(f"{username} ({user.role}) may not build {repository}")
 
 
 @click.group()

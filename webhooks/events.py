@@ -23,6 +23,9 @@ class PushEvent:
     clone_url: str | None
     source_url: str | None = None
     pusher: str | None = None
+    # The pusher's stable account id(s) on the Git host (names can be changed; ids cannot).
+    pusher_ids: tuple[str, ...] = ()
+    pusher_host: str | None = None  # whose ids they are: the repository's provider by default
     commit_message: str | None = None
     commit_author: str | None = None
     deleted: bool = False
@@ -61,3 +64,20 @@ def text(mapping: object, *path: str) -> str | None:
     for key in path:
         mapping = mapping.get(key) if isinstance(mapping, dict) else None
     return mapping if isinstance(mapping, str) else None
+
+
+def account_ids(*values: object) -> tuple[str, ...]:
+    """The account ids among values (numbers or short strings), as lower-case text."""
+    found = []
+    for value in values:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str) and 0 < len(value.strip()) <= 100:
+            found.append(value.strip().lower())
+    return tuple(dict.fromkeys(found))
+
+
+def sender_id(payload: dict) -> tuple[str, ...]:
+    """GitHub's and Gitea's `sender.id`."""
+    sender = payload.get("sender")
+    return account_ids(sender.get("id")) if isinstance(sender, dict) else ()

@@ -11,6 +11,7 @@ from webhooks.events import (
     PushEvent,
     field,
     load_json_object,
+    sender_id,
     text,
 )
 from webhooks.signatures import verify_hex_sha256
@@ -71,6 +72,7 @@ def _push(payload: dict) -> PushEvent:
         clone_url=text(repo, "clone_url"),
         source_url=text(repo, "html_url"),
         pusher=text(payload, "pusher", "login") or text(payload, "pusher", "username"),
+        pusher_ids=sender_id(payload),
         commit_message=text(head, "message"),
         commit_author=text(head, "author", "username") or text(head, "author", "name"),
         deleted=after == ZERO_SHA,

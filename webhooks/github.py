@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from webhooks.events import ZERO_SHA, IgnoredEvent, PushEvent, field, load_json_object, text
+from webhooks.events import (
+    ZERO_SHA,
+    IgnoredEvent,
+    PushEvent,
+    field,
+    load_json_object,
+    sender_id,
+    text,
+)
 from webhooks.signatures import verify_prefixed_sha256
 
 NAME = "github"
@@ -53,6 +61,7 @@ def _push(payload: dict) -> PushEvent:
         clone_url=text(repo, "clone_url"),
         source_url=text(repo, "html_url"),
         pusher=text(payload, "pusher", "name") or text(payload, "pusher", "login"),
+        pusher_ids=sender_id(payload),
         commit_message=text(head, "message"),
         commit_author=text(head, "author", "username") or text(head, "author", "name")
         or text(head, "author", "email"),

@@ -5,7 +5,15 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 
-from webhooks.events import ZERO_SHA, IgnoredEvent, PushEvent, field, load_json_object, text
+from webhooks.events import (
+    ZERO_SHA,
+    IgnoredEvent,
+    PushEvent,
+    account_ids,
+    field,
+    load_json_object,
+    text,
+)
 
 NAME = "gitlab"
 DELIVERY_HEADER = "Idempotency-Key or X-Gitlab-Event-UUID"
@@ -53,6 +61,7 @@ def _push(payload: dict) -> PushEvent:
         clone_url=text(project, "git_http_url"),
         source_url=text(project, "web_url"),
         pusher=text(payload, "user_username") or text(payload, "user_name"),
+        pusher_ids=account_ids(payload.get("user_id")),
         commit_message=text(head, "message"),
         commit_author=text(head, "author", "name") or text(head, "author", "email"),
         deleted=after == ZERO_SHA,

@@ -133,6 +133,8 @@ def _plan_record(plan: Plan, build_key: str) -> dict:
     return {"repository": repo.name, "provider": repo.provider, "ref": event.ref,
             "after": event.after, "commit_message": event.commit_message,
             "commit_author": event.commit_author, "pusher": event.pusher,
+            "pusher_accounts": [f"{event.pusher_host or repo.provider}:{account}"
+                                for account in event.pusher_ids],
             "source_url": event.source_url, "clone_url": plan.clone_url,
             "dockerfile": repo.dockerfile, "context": repo.context, "build_key": build_key}
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-
-import git
+from pathlib import Path
 
 from bootstrap import Runtime
-from builder.source import GIT_ENV
+from builder.gitcmd import GitFailed, run_git
+from builder.masking import without_credentials
+from builder.source import git_env
 from webhooks import intake
 from webhooks.admission import IntakeUnavailable
 from webhooks.events import MalformedPayload, PushEvent
@@ -17,11 +18,13 @@ from webhooks.receive import build_or_ignore
 from webhooks.rules import is_valid_ref
 
 PROVIDER = "manual"
+PUSHER_HOST = "lockmaster"  # a build by hand is pushed by a Lockmaster user, not a Git account
 _SHA = re.compile(r"^[0-9a-fA-F]{40}([0-9a-fA-F]{24})?$")
 
 
 def trigger(runtime: Runtime, request: dict, replay_of: int | None = None) -> Outcome:
-    """Build `repository` at `ref` (resolved on the clone URL) or at `sha` (optionally `ref`)."""
+    """Build `repository` at `ref` (resolved on the clone URL) or at `sha` (with `ref`: only
+    while it is the ref's tip); `requested_by`, a Lockmaster user, is recorded as the pusher."""
     body = json.dumps(request, sort_keys=True).encode()
     received = Received(PROVIDER, None, {}, body, replay_of)
     try:
@@ -36,16 +39,24 @@ def _trigger(runtime: Runtime, request: dict, received: Received) -> Outcome:
         pusher = request.get("requested_by") if isinstance(request.get("requested_by"),
                                                            str) else None
         push = PushEvent(provider=repo.provider, repository=repo.name, ref=ref, after=sha,
-                         clone_url=None, pusher=pusher)
+                         clone_url=None, pusher=pusher,
+                         pusher_ids=(pusher.lower(),) if pusher else (),
+                         pusher_host=PUSHER_HOST)
         return build_or_ignore(runtime, received, PROVIDER, repo, [push])
     except MalformedPayload as exc:
         return intake.record(runtime, received, "malformed", 400, str(exc), event=PROVIDER)
     except _UnknownRepository as exc:
         return intake.record(runtime, received, "rejected", 404, str(exc), event=PROVIDER)
+    except _NotTheTip as exc:
+        return intake.record(runtime, received, "rejected", 409, str(exc), event=PROVIDER)
 
 
 class _UnknownRepository(Exception):
     pass
+
+
+class _NotTheTip(Exception):
+    """A sha and a ref were given, but the ref points at another commit."""
 
 
 def _parse(runtime: Runtime, request: dict):
@@ -64,18 +75,13 @@ def _parse(runtime: Runtime, request: dict):
         raise MalformedPayload(f"sha {sha!r} is not a full 40-hex (or 64-hex) commit id")
     if ref is not None and not isinstance(ref, str):
         raise MalformedPayload("'ref' must be a string")
-    if sha:
-        ref = _full_ref(ref) if ref else ""
-        return repo, ref, sha.lower()
-    ref, sha = _resolve(repo.clone_url, ref)
-    return repo, ref, sha
-
-
-def _full_ref(ref: str) -> str:
-    full = ref if ref.startswith("refs/") else f"refs/heads/{ref}"
-    if not is_valid_ref(full):
-        raise MalformedPayload(f"ref {ref!r} is not a valid Git ref name")
-    return full
+    if sha and not ref:  # "sha, no ref": built and staged, but it takes no branch's tags
+        return repo, "", sha.lower()
+    full, tip = _resolve(repo.clone_url, ref)
+    if sha and sha.lower() != tip:
+        raise _NotTheTip(f"{full} of {repo.name} is at {tip}, not at {sha.lower()}: build the "
+                         "ref without 'sha', or the sha without 'ref'")
+    return repo, full, tip
 
 
 def _resolve(url: str, ref: str) -> tuple[str, str]:
@@ -84,15 +90,16 @@ def _resolve(url: str, ref: str) -> tuple[str, str]:
     for candidate in candidates:
         if not is_valid_ref(candidate):
             raise MalformedPayload(f"ref {ref!r} is not a valid Git ref name")
-    try:
-        listing = git.cmd.Git()
-        listing.update_environment(**GIT_ENV)
-        output = listing.ls_remote("--", url, *candidates, *[c + "^{}" for c in candidates])
-    except git.GitCommandError as exc:
-        raise MalformedPayload(f"could not list refs of {url}: {exc.stderr.strip()}") from exc
+    shown = without_credentials(url)
+    try:  # with exactly the environment a clone of url gets (no worker secrets, no prompts)
+        output = run_git(Path("/"), "ls-remote", "--", url, *candidates,
+                         *[c + "^{}" for c in candidates], env=git_env(url))
+    except GitFailed as exc:
+        raise MalformedPayload(f"could not list refs of {shown}: "
+                               f"{without_credentials(exc.last_line)}") from exc
     found = dict(reversed(line.split("\t", 1)) for line in output.splitlines() if "\t" in line)
     for candidate in candidates:
         sha = found.get(candidate + "^{}") or found.get(candidate)
         if sha:
             return candidate, sha
-    raise MalformedPayload(f"ref {ref!r} does not exist in {url}")
+    raise MalformedPayload(f"ref {ref!r} does not exist in {shown}")

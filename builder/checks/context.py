@@ -35,8 +35,7 @@ class GateContext:
     today: date = field(default_factory=date.today)
     container_label: str = CONTAINER_LABEL
     secrets: set[str] = field(default_factory=set)
-    # Values the build itself was given as secrets: looked for verbatim and in base64.
-    build_secrets: tuple[str, ...] = ()
+    build_secrets: dict[str, str] = field(default_factory=dict)  # id → value, never shown
     artifacts: dict[str, bytes] = field(default_factory=dict)
     layer_cache: object = field(default_factory=MemoryLayerCache)
     scanned: dict[str, list[int]] = field(default_factory=dict)

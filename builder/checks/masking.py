@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+
 from builder.checks.secretshapes import PATTERNS, SecretHit, find_secrets
 
-__all__ = ["PATTERNS", "SecretHit", "find_secrets", "mask", "redact", "redact_all"]
+__all__ = ["PATTERNS", "SecretHit", "find_secrets", "find_values", "mask", "redact",
+           "redact_all"]
 
+
+
+def find_values(content: bytes | str, named: dict[str, str]) -> list[SecretHit]:
+    """The build secrets (id → value) whose value is in the content verbatim or base64."""
+    data = content.encode() if isinstance(content, str) else content
+    hits = []
+    for secret_id, value in named.items():
+        encoded = base64.b64encode(value.encode()).rstrip(b"=")
+        if value and (value.encode() in data or encoded in data):
+            hits.append(SecretHit(f"build secret '{secret_id}'",
+                                  (value, encoded.decode())))
+    return hits
 
 
 def mask(value: str) -> str:

@@ -153,7 +153,8 @@ def _context(runtime, build, repo, image_id: str, workspace: Path, scratch: Path
         build_id=build.id, image_id=image_id, archive=archive, policy=repo.checks,
         workspace=workspace, dockerfile=workspace / repo.dockerfile, docker=client,
         advisories=advisories_lookup(runtime.db),
-        previous=previous_size(runtime.db, build), layer_cache=DatabaseLayerCache(runtime.db))
+        previous=previous_size(runtime.db, build), layer_cache=DatabaseLayerCache(runtime.db),
+        build_secrets={s.id: os.environ.get(s.env, "") for s in repo.secrets})
 
 
 def _layers_read(context: GateContext) -> str:

@@ -8,8 +8,7 @@ from builder.checks.base import CheckResult, CheckStatus, gate
 from builder.checks.context import GateContext
 from builder.checks.inarchives import inside_archive, is_archive
 from builder.checks.layers import LaterLayers, cache_report, per_layer
-from builder.checks.masking import find_secrets
-from builder.checks.secretshapes import literal_hits
+from builder.checks.masking import find_secrets, find_values
 
 MAX_FILE_BYTES = 8 << 20
 # A file that its Debian package installed, byte for byte, holds no secret of the image's
@@ -27,6 +26,10 @@ def run(context: GateContext) -> CheckResult:
         return CheckResult("secrets", CheckStatus.PASS,
                            f"no secrets found in {layers} layers and the image config", details)
     status = CheckStatus(context.policy.secrets["outcome"])
+    if any(f["kind"].startswith("build secret") for f in findings):
+        status = CheckStatus.FAIL  # a build secret left in the image is never only a warning
+    if any(f["kind"].startswith("build secret") for f in findings):
+        status = CheckStatus.FAIL  # a build secret left in the image is never only a warning
     places = "; ".join(f"{f['kind']} in {f['where']}" for f in findings[:5])
     return CheckResult("secrets", status, f"{len(findings)} secret(s) found: {places}", details)
 
@@ -35,7 +38,7 @@ def _kind(context: GateContext) -> str:
     """The cache kind: a layer's findings also depend on the build secrets looked for."""
     if not context.build_secrets:
         return "secrets"
-    values = "\0".join(sorted(context.build_secrets)).encode()
+    values = "\0".join(f"{k}={v}" for k, v in sorted(context.build_secrets.items())).encode()
     return f"secrets:{hashlib.sha256(values).hexdigest()[:24]}"
 
 
@@ -91,7 +94,7 @@ def _md5sums(content: bytes) -> dict[str, str]:
 
 
 def _hits(context: GateContext, data: bytes):
-    return find_secrets(data, verify=True) + literal_hits(data, context.build_secrets)
+    return find_secrets(data, verify=True) + find_values(data, context.build_secrets)
 
 
 def _in_config(context: GateContext) -> list[dict]:

@@ -66,16 +66,6 @@ def find_secrets(content: bytes | str, verify: bool = False) -> list[SecretHit]:
     return hits
 
 
-def literal_hits(data: bytes, values: tuple[str, ...]) -> list[SecretHit]:
-    """The given secret values found verbatim or base64-encoded in the data."""
-    hits = []
-    for value in values:
-        raw = value.encode()
-        if len(raw) >= 8 and (raw in data or base64.b64encode(raw) in data):
-            hits.append(SecretHit("build secret value", (value,)))
-    return hits
-
-
 def _values(kind: str, found: re.Match) -> tuple[str, ...]:
     raw = _KEY_LINE.findall(found.group(5)) if kind == "private key" else [found.group(1)]
     return tuple(v.decode("ascii", "replace") for v in raw)

@@ -15,6 +15,7 @@ from builder.reconcile import REQUEUED
 from builder.workers import COLD_SHUTDOWN
 from tests.integration.buildhelpers import (
     assert_no_container_left,
+    assert_no_step_left,
     build_log,
     build_of,
     kill_worker_and_horse,
@@ -83,6 +84,7 @@ def test_kill_9_mid_build_is_requeued_its_container_removed_and_pushed_once(
         wait_for(lambda: marker in build_log(client, build_id), 60, "the RUN step to start")
     finally:
         kill_worker_and_horse(worker)
+    assert_no_step_left(build_log(client, build_id), marker, seconds=3)  # dies with its worker
     containers = started_containers(build_log(client, build_id))
     assert REQUEUED in reconciled(app, build_id)
     assert build_of(client, build_id)["history"][-1]["reason"] == REQUEUED
@@ -125,4 +127,4 @@ def test_sigterm_finishes_the_build_and_a_second_sigterm_stops_and_records_it(
     build = build_of(client, second)
     assert (build["status"], build["error"]) == ("failed", COLD_SHUTDOWN)
     assert build["image"] is None
-    assert_no_container_left(started_containers(build_log(client, second)))
+    assert_no_step_left(build_log(client, second), marker)

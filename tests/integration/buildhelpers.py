@@ -113,3 +113,33 @@ def reconciled(app, build_id: str, seconds: float = 40) -> str:
         return build_id in output and output
 
     return wait_for(settled, seconds, "reconcile to settle the build")
+
+
+def step_was_cached(log_text: str, instruction: str) -> bool:
+    """True if the engine reused its cache for the step, in either builder's progress
+    (legacy: ' ---> Using cache' under the step; BuildKit: '#N CACHED' in the step's block)."""
+    after = log_text[log_text.index(instruction):]
+    if after.split("\n")[1].strip() == "---> Using cache":
+        return True
+    return re.search(r"^#\d+ CACHED$", after.split("\n\n")[0], re.MULTILINE) is not None
+
+
+def assert_no_step_left(log_text: str, marker: str, seconds: float = 10) -> None:
+    """No container (legacy) and, after at most `seconds` for the engine to cancel the solve,
+    no process (BuildKit) of the step whose command holds `marker` is left."""
+    assert marker in log_text, "the step never started"
+    assert_no_container_left(started_containers(log_text))
+    wait_for(lambda: not step_processes(marker), seconds, f"the processes of {marker} to end")
+
+
+def step_processes(marker: str) -> list[str]:
+    """The ids of the processes whose command line holds marker."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if marker in text:
+            found.append(cmdline.parent.name)
+    return found

@@ -183,11 +183,11 @@ class TokenClient(RecordingClient):
 
 
 def authenticate_test_clients(app, scope: str = "build") -> str:
-    """Give app a user 'api-tests' (once per database) with a token of scope, sent by its test
-    clients."""
+    """Give app a user 'api-tests' (a developer, once per database) with a token of scope, sent
+    by its test clients."""
     db = app.extensions["lockmaster"].db
     with contextlib.suppress(UserError):
-        add_user(db, "api-tests", "viewer", [], uuid.uuid4().hex)
+        add_user(db, "api-tests", "developer", [], uuid.uuid4().hex)
     token = create_token(db, f"api-tests-{uuid.uuid4().hex[:8]}", scope, "api-tests")
     app.config["TEST_TOKEN"] = token
     app.test_client_class = TokenClient

@@ -58,6 +58,7 @@ class Host:
 
 class GitHub(Host):
     name, push_event, ping_event, unrelated_event = "github", "push", "ping", "issues"
+    pusher_accounts = ("github:583231",)  # what the build records of who pushed
 
     def headers(self, body, secret, kind, delivery):
         sent = {"Content-Type": "application/json", "X-GitHub-Event": kind,
@@ -79,6 +80,7 @@ class GitHub(Host):
                 "repository": {"full_name": name, "clone_url": clone_url,
                                "html_url": f"https://github.com/{name}"},
                 "pusher": {"name": "bob", "email": "bob@example.com"},
+                "sender": {"login": "bob", "id": 583231},
                 "head_commit": {"id": commit.sha, "message": commit.message,
                                 "author": {"name": commit.author, "username": commit.author}}}
 
@@ -97,6 +99,7 @@ class GitHub(Host):
 
 class GitLab(Host):
     name, push_event, unrelated_event = "gitlab", "Push Hook", "Issue Hook"
+    pusher_accounts = ("gitlab:4021",)
     # GitLab's "Test" button sends a real Push Hook; its connectivity event for other kinds is
     # e.g. a Merge Request Hook. Any event that is not a push is answered 200.
     ping_event = "Merge Request Hook"
@@ -120,7 +123,7 @@ class GitLab(Host):
         kind = "tag_push" if ref.startswith("refs/tags/") else "push"
         return {"object_kind": kind, "event_name": kind, "before": ZERO_SHA,
                 "after": tag_object or commit.sha, "ref": ref, "checkout_sha": commit.sha,
-                "user_name": "Bob Pusher", "user_username": "bob",
+                "user_name": "Bob Pusher", "user_username": "bob", "user_id": 4021,
                 "project": {"path_with_namespace": name, "git_http_url": clone_url,
                             "web_url": f"https://gitlab.example.com/{name}"},
                 "commits": [{"id": commit.sha, "message": commit.message,
@@ -141,6 +144,7 @@ class GitLab(Host):
 
 class Gitea(Host):
     name, push_event, unrelated_event = "gitea", "push", "issues"
+    pusher_accounts = ("gitea:7",)
     # Gitea/Forgejo have no ping; "Test Delivery" sends a push. A `create` event stands in.
     ping_event = "create"
 
@@ -167,7 +171,8 @@ class Gitea(Host):
                 "head_commit": {"id": commit.sha, "message": commit.message, "author": author},
                 "repository": {"full_name": name, "clone_url": clone_url,
                                "html_url": f"https://gitea.example.com/{name}"},
-                "pusher": {"login": "bob", "username": "bob"}, "sender": {"login": "bob"}}
+                "pusher": {"login": "bob", "username": "bob"},
+                "sender": {"login": "bob", "id": 7}}
 
     def deletion(self, name, ref):
         return {"ref": ref.split("/", 2)[-1], "ref_type": "branch", "pusher_type": "user",
@@ -185,6 +190,7 @@ class Gitea(Host):
 class Bitbucket(Host):
     name, push_event, ping_event = "bitbucket", "repo:push", "diagnostics:ping"
     unrelated_event = "issue:created"
+    pusher_accounts = ("bitbucket:557058:0b0b", "bitbucket:{b0b0b0b0-0000-4000-8000-0b0b}")
 
     def headers(self, body, secret, kind, delivery):
         sent = {"Content-Type": "application/json", "X-Event-Key": kind,
@@ -215,7 +221,8 @@ class Bitbucket(Host):
 
     def push(self, name, ref, commit, clone_url, changes: list | None = None):
         html = clone_url.removesuffix(".git") if clone_url else f"https://bitbucket.org/{name}"
-        return {"actor": {"display_name": "Bob Pusher", "nickname": "bob"},
+        return {"actor": {"display_name": "Bob Pusher", "nickname": "bob",
+                          "account_id": "557058:0b0b", "uuid": "{B0B0B0B0-0000-4000-8000-0B0B}"},
                 "repository": {"full_name": name, "type": "repository",
                                "links": {"html": {"href": html}}},
                 "push": {"changes": changes or [self.change(ref, commit)]}}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from auth.users import add_user
+from auth.users import add_user, link
+from devstack.gitpush import account_id
 from lineage.models import Build, utcnow
 from tests.integration.ociimages import push_image, push_index
 from tests.integration.sourcerepo import SourceRepo
@@ -11,31 +12,36 @@ PASSWORD = "correct horse battery"
 
 
 def add_people(app) -> None:
-    """carol and dave approve acme/*, erin is an admin, vic a viewer; bob pushed everything."""
+    """carol and dave approve acme/*, erin is an admin, vic a viewer; bob pushed everything.
+    Each has their GitHub account id linked."""
     db = app.extensions["lockmaster"].db
     add_user(db, "carol", "approver", ["acme/*"], PASSWORD)
     add_user(db, "dave", "approver", ["acme/*"], PASSWORD)
     add_user(db, "erin", "admin", [], PASSWORD)
     add_user(db, "vic", "viewer", [], PASSWORD)
     add_user(db, "bob", "approver", ["acme/*"], PASSWORD)
+    for name in ("carol", "dave", "erin", "vic", "bob"):
+        link(db, name, [("github-id", str(account_id(name)))])
 
 
 def stage(app, source: SourceRepo, kind: str = "docker", ref: str = "refs/heads/main",
-          sha: str | None = None, size: int = 1024) -> Build:
-    """Push an image of the given kind to staging and record it as a staged build of sha."""
+          sha: str | None = None, size: int = 1024, repository: str = "acme/web") -> Build:
+    """Push an image of the given kind to staging and record it as a staged build of sha
+    (of a repository whose image has its name)."""
     settings = app.extensions["lockmaster"].settings
-    name = settings.registry.path("staging", "acme/web")
+    name = settings.registry.path("staging", repository)
     sha = sha or source.head
     if kind == "index":
         digest, _children = push_index(name, sha[:12])
     else:
         digest, _raw = push_image(name, sha[:12], oci=kind == "oci", size=size)
     commit = source.repo.commit(sha)
-    build = Build(repository="acme/web", provider="github", ref=ref, commit_sha=sha,
+    build = Build(repository=repository, provider="github", ref=ref, commit_sha=sha,
                   commit_message=commit.message.strip(), commit_author=commit.author.name,
-                  pusher="bob", clone_url=str(source.path), dockerfile="Dockerfile",
+                  pusher="bob", pusher_accounts=[f"github:{account_id('bob')}"],
+                  clone_url=str(source.path), dockerfile="Dockerfile",
                   context=".", status="staged", digest=digest, size=size,
-                  image_repository=settings.registry.repository("staging", "acme/web"),
+                  image_repository=settings.registry.repository("staging", repository),
                   tags=[sha[:12]], history=[], created_at=utcnow(), finished_at=utcnow())
     with app.extensions["lockmaster"].db.session() as session:
         session.add(build)

@@ -8,11 +8,14 @@ from werkzeug.serving import make_server
 
 from app import cli
 from auth.models import User
+from auth.tokens import create_token
+from auth.users import add_user
+from devstack.gitpush import account_id
 from lineage.audit import AuditEvent
 from lineage.checks import CheckRecord
 from lineage.models import Build
 from promotion.models import Promotion
-from tests.integration.conftest import repo_entry, work
+from tests.integration.conftest import post_github, repo_entry, work
 from tests.integration.promotionkit import PASSWORD, add_people, stage
 
 
@@ -59,7 +62,7 @@ def test_a_linked_email_makes_the_commit_author_a_self_approver(access_app, sour
     add_people(access_app)
     _run("users", "link", "carol", "--email", "alice@example.com")
     build = stage(access_app, source_repo)
-    token = _token("carol-token", "build", "carol")
+    token = _token("carol-token", "approve", "carol")
     response = access_app.test_client().post(
         f"/api/v1/builds/{build.id}/approvals", json={"decision": "approve"},
         headers={"Authorization": f"Bearer {token}"})
@@ -81,7 +84,7 @@ def test_approval_through_the_api_with_a_personal_token(access_app, source_repo)
     reader = _token("ci-read", "read", "carol")
     assert client.post(url, json={"decision": "approve"},
                        headers={"Authorization": f"Bearer {reader}"}).status_code == 403
-    token = _token("carol-cli", "build", "carol")
+    token = _token("carol-cli", "approve", "carol")
     headers = {"Authorization": f"Bearer {token}"}
     assert client.post(url, data="nope", headers=headers).status_code == 400
     wrong = client.post(url, json={"decision": "approve", "digest": "sha256:" + "0" * 64},
@@ -170,11 +173,11 @@ def test_lockmaster_approve_decides_through_the_api(access_app, source_repo, mon
     try:
         monkeypatch.delenv("LOCKMASTER_TOKEN", raising=False)
         assert "set LOCKMASTER_TOKEN" in _run("approve", build.id).output
-        monkeypatch.setenv("LOCKMASTER_TOKEN", _token("dave-cli", "build", "dave"))
+        monkeypatch.setenv("LOCKMASTER_TOKEN", _token("dave-cli", "approve", "dave"))
         rejected = _run("approve", build.id, "--reject", "--comment", "not this one")
         assert rejected.exit_code == 0, rejected.output
         assert "reject recorded: 0 of 1 approvals; promotion 1 is rejected" in rejected.output
-        monkeypatch.setenv("LOCKMASTER_TOKEN", _token("carol-cli", "build", "carol"))
+        monkeypatch.setenv("LOCKMASTER_TOKEN", _token("carol-cli", "approve", "carol"))
         refused = _run("approve", build.id)
         assert refused.exit_code != 0 and "was rejected" in refused.output
     finally:
@@ -192,7 +195,7 @@ def test_a_staged_build_with_a_recorded_gate_error_cannot_be_approved(access_app
         session.add(CheckRecord(build_id=build.id, position=99, name="vulnerabilities",
                                 status="error", summary="advisory database unreadable",
                                 details={}, duration_ms=1))
-    token = _token("carol-cli", "build", "carol")
+    token = _token("carol-cli", "approve", "carol")
     answer = access_app.test_client().post(
         f"/api/v1/builds/{build.id}/approvals", json={"decision": "approve"},
         headers={"Authorization": f"Bearer {token}"})
@@ -200,3 +203,80 @@ def test_a_staged_build_with_a_recorded_gate_error_cannot_be_approved(access_app
     assert "gates did not pass (error)" in answer.get_json()["error"]
     with access_app.extensions["lockmaster"].db.session() as session:
         assert session.query(Promotion).filter_by(status="approved").count() == 0
+
+
+def test_four_eyes_goes_by_the_hosts_account_id_and_deciding_needs_scope_approve(
+        access_app, source_repo, secret):
+    add_people(access_app)
+    add_user(access_app.extensions["lockmaster"].db, "una", "approver", ["acme/*"], PASSWORD)
+    payload = source_repo.payload(pusher="Robert Tables")
+    payload["sender"]["id"] = account_id("bob")  # bob, under another display name
+    build_id = post_github(access_app.test_client(), payload, secret).get_json()["builds"][0]["id"]
+    work(access_app)
+    client = access_app.test_client()
+    assert client.get(f"/api/v1/builds/{build_id}").get_json()["status"] == "staged"
+
+    def approve(name: str, scope: str = "approve"):
+        token = _token(f"{name}-{scope}", scope, name)
+        return client.post(f"/api/v1/builds/{build_id}/approvals", json={"decision": "approve"},
+                           headers={"Authorization": f"Bearer {token}"})
+
+    bob = approve("bob")
+    assert bob.status_code == 403 and "bob pushed or wrote" in bob.get_json()["error"]
+    una = approve("una")
+    assert una.status_code == 403
+    assert "lockmaster users link una --github-id" in una.get_json()["error"]
+    assert approve("carol", "build").status_code == 403
+    assert _run("users", "link", "una", "--github-id", "424242").exit_code == 0
+    assert approve("una", "admin").status_code == 201
+    listing = _run("tokens", "list").output
+    assert "carol-build\tbuild\tcarol" in listing and "una-admin\tadmin\tuna" in listing
+
+
+def test_a_user_scoped_to_acme_reads_and_touches_only_acme(make_app, source_repo, secret):
+    app = make_app([repo_entry(source_repo),
+                    repo_entry(source_repo, name="other/x", image="other/x")], api_token=False)
+    db = app.extensions["lockmaster"].db
+    add_people(app)
+    add_user(db, "dan", "developer", ["acme/*"], PASSWORD)
+    dan = {"Authorization": f"Bearer {create_token(db, 'dan', 'build', 'dan')}"}
+    erin = {"Authorization": f"Bearer {create_token(db, 'erin', 'admin', 'erin')}"}
+    staged = [stage(app, source_repo, repository=name)
+              for _ in range(3) for name in ("acme/web", "other/x")]
+    client = app.test_client()
+    queued = [post_github(client, source_repo.payload(full_name=name), secret)
+              .get_json()["builds"][0]["id"] for name in ("acme/web", "other/x")]
+    for build, who in ((staged[0], erin), (staged[1], erin)):
+        assert client.post(f"/api/v1/builds/{build.id}/approvals", json={"decision": "reject"},
+                           headers=who).status_code == 201
+
+    seen, url, pages = [], "/api/v1/builds?limit=2", 0
+    while url:
+        page = client.get(url, headers=dan).get_json()
+        seen += page["items"]
+        pages += 1
+        assert len(page["items"]) == 2 or not page["next"]  # pages are never short
+        url = page["next"] and f"/api/v1/builds?limit=2&next={page['next']}"
+    assert {b["repository"] for b in seen} == {"acme/web"} and len(seen) == 4 and pages == 2
+    other = staged[1]
+    assert client.get(f"/api/v1/builds/{other.id}", headers=dan).status_code == 404
+    assert client.get(f"/api/v1/images/{other.digest}", headers=dan).status_code == 404
+    assert client.get(f"/api/v1/images/{other.digest}", headers=erin).status_code == 200
+    assert client.get(f"/api/v1/commits/{other.commit_sha}", headers=dan).get_json()[
+        "builds"][0]["repository"] == "acme/web"
+    audit = client.get("/api/v1/audit", headers=dan).get_json()["items"]
+    assert [e["target"] for e in audit] == [f"build {staged[0].id}"]
+    assert len(client.get("/api/v1/audit", headers=erin).get_json()["items"]) == 2
+
+    assert client.post(f"/api/v1/builds/{queued[1]}/cancel", headers=dan).status_code == 404
+    assert client.post("/api/v1/builds", json={"repository": "other/x", "ref": "main"},
+                       headers=dan).status_code == 404
+    assert client.get(f"/api/v1/builds/{queued[1]}", headers=erin).get_json()[
+        "status"] == "queued"
+    assert client.post(f"/api/v1/builds/{queued[0]}/cancel", headers=dan).status_code == 200
+    assert client.post(f"/api/v1/builds/{queued[1]}/cancel", headers=erin).status_code == 200
+    web = app.test_client()
+    assert _login(web, "dan", PASSWORD).status_code == 302
+    assert web.get(f"/builds/{other.id}").status_code == 404
+    assert staged[0].id in web.get("/audit").text and other.id not in web.get("/audit").text
+    assert other.id not in web.get("/").text and staged[2].id in web.get("/").text

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app import cli
 from lineage.models import Build, Delivery
-from tests.integration.conftest import post_github, repo_entry
+from tests.integration.conftest import post_github, repo_entry, work
 from tests.integration.hosts import HOSTS, Commit
 
 
@@ -28,6 +28,23 @@ def test_a_build_by_ref_resolves_the_commit_and_dedupes_with_the_webhook(app, cl
                                                 "sha": source_repo.head})
     ids = {r.get_json()["builds"][0]["id"] for r in (manual, hook, again)}
     assert len(ids) == 1 and _count(app, Build) == 1
+
+
+def test_a_sha_that_is_not_the_refs_tip_is_refused_and_a_bare_sha_takes_no_branch_tag(
+        app, client, source_repo):
+    old = source_repo.head
+    tip = source_repo.commit({"app.txt": "version 2\n"}, "Say version 2")
+    moved = client.post("/api/v1/builds", json={"repository": "acme/web", "ref": "main",
+                                                "sha": old})
+    assert moved.status_code == 409
+    assert old in moved.get_json()["error"] and tip in moved.get_json()["error"]
+    assert _count(app, Build) == 0
+    bare = client.post("/api/v1/builds", json={"repository": "acme/web", "sha": old})
+    assert bare.status_code == 202, bare.get_json()
+    work(app)
+    build = client.get(bare.get_json()["builds"][0]["url"]).get_json()
+    assert (build["status"], build["ref"], build["pusher"]) == ("staged", "", "api-tests")
+    assert build["image"]["tags"] == [old[:12]]
 
 
 def test_a_build_of_an_annotated_tag_builds_its_commit(make_app, source_repo, secret):
@@ -73,12 +90,15 @@ def cli_env(app, monkeypatch):
 
 def test_lockmaster_build_queues_through_the_same_path(app, client, source_repo, secret,
                                                        cli_env):
-    result = cli_env.invoke(cli, ["build", "acme/web", "main"])
+    nobody = cli_env.invoke(cli, ["build", "acme/web", "main", "--user", "nobody"])
+    assert nobody.exit_code != 0 and "no Lockmaster user named 'nobody'" in nobody.output
+    result = cli_env.invoke(cli, ["build", "acme/web", "main", "--user", "api-tests"])
     assert result.exit_code == 0, result.output
     (summary,) = json.loads(result.output)["builds"]
     hook = post_github(client, source_repo.payload(), secret)
     assert hook.get_json()["builds"][0]["id"] == summary["id"]
-    bad = cli_env.invoke(cli, ["build", "acme/web", "nope"])
+    assert client.get(summary["url"]).get_json()["pusher"] == "api-tests"
+    bad = cli_env.invoke(cli, ["build", "acme/web", "nope", "--user", "api-tests"])
     assert bad.exit_code == 1 and "does not exist" in bad.output
 
 

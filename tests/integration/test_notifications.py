@@ -112,7 +112,7 @@ def test_an_approval_and_the_promotion_it_starts_are_notified(make_app, source_r
         {"url": hook.url, "events": ["approved", "promoted"], "backoff_seconds": 0}])])
     add_people(app)
     build = stage(app, source_repo)
-    token = create_token(app.extensions["lockmaster"].db, "carol-notify", "build", "carol")
+    token = create_token(app.extensions["lockmaster"].db, "carol-notify", "approve", "carol")
     answer = app.test_client().post(f"/api/v1/builds/{build.id}/approvals",
                                     json={"decision": "approve"},
                                     headers={"Authorization": f"Bearer {token}"})

@@ -55,7 +55,7 @@ def test_a_signed_branch_push_queues_one_build(hosted, host, source_repo, secret
     assert build["commit"]["sha"] == source_repo.head
     assert build["commit"]["message"] == "Initial version"
     assert build["commit"]["author"] == "Alice Author"
-    assert build["pusher"] == "bob"
+    assert build["pusher"] == "bob" and build["pusher_accounts"] == list(host.pusher_accounts)
     assert build["status"] == "queued" and queued_jobs(hosted) == 1
     (delivery,) = deliveries(hosted)
     assert delivery.provider == host.name and delivery.outcome == "accepted"

@@ -88,6 +88,8 @@ def test_log_in_open_a_pending_build_approve_and_see_it_promoted(web, browser, s
     assert "Ship the extra file" in commits and "Say version 2" in commits
     assert "Initial version" not in commits
     assert page.inner_text("#size-delta").startswith("+")
+    # The commit's author links to no user: shown, and it does not block the approval below.
+    assert "Alice Author links to no Lockmaster user" in page.inner_text("#author-unlinked")
     page.screenshot(path=str(tmp_path / "build-page.png"), full_page=True)
     if os.environ.get("LOCKMASTER_UPDATE_SCREENSHOT"):
         shutil.copy(tmp_path / "build-page.png", ROOT / "docs" / "build-page.png")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from auth.roles import in_scope, may_approve, scope_covers
+from auth.roles import in_scope, may, may_approve, readable, scope_covers
 from promotion.policy import (
     Candidate,
     Person,
@@ -19,13 +19,15 @@ from promotion.settings import PromotionRules
 DIGEST = "sha256:" + "a" * 64
 RULES = PromotionRules()
 THREE = PromotionRules(environments=("staging", "qa", "production"))
-CAROL = Person("carol", "approver", ("acme/*",), frozenset({"carol@example.com", "carol-gh"}))
+CAROL = Person("carol", "approver", ("acme/*",), frozenset({"carol@example.com", "carol-gh"}),
+               frozenset({"github:2"}))
 
 
 def candidate(**changes) -> Candidate:
     values = {"repository": "acme/web", "status": "staged", "digest": DIGEST,
               "pusher": "bob", "authors": frozenset({"Alice Author", "alice@example.com"}),
-              "gate_outcomes": (), "environment": "staging"}
+              "gate_outcomes": (), "environment": "staging", "host": "github",
+              "pusher_accounts": frozenset({"github:1"})}
     return Candidate(**{**values, **changes})
 
 
@@ -80,7 +82,7 @@ def test_people_without_approver_rights_on_the_repository_are_refused(who):
 
 
 def test_an_approver_of_the_repositorys_team_may_approve():
-    payments = Person("pat", "approver", ("team:payments",))
+    payments = Person("pat", "approver", ("team:payments",), accounts=frozenset({"github:3"}))
     check_decision(RULES, payments, candidate(team="payments"), DIGEST, "production")
     with pytest.raises(Refused, match="may not approve"):
         check_decision(RULES, payments, candidate(team="search"), DIGEST, "production")
@@ -136,3 +138,33 @@ def test_roles_and_scopes():
     assert not may_approve("approver", ["team:payments"], "acme/pay", "search")
     assert scope_covers("admin", "build") and scope_covers("build", "read")
     assert not scope_covers("read", "build")
+
+
+def test_four_eyes_compares_account_ids_and_needs_them():
+    renamed = Person("robert", "approver", ("acme/*",), accounts=frozenset({"github:1"}))
+    with pytest.raises(Refused, match="pushed or wrote"):
+        check_decision(RULES, renamed, candidate(pusher="bobby"), DIGEST, "production")
+    with pytest.raises(Refused, match="not known by a github account id"):
+        check_decision(RULES, CAROL, candidate(pusher_accounts=frozenset()), DIGEST, "production")
+    unlinked = Person("una", "approver", ("acme/*",), accounts=frozenset({"gitlab:1"}))
+    with pytest.raises(Refused, match="users link una --github-id"):
+        check_decision(RULES, unlinked, candidate(), DIGEST, "production")
+    self_ok = PromotionRules(allow_self_approval=True)
+    assert check_decision(self_ok, renamed, candidate(), DIGEST, "production") is True
+    assert check_decision(self_ok, unlinked, candidate(), DIGEST, "production") is False
+
+
+def test_roles_and_token_scopes_decide_what_each_may_do():
+    assert scope_covers("approve", "read") and not scope_covers("build", "approve")
+    assert not scope_covers("approve", "build") and scope_covers("admin", "approve")
+    assert may("developer", ["acme/*"], "cancel", "acme/web")
+    assert not may("developer", ["acme/*"], "cancel", "other/x")
+    assert not may("developer", [], "approve", "acme/web")
+    assert not may("viewer", [], "build", "acme/web") and may("viewer", [], "read", "any/x")
+    assert not may("approver", ["acme/*"], "approve", "acme/web", token_scope="build")
+    assert may("approver", ["acme/*"], "approve", "acme/web", token_scope="approve")
+    assert not may("approver", ["acme/*"], "build", "acme/web", token_scope="approve")
+    assert may("admin", [], "rollback", "x/y", token_scope="admin")
+    names = [("acme/web", None), ("other/x", None), ("pay/api", "payments")]
+    assert readable("developer", ["acme/*", "team:payments"], names) == ["acme/web", "pay/api"]
+    assert readable("admin", ["acme/*"], names) is None and readable("viewer", [], names) is None

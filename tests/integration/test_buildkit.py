@@ -1,0 +1,202 @@
+"""BuildKit, the default builder, through the real webhook, worker, engine and registry."""
+
+import base64
+import json
+import re
+import uuid
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.integration.buildhelpers import (
+    build_log,
+    build_of,
+    push,
+    start_worker,
+    stop_worker,
+    wait_for,
+)
+from tests.integration.conftest import registry_get, repo_entry, work
+from tests.integration.sourcerepo import SourceRepo
+
+pytestmark = pytest.mark.once
+
+
+def _build(app, source_repo, secret, files: dict[str, str], full_name: str = "acme/web"):
+    source_repo.commit(files, "Change the build")
+    client = app.test_client()
+    build_id = push(client, source_repo, secret, full_name=full_name)
+    work(app)
+    return build_of(client, build_id), build_log(client, build_id)
+
+
+def test_modern_dockerfile_features_build(make_app, source_repo, secret, base_image):
+    """Parallel stages, COPY --from and --chmod, bind and tmpfs mounts, in one build."""
+    marker = uuid.uuid4().hex
+    dockerfile = (
+        f"FROM {base_image} AS one\nRUN printf '%s-%s' one {marker} > /one && sleep 1\n"
+        f"FROM {base_image} AS two\nRUN printf '%s-%s' two {marker} > /two && sleep 1\n"
+        f"FROM {base_image}\nCOPY --from=one /one /srv/one\nCOPY --from=two /two /srv/two\n"
+        "COPY --chmod=750 run.sh /srv/run.sh\n"
+        "RUN --mount=type=bind,source=data.txt,target=/mnt/data.txt "
+        "--mount=type=tmpfs,target=/scratch "
+        "cat /mnt/data.txt /srv/one /srv/two && stat -c 'mode=%a' /srv/run.sh && "
+        "touch /scratch/x && test ! -e /mnt/data-copied\n")
+    app = make_app([repo_entry(source_repo)])
+    build, log = _build(app, source_repo, secret, {
+        "Dockerfile": dockerfile, "run.sh": "#!/bin/sh\n", "data.txt": f"bound-{marker}\n"})
+    assert build["status"] == "staged", build["error"]
+    for text in (f"bound-{marker}", f"one-{marker}", f"two-{marker}", "mode=750"):
+        assert text in log
+    assert "[one 2/2] RUN" in log and "[two 2/2] RUN" in log
+
+
+def test_cache_mounts_are_kept_per_repository(make_app, source_repo, secret, base_image,
+                                              tmp_path):
+    dockerfile = (f"FROM {base_image}\nCOPY stamp /stamp\n"
+                  "RUN --mount=type=cache,target=/root/.cache "
+                  "echo \"found:$(cat /root/.cache/seen 2>/dev/null)\"; "
+                  "cat /stamp > /root/.cache/seen\n")
+    stamps = [uuid.uuid4().hex for _ in range(3)]
+    other = SourceRepo.create(tmp_path / "src" / "other", base_image)
+    app = make_app([repo_entry(source_repo),
+                    repo_entry(other, name="acme/other", image="acme/other")])
+    first, first_log = _build(app, source_repo, secret,
+                              {"Dockerfile": dockerfile, "stamp": stamps[0]})
+    assert first["status"] == "staged", first["error"]
+    assert re.search(r" found:\n", first_log)
+    second, second_log = _build(app, source_repo, secret, {"stamp": stamps[1]})
+    assert second["status"] == "staged", second["error"]
+    assert f"found:{stamps[0]}" in second_log
+    theirs, their_log = _build(app, other, secret, {"Dockerfile": dockerfile, "stamp": stamps[2]},
+                               full_name="acme/other")
+    assert theirs["status"] == "staged", theirs["error"]
+    assert re.search(r" found:\n", their_log) and stamps[1] not in their_log
+
+
+def test_a_build_secret_reaches_its_mount_only(make_app, source_repo, secret, base_image,
+                                               monkeypatch, registry_prefix):
+    value = f"pip-{uuid.uuid4().hex}"
+    step = uuid.uuid4().hex
+    monkeypatch.setenv("PIP_CONF_CONTENT", value)
+    app = make_app([repo_entry(source_repo, secrets=[{"id": "pip-conf",
+                                                      "env": "PIP_CONF_CONTENT"}])])
+    # A step's cache key ignores the secret's value (README): a new step, so that it runs.
+    dockerfile = (f"FROM {base_image}\nRUN --mount=type=secret,id=pip-conf echo {step} && "
+                  "wc -c < /run/secrets/pip-conf && cat /run/secrets/pip-conf\n")
+    build, log = _build(app, source_repo, secret, {"Dockerfile": dockerfile})
+    assert build["status"] == "staged", build["error"]
+    assert f"{len(value)}\n" in log and value not in log
+    assert value not in json.dumps(build)
+    client = app.test_client()
+    lineage = client.get(f"/api/v1/images/{build['image']['digest']}")
+    assert lineage.status_code == 200 and value not in lineage.text
+    engine = docker.from_env()
+    image = engine.images.get(f"127.0.0.1:5000/{registry_prefix}/staging/acme/web:main")
+    saved = b"".join(image.save(named=False))
+    assert value.encode() not in saved
+    assert base64.b64encode(value.encode()).rstrip(b"=") not in saved
+
+    leak = (f"FROM {base_image}\nRUN --mount=type=secret,id=pip-conf echo {step} && "
+            "base64 /run/secrets/pip-conf > /leaked\n")
+    leaked, leak_log = _build(app, source_repo, secret, {"Dockerfile": leak})
+    assert leaked["status"] == "rejected", leaked["error"]
+    assert "build secret" in leaked["error"]
+    assert value not in leak_log and value not in json.dumps(leaked)
+
+
+def test_refused_steps_and_syntax_lines(make_app, source_repo, secret, base_image):
+    app = make_app([repo_entry(source_repo)])
+    undeclared, _ = _build(app, source_repo, secret, {
+        "Dockerfile": f"FROM {base_image}\nRUN --mount=type=secret,id=npm-token true\n"})
+    assert undeclared["status"] == "failed"
+    assert "the secret 'npm-token' is not declared" in undeclared["error"]
+    network, _ = _build(app, source_repo, secret, {
+        "Dockerfile": f"FROM {base_image}\nRUN --network=host wget http://127.0.0.1:5000/\n"})
+    assert network["status"] == "failed" and "RUN --network is not allowed" in network["error"]
+    foreign, _ = _build(app, source_repo, secret, {
+        "Dockerfile": f"# syntax=example.com/frontends/dockerfile:9\nFROM {base_image}\n"})
+    assert foreign["status"] == "failed"
+    assert "buildkit.frontend_image" in foreign["error"]
+    assert "example.com/frontends/dockerfile:9" in foreign["error"]
+    marker = uuid.uuid4().hex
+    builtin, log = _build(app, source_repo, secret, {
+        "Dockerfile": f"# syntax=docker/dockerfile:1\nFROM {base_image}\nRUN echo {marker}\n"})
+    assert builtin["status"] == "staged", builtin["error"]
+    assert "built-in Dockerfile frontend" in log and marker in log
+
+
+def test_a_legacy_repository_still_builds(make_app, source_repo, secret):
+    app = make_app([repo_entry(source_repo, builder="legacy")])
+    build, log = _build(app, source_repo, secret, {"extra.txt": uuid.uuid4().hex})
+    assert build["status"] == "staged", build["error"]
+    assert "Step 1/" in log  # the legacy builder's own progress
+
+
+def test_a_pinned_repository_builds_only_on_its_pools_worker(make_app, source_repo, secret,
+                                                             tmp_path):
+    app = make_app([repo_entry(source_repo, pool="tenant-a")])
+    client = app.test_client()
+    build_id = push(client, source_repo, secret)
+    work(app)  # a worker of the shared queues
+    assert build_of(client, build_id)["status"] == "queued"
+    worker = start_worker(app, tmp_path / "worker.log", "--burst", "--pool", "tenant-a")
+    try:
+        worker.wait(timeout=120)
+    finally:
+        stop_worker(worker)
+    assert build_of(client, build_id)["status"] == "staged"
+
+
+def test_a_pruned_engine_reuses_the_staged_images_layers(make_app, source_repo, secret,
+                                                         base_image, registry_prefix):
+    app = make_app([repo_entry(source_repo)])
+    marker = uuid.uuid4().hex
+    dockerfile = f"FROM {base_image}\nRUN echo layer-{marker} > /layer\n"
+    first, _ = _build(app, source_repo, secret, {"Dockerfile": dockerfile})
+    assert first["status"] == "staged", first["error"]
+    engine = docker.from_env()
+    staging = f"127.0.0.1:5000/{registry_prefix}/staging/acme/web"
+    for image in engine.images.list(name=staging):
+        engine.images.remove(image.id, force=True)
+    records = engine.api.df().get("BuildCache") or []
+    ours = [r["ID"] for r in records if marker in (r.get("Description") or "")]
+    assert ours
+    for record_id in ours:  # only this test's cache: others build on this engine too
+        engine.api.prune_builds(filters={"id": [record_id]})
+    left = [r for r in engine.api.df().get("BuildCache") or []
+            if marker in (r.get("Description") or "")]
+    assert left == []
+    second, log = _build(app, source_repo, secret, {"unrelated.txt": uuid.uuid4().hex})
+    assert second["status"] == "staged", second["error"]
+    step = log[log.index(f"RUN echo layer-{marker}"):]
+    assert "CACHED" in step.split("\n\n")[0], step[:400]
+    assert registry_get(f"{registry_prefix}/staging/acme/web/tags/list").status_code == 200
+
+
+def _engine_limits() -> tuple[int, str, str]:
+    """The limits in the engine's BuildKit cgroup: memory bytes, CPU quota, pids.max."""
+    root = Path("/sys/fs/cgroup")
+    return (int((root / "memory/docker/buildkit/memory.limit_in_bytes").read_text()),
+            (root / "cpu/docker/buildkit/cpu.cfs_quota_us").read_text().strip(),
+            (root / "pids/docker/buildkit/pids.max").read_text().strip())
+
+
+def test_the_limits_hold_while_the_steps_run_and_come_off_after(make_app, source_repo, secret,
+                                                                base_image, tmp_path):
+    marker = f"limited-{uuid.uuid4().hex}"
+    app = make_app([repo_entry(source_repo, memory="48m", cpus=0.5, pids=100)])
+    client = app.test_client()
+    source_repo.commit({"Dockerfile": f"FROM {base_image}\nRUN echo {marker} && sleep 4\n"})
+    build_id = push(client, source_repo, secret)
+    worker = start_worker(app, tmp_path / "worker.log", "--burst")
+    try:
+        wait_for(lambda: marker in build_log(client, build_id), 90, "the step to run")
+        assert _engine_limits() == (48 * 1024 * 1024, "50000", "100")
+        worker.wait(timeout=60)
+    finally:
+        stop_worker(worker)
+    assert build_of(client, build_id)["status"] == "staged"
+    memory, quota, pids = _engine_limits()
+    assert (memory > 1 << 60, quota, pids) == (True, "-1", "max")
