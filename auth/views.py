@@ -12,6 +12,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from auth import throttle
+from auth.credentialchanges import forget, user_accounts
 from auth.sessions import may_be_logged_in
 from auth.users import MIN_PASSWORD, authenticate, set_password
 from bootstrap import current_runtime
@@ -55,6 +56,7 @@ def password():
         status = 400 if request.method == "POST" else 200
         return render_template("password.html", form=form), status
     set_password(current_runtime().db, current_user.username, form.password.data)
+    forget(current_runtime().redis, user_accounts(current_runtime().db, current_user.username))
     audit(current_runtime().db, "password-change", current_user.username, current_user.username)
     flash("Password changed.")
     return redirect(url_for("promotion_ui.dashboard"))

@@ -37,6 +37,12 @@ promotions = Counter("lockmaster_promotions_total", "Promotions by environment a
 registry_tokens = Counter("lockmaster_registry_tokens_total",
                           "Registry token requests by outcome (ok, partial, refused, denied)",
                           ["outcome"])
+registry_token_seconds = Histogram("lockmaster_registry_token_seconds",
+                                   "Time the token service took to answer a token request",
+                                   buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                            2.5))
+password_hashes = Counter("lockmaster_registry_password_hashes_total",
+                          "Password hashes computed by the token service (cache misses)")
 integrity_alerts = Counter("lockmaster_integrity_alerts_total",
                            "Registry changes in production that no promotion made", ["action"])
 

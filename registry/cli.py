@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from auth import credentialchanges
 from registry import robots, signing
 
 
@@ -44,7 +45,8 @@ def robots_revoke(name: str) -> None:
     """Revoke a robot's token."""
     try:
         robots.revoke_robot(_db(), name)
-    except robots.RobotError as exc:
+        credentialchanges.forget(_settings().redis_url, [f"robot:{name}"])
+    except (robots.RobotError, credentialchanges.NotForgotten) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"revoked robot {name}")
 

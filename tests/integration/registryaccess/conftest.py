@@ -10,7 +10,7 @@ from functools import partial
 import pytest
 
 from lineage.audit import AuditEvent
-from registry import signing
+from registry import signing, tokenaudit
 from registry.robots import own_credentials
 from tests.integration.conftest import repo_entry
 from tests.integration.ownregistry import docker_cli, own_registry
@@ -75,7 +75,9 @@ class Guarded:
         return own_credentials(self.settings, self.runtime.db, purpose)
 
     def audit(self, action: str = "registry-token") -> list[AuditEvent]:
-        """The audit events of one kind, oldest first."""
+        """The audit events of one kind, oldest first (token grants counted so far written
+        first, as a worker's periodic duty writes them)."""
+        tokenaudit.flush(self.runtime.redis, self.runtime.db, everything=True)
         with self.runtime.db.session() as session:
             return list(session.query(AuditEvent).filter_by(action=action)
                         .order_by(AuditEvent.id))
