@@ -9,6 +9,7 @@ from redis import Redis
 PAIR_FAILURES = 5  # failures of one account from one address before it waits
 ADDRESS_FAILURES = 50  # failures from one address, whatever the accounts (NAT, many names)
 WINDOW_SECONDS = 15 * 60
+FIRST_WAIT_SECONDS = 15
 MAX_WAIT_SECONDS = 15 * 60
 _KEYS = "lockmaster:token-failures"
 
@@ -52,5 +53,5 @@ def succeeded(redis: Redis, account: str, address: str) -> None:
 
 
 def _wait(over: int) -> int:
-    """Doubling waits: 1 s at the limit, then 2, 4, ... up to 15 minutes."""
-    return min(2 ** min(over, 20), MAX_WAIT_SECONDS)
+    """Doubling waits: 15 s at the limit, then 30, 60, ... up to 15 minutes."""
+    return min(FIRST_WAIT_SECONDS * 2 ** min(over, 10), MAX_WAIT_SECONDS)

@@ -83,6 +83,19 @@ class Guarded:
                         .order_by(AuditEvent.id))
 
 
+def use_installation(monkeypatch, app):
+    """Point the `lockmaster` CLI of this process at the app's installation; its settings."""
+    settings = app.extensions["lockmaster"].settings
+    for name in ("LOCKMASTER_DATA_DIR", "LOCKMASTER_CONFIG", "LOCKMASTER_DATABASE_URL",
+                 "LOCKMASTER_REDIS_URL"):
+        monkeypatch.setenv(name, {"LOCKMASTER_DATA_DIR": str(settings.data_dir),
+                                  "LOCKMASTER_CONFIG": str(settings.config_path),
+                                  "LOCKMASTER_DATABASE_URL": settings.database_url,
+                                  "LOCKMASTER_REDIS_URL": settings.redis_url}[name])
+    signing.load_or_create(settings.data_dir)
+    return settings
+
+
 @pytest.fixture
 def notification_targets() -> list[dict]:
     """The repository's outgoing notification targets (a test module may override this)."""
@@ -97,16 +110,10 @@ def guarded(make_app, source_repo, registry_prefix, tmp_path, monkeypatch, base_
     addr = f"127.0.0.1:{free_port()}"
     app = make_app([repo_entry(source_repo, notifications=notification_targets)], registry={
         "url": addr, "insecure": True, "auth": "token", "events_secret_env": EVENTS_ENV,
-        "staging": f"{registry_prefix}/staging", "production": f"{registry_prefix}/production"})
+        "staging": f"{registry_prefix}/staging", "production": f"{registry_prefix}/production"},
+        web={"trusted_proxies": ["127.0.0.1"]})  # tests play clients at other addresses
     add_people(app)
-    settings = app.extensions["lockmaster"].settings
-    for name in ("LOCKMASTER_DATA_DIR", "LOCKMASTER_CONFIG", "LOCKMASTER_DATABASE_URL",
-                 "LOCKMASTER_REDIS_URL"):
-        monkeypatch.setenv(name, {"LOCKMASTER_DATA_DIR": str(settings.data_dir),
-                                  "LOCKMASTER_CONFIG": str(settings.config_path),
-                                  "LOCKMASTER_DATABASE_URL": settings.database_url,
-                                  "LOCKMASTER_REDIS_URL": settings.redis_url}[name])
-    signing.load_or_create(settings.data_dir)
+    settings = use_installation(monkeypatch, app)
     (tmp_path / "docker").mkdir()
     with gunicorn(settings) as web:
         registry = partial(own_registry, tmp_path / "registry", addr=addr,
