@@ -127,6 +127,7 @@ def worker(burst: bool, pool: str | None) -> None:
     from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE
     from builder.dispatch import pool_queue
     from builder.workers import LockmasterWorker
+    from registry.duties import run_in_background
     from webhooks.recording import RecorderProcess, record_all
 
     settings = _settings_or_exit()
@@ -142,10 +143,13 @@ def worker(burst: bool, pool: str | None) -> None:
             record_all(runtime)
         else:
             recorder.ensure_running()
+        duties = None if burst else run_in_background(runtime)
         try:
             LockmasterWorker(queues, runtime, recorder=recorder).work(burst=burst)
         finally:
             recorder.stop()
+            if duties is not None:
+                duties.set()
 
 
 @cli.group()

@@ -9,8 +9,10 @@ packages=(docker.io docker-registry redis-server git busybox-static ca-certifica
 if [ "$requirements" = requirements-dev.txt ]; then
   # What only the test suite needs: PostgreSQL (the suite runs on it as well as on SQLite),
   # debootstrap (a Debian base for Lockmaster's own image), docker-compose (validation),
-  # skopeo (promotion checks) and chromium (the web UI, driven by Playwright).
-  packages+=(postgresql debootstrap docker-compose skopeo chromium)
+  # skopeo (promotion checks), chromium (the web UI, driven by Playwright), prometheus
+  # (promtool and the alert rules' end-to-end test; its service is never started) and haproxy
+  # (two web processes behind one realm in the availability test).
+  packages+=(postgresql debootstrap docker-compose skopeo chromium prometheus haproxy)
 fi
 
 missing=()

@@ -30,6 +30,11 @@ class Guarded:
         self.settings = self.runtime.settings
         self._registry, self._running = registry, ExitStack()
 
+    @property
+    def metrics_addr(self) -> str:
+        """host:port of the test registry's own Prometheus metrics."""
+        return self._registry.keywords["metrics_addr"]
+
     def start_registry(self) -> None:
         """Start the test's registry (it reads the certificate bundle now, and only now)."""
         self._running.enter_context(self._registry())
@@ -110,7 +115,8 @@ def guarded(make_app, source_repo, registry_prefix, tmp_path, monkeypatch, base_
     addr = f"127.0.0.1:{free_port()}"
     app = make_app([repo_entry(source_repo, notifications=notification_targets)], registry={
         "url": addr, "insecure": True, "auth": "token", "events_secret_env": EVENTS_ENV,
-        "staging": f"{registry_prefix}/staging", "production": f"{registry_prefix}/production"},
+        "staging": f"{registry_prefix}/staging", "production": f"{registry_prefix}/production",
+        "probe_seconds": 1, "probe_image": f"{registry_prefix}/production/acme/web:probe"},
         web={"trusted_proxies": ["127.0.0.1"]})  # tests play clients at other addresses
     add_people(app)
     settings = use_installation(monkeypatch, app)
@@ -120,7 +126,8 @@ def guarded(make_app, source_repo, registry_prefix, tmp_path, monkeypatch, base_
                            realm=f"{web}/auth/token",
                            bundle=str(signing.bundle_path(settings.data_dir)),
                            events_url=f"{web}/registry/events",
-                           events_secret="events-secret-for-tests")
+                           events_secret="events-secret-for-tests",
+                           metrics_addr=f"127.0.0.1:{free_port()}")
         guarded = Guarded(app, addr, web, tmp_path / "docker", registry)
         guarded.start_registry()
         try:
