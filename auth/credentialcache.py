@@ -34,13 +34,23 @@ def account(username: str, password: str) -> str:
     return f"user:{username}"
 
 
+def generation_key(name: str) -> str:
+    """Where the account's credential generation is kept: a random value, drawn anew when
+    missing, so a generation lost from Redis never brings an old one back."""
+    return f"{_KEYS}:generation:{name}"
+
+
+def new_generation() -> str:
+    """A fresh generation value."""
+    return secrets.token_hex(8)
+
+
 def generation(redis: Redis, name: str) -> str:
-    """The account's current credential generation (a random value, drawn when missing, so a
-    generation lost from Redis never brings an old one back)."""
-    key = f"{_KEYS}:generation:{name}"
+    """The account's current credential generation."""
+    key = generation_key(name)
     value = redis.get(key)
     if value is None:
-        redis.set(key, secrets.token_hex(8), nx=True)
+        redis.set(key, new_generation(), nx=True)
         value = redis.get(key)
     return value.decode()
 
@@ -48,19 +58,19 @@ def generation(redis: Redis, name: str) -> str:
 def bump(redis: Redis, *names: str) -> None:
     """Forget every remembered check of these accounts (call after the database commit)."""
     if names:
-        redis.delete(*(f"{_KEYS}:generation:{name}" for name in names))
+        redis.delete(*(generation_key(name) for name in names))
 
 
-def slot(redis: Redis, server_key: bytes, username: str, password: str) \
-        -> tuple[str, str, str]:
-    """(account, generation, Redis key) of this credential's remembered check: the key is an
-    HMAC of the server key, the credentials and the account's generation, so Redis holds
-    nothing a credential can be read or tried from."""
-    name = account(username, password)
-    current = generation(redis, name)
-    message = "\0".join((name, username, password, current)).encode()
-    digest = hmac.new(server_key, message, hashlib.sha256).hexdigest()
-    return name, current, f"{_KEYS}:check:{digest}"
+def credential_digest(server_key: bytes, name: str, username: str, password: str) -> str:
+    """An HMAC of the server key and the credentials: what Redis holds of them."""
+    message = "\0".join((name, username, password)).encode()
+    return hmac.new(server_key, message, hashlib.sha256).hexdigest()
+
+
+def check_key(digest: str, current_generation: str) -> str:
+    """The Redis key of a remembered check: the credentials' HMAC under the account's current
+    generation, so bumping the generation forgets it at once."""
+    return f"{_KEYS}:check:{digest}:{current_generation}"
 
 
 def remembered(redis: Redis, key: str, check: Callable[[], dict | None],

@@ -18,16 +18,23 @@ def _keys(account: str, address: str) -> tuple[str, str]:
     return f"{_KEYS}:pair:{address}:{account.lower()}", f"{_KEYS}:addr:{address}"
 
 
+def keys(account: str, address: str) -> tuple[str, str, str]:
+    """(the pair's wait, the address's wait, the pair's failures): keys whose TTL is the
+    wait (none or expired: no wait) and whose value is the count."""
+    pair, addr = _keys(account, address)
+    return f"{pair}:wait", f"{addr}:wait", pair
+
+
 def blocked_for(redis: Redis, account: str, address: str) -> tuple[int, int]:
     """(seconds until this account may be tried again from this address, 0 if it may now;
     the pair's failures so far)."""
-    pair, addr = _keys(account, address)
+    pair_wait, addr_wait, pair = keys(account, address)
     with redis.pipeline(transaction=False) as pipe:
-        pipe.ttl(f"{pair}:wait")
-        pipe.ttl(f"{addr}:wait")
+        pipe.ttl(pair_wait)
+        pipe.ttl(addr_wait)
         pipe.get(pair)
-        pair_wait, addr_wait, failures = pipe.execute()
-    return max(0, pair_wait, addr_wait), int(failures or 0)
+        pair_ttl, addr_ttl, failures = pipe.execute()
+    return max(0, pair_ttl, addr_ttl), int(failures or 0)
 
 
 def failed(redis: Redis, account: str, address: str) -> bool:

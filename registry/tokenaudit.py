@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime
 
 from redis import Redis
+from redis.client import Pipeline
 from redis.exceptions import ResponseError
 from sqlalchemy import update
 
@@ -28,24 +29,30 @@ _KEEP_SECONDS = 2 * 86400  # what no worker flushed for two days is dropped, not
 
 
 def record(redis: Redis, actor: str, outcome: str, asked: list[str], granted: list[str],
-           detail: str | None = None, used: str | None = None,
-           now: float | None = None) -> None:
-    """Count one token request (one Redis round trip for a full grant)."""
-    now = time.time() if now is None else now
-    minute = int(now // 60)
+           detail: str | None = None, used: str | None = None) -> None:
+    """Count one token request now (one Redis round trip)."""
     with redis.pipeline(transaction=False) as pipe:
-        if outcome == "ok":
-            key = f"{_GRANTS}:{minute}"
-            pipe.hincrby(key, json.dumps([actor, granted]), 1)
-            pipe.expire(key, _KEEP_SECONDS)
-        else:
-            pipe.rpush(_SINGLE, json.dumps({"actor": actor, "outcome": outcome, "at": now,
-                                            "asked": asked, "granted": granted,
-                                            "detail": detail}))
-            pipe.ltrim(_SINGLE, -MAX_SINGLE_ROWS, -1)  # a flood keeps its newest rows
-        if used:
-            pipe.hset(_LAST_USED, used, int(now))
+        count(pipe, actor, outcome, asked, granted, detail, used)
         pipe.execute()
+
+
+def count(pipe: Pipeline, actor: str, outcome: str, asked: list[str], granted: list[str],
+          detail: str | None = None, used: str | None = None,
+          now: float | None = None) -> None:
+    """Add one token request's counts to a pipeline the caller executes: a full grant adds
+    to its minute's count, anything else is kept for a row of its own."""
+    now = time.time() if now is None else now
+    if outcome == "ok":
+        key = f"{_GRANTS}:{int(now // 60)}"
+        pipe.hincrby(key, json.dumps([actor, granted]), 1)
+        pipe.expire(key, _KEEP_SECONDS)
+    else:
+        pipe.rpush(_SINGLE, json.dumps({"actor": actor, "outcome": outcome, "at": now,
+                                        "asked": asked, "granted": granted,
+                                        "detail": detail}))
+        pipe.ltrim(_SINGLE, -MAX_SINGLE_ROWS, -1)  # a flood keeps its newest rows
+    if used:
+        pipe.hset(_LAST_USED, used, int(now))
 
 
 def flush(redis: Redis, db: Database, now: float | None = None, everything: bool = False) -> int:

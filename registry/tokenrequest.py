@@ -1,6 +1,7 @@
-"""One token request from credentials to answer. A repeated valid credential costs Redis
-round trips and a signature: no database, no password hash (checks are remembered for a
-minute), and the same grant is handed out again for up to REUSE_SECONDS."""
+"""One token request from credentials to answer. A valid credential seen in the last minute
+costs two Redis round trips and at most one signature: no database, no password hash, and the
+same grant is handed out again for up to REUSE_SECONDS (never after a revoke: the account's
+generation is part of the key)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 
 from auth import credentialcache, pairthrottle
 from bootstrap import Runtime
-from registry import tokenaudit
+from registry import tokenaudit, tokenstate
 from registry.policy import Principal, Scope
 from registry.signer import current
 from registry.tokenservice import (
@@ -34,12 +35,29 @@ _ISSUED = "lockmaster:token-issued"
 
 @dataclass
 class Answer:
-    """Status, JSON body and extra headers of a token response."""
+    """Status, JSON body and extra headers of a token response, and its outcome."""
 
     status: int
     body: dict
     headers: dict = field(default_factory=dict)
     outcome: str = "denied"
+
+
+@dataclass(frozen=True)
+class Asking:
+    """Who asks for what: the request's parts every step needs."""
+
+    username: str
+    password: str
+    account: str
+    address: str
+    service: str
+    wanted: list[Scope]
+
+    @property
+    def asked(self) -> list[str]:
+        """The wanted scopes as text."""
+        return [str(s) for s in self.wanted]
 
 
 def answer(runtime: Runtime, server_key: bytes, scopes: list[str], service: str,
@@ -50,30 +68,26 @@ def answer(runtime: Runtime, server_key: bytes, scopes: list[str], service: str,
         return Answer(400, {"error": f"this token service serves '{registry.service}', "
                                      f"not '{service}'"}, outcome="bad-request")
     wanted = requested(scopes)
-    asked = [str(s) for s in wanted]
-    redis = runtime.redis
     if not authorization:
-        return _grant(runtime, ANONYMOUS, wanted, service, "anonymous", "-", None)
+        return _grant(runtime, ANONYMOUS, wanted, service, None, None)
     username, password = basic(authorization)
-    account = credentialcache.account(username, password)
-    wait, failures = pairthrottle.blocked_for(redis, account, address)
-    if wait:
-        tokenaudit.record(redis, username or "?", "throttled", asked, [],
-                          detail=f"too many wrong credentials from {address}")
-        throttled = _unauthorized(f"too many wrong credentials from this address; try again "
-                                  f"in {wait} s", 429, {"Retry-After": str(wait)})
-        throttled.outcome = "throttled"
-        return throttled
-    principal, generation = _check(runtime, server_key, username, password)
+    asking = Asking(username, password, credentialcache.account(username, password), address,
+                    service, wanted)
+    digest = credentialcache.credential_digest(server_key, asking.account, username, password)
+    signer = current(runtime.settings.data_dir)
+    issued = _ISSUED + ":" + hashlib.sha256(json.dumps(
+        [digest, signer.fingerprint, service, sorted(asking.asked)]).encode()).hexdigest()
+    seen = tokenstate.look(runtime.redis, asking.account, address, digest, issued)
+    if seen.wait:
+        return _throttled(runtime, asking, seen.wait)
+    principal = _principal(runtime, asking, seen, digest)
     if principal is None:
-        if pairthrottle.failed(redis, account, address):
-            credentialcache.bump(redis, account)  # a lockout forgets remembered checks too
-        tokenaudit.record(redis, username or "?", "denied", asked, [], detail=WRONG)
-        return _unauthorized(WRONG, 401)
-    if failures:
-        pairthrottle.succeeded(redis, account, address)
-    used = account if account.startswith(("robot:", "token:")) else None
-    return _grant(runtime, principal, wanted, service, account, generation, used)
+        return _denied(runtime, asking)
+    if seen.failures:
+        pairthrottle.succeeded(runtime.redis, asking.account, address)
+    used = asking.account if asking.account.startswith(("robot:", "token:")) else None
+    return _grant(runtime, principal, wanted, service, used,
+                  (f"{issued}:{seen.generation}", seen.issued))
 
 
 def basic(authorization: str) -> tuple[str, str]:
@@ -90,48 +104,57 @@ def basic(authorization: str) -> tuple[str, str]:
     return username, password
 
 
-def _check(runtime: Runtime, server_key: bytes, username: str,
-           password: str) -> tuple[Principal | None, str]:
-    if not username or not password:
-        return None, ""
-    _account, generation, key = credentialcache.slot(runtime.redis, server_key, username,
-                                                      password)
-    form = credentialcache.remembered(
-        runtime.redis, key,
-        lambda: remembered_form(identify(runtime.db, username, password)))
-    return from_remembered(form), generation
+def _principal(runtime: Runtime, asking: Asking, seen: tokenstate.Seen,
+               digest: str) -> Principal | None:
+    if not asking.username or not asking.password:
+        return None
+    form = seen.remembered
+    if form is tokenstate.NOT_REMEMBERED:
+        form = credentialcache.remembered(
+            runtime.redis, seen.check_key(digest),
+            lambda: remembered_form(identify(runtime.db, asking.username, asking.password)))
+    return from_remembered(form)
 
 
 def _grant(runtime: Runtime, principal: Principal, wanted: list[Scope], service: str,
-           account: str, generation: str, used: str | None) -> Answer:
+           used: str | None, reuse: tuple[str, dict | None] | None) -> Answer:
     settings = runtime.settings
     granted = decide(principal, wanted, settings)
     outcome = _outcome(wanted, granted)
-    given = [str(s) for s in granted if s.actions]
-    tokenaudit.record(runtime.redis, principal.name or "anonymous", outcome,
-                      [str(s) for s in wanted], given, used=used)
-    body = _issued(runtime, principal, service, granted, f"{account}:{generation}")
+    now = time.time()
+    if reuse and reuse[1]:
+        body = dict(reuse[1])
+        body["expires_in"] = max(1, int(body.pop("_expires") - now))
+    else:
+        body = sign(current(settings.data_dir), principal.name or "", service, granted,
+                    settings.registry.token_seconds, now=now)
+    with runtime.redis.pipeline(transaction=False) as pipe:
+        tokenaudit.count(pipe, principal.name or "anonymous", outcome,
+                         [str(s) for s in wanted], [str(s) for s in granted if s.actions],
+                         used=used, now=now)
+        if reuse and not reuse[1]:
+            pipe.set(reuse[0], json.dumps(
+                {**body, "_expires": int(now) + settings.registry.token_seconds}),
+                ex=REUSE_SECONDS)
+        pipe.execute()
     return Answer(200, body, outcome=outcome)
 
 
-def _issued(runtime: Runtime, principal: Principal, service: str, granted: list[Scope],
-            holder: str) -> dict:
-    """A token for this grant: one issued less than REUSE_SECONDS ago to the same account and
-    credential generation (so never after a revoke), else a new one."""
-    redis, seconds = runtime.redis, runtime.settings.registry.token_seconds
-    signer = current(runtime.settings.data_dir)
-    grant = hashlib.sha256(json.dumps([holder, signer.fingerprint, service, principal.name,
-                                       sorted(map(str, granted))]).encode()).hexdigest()
-    key = f"{_ISSUED}:{grant}"
-    known = redis.get(key)
-    now = time.time()
-    if known is not None:
-        body = json.loads(known)
-        expires = body.pop("_expires")
-        return {**body, "expires_in": max(1, int(expires - now))}
-    body = sign(signer, principal.name or "", service, granted, seconds, now=now)
-    redis.set(key, json.dumps({**body, "_expires": int(now) + seconds}), ex=REUSE_SECONDS)
-    return body
+def _throttled(runtime: Runtime, asking: Asking, wait: int) -> Answer:
+    tokenaudit.record(runtime.redis, asking.username or "?", "throttled", asking.asked, [],
+                      detail=f"too many wrong credentials from {asking.address}")
+    refused = _unauthorized(f"too many wrong credentials from this address; try again in "
+                            f"{wait} s", 429, {"Retry-After": str(wait)})
+    refused.outcome = "throttled"
+    return refused
+
+
+def _denied(runtime: Runtime, asking: Asking) -> Answer:
+    if pairthrottle.failed(runtime.redis, asking.account, asking.address):
+        credentialcache.bump(runtime.redis, asking.account)  # a lockout forgets checks too
+    tokenaudit.record(runtime.redis, asking.username or "?", "denied", asking.asked, [],
+                      detail=WRONG)
+    return _unauthorized(WRONG, 401)
 
 
 def _unauthorized(message: str, status: int, headers: dict | None = None) -> Answer:

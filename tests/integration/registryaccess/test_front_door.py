@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from app import cli
 from devstack.gitpush import signed_headers
+from registry.robots import all_robots
 from tests.integration.conftest import repo_entry
 from tests.integration.promotionkit import PASSWORD, add_people
 from tests.integration.registryaccess.conftest import Guarded, use_installation
@@ -49,7 +50,7 @@ def _hashes(door: Guarded) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-def test_guessing_a_robot_token_slows_that_address_only(door, secret):
+def test_guessing_slows_that_address_only_and_grants_are_audited_per_minute(door, secret):
     production = door.settings.registry.path("production", "acme/web")
     made = CliRunner().invoke(cli, ["robots", "create", "deploy-web", "--pull", production])
     token = made.output.strip().splitlines()[-1]
@@ -66,9 +67,21 @@ def test_guessing_a_robot_token_slows_that_address_only(door, secret):
     ping = requests.post(f"{door.web}/webhooks/github", data=body, timeout=5,
                          headers=signed_headers(body, secret, event="ping"))
     assert ping.status_code == 200 and "ignored" in ping.json()
+    with requests.Session() as fleet_session:
+        burst = [fleet_session.get(f"{door.web}/auth/token", auth=("deploy-web", token),
+                                   headers={"X-Forwarded-For": FLEET}, timeout=30,
+                                   params={"service": "lockmaster-registry",
+                                           "scope": f"repository:{production}:pull"}).status_code
+                 for _ in range(500)]
+    assert burst == [200] * 500
     audited = door.audit()
     assert [e.outcome for e in audited if e.outcome != "ok"] == ["denied"] * 5 + ["throttled"] * 26
-    assert audited[0].actor == "deploy-web" and audited[0].outcome == "ok"
+    grants = [e for e in audited if e.outcome == "ok"]
+    assert len(grants) <= 3 and {e.actor for e in grants} == {"deploy-web"}
+    assert sum(e.data["count"] for e in grants) == 501
+    assert all(e.data["granted"] == [f"repository:{production}:pull"] for e in grants)
+    robot = next(r for r in all_robots(door.runtime.db) if r.name == "deploy-web")
+    assert robot.last_used_at is not None
     for header in ("Basic !!!", "Basic " + "QUFB" * 2000, "Bearer lm_abc", "Basic bG1fOg==",
                    "Basic dTpsbV9ub3N1Y2g=", "Basic dTpsbXJfbm9zdWNo", "Basic /w=="):
         answer = _token(door, None, address=f"192.0.2.{len(header) % 250}",
