@@ -43,16 +43,27 @@ def count(pipe: Pipeline, actor: str, outcome: str, asked: list[str], granted: l
     to its minute's count, anything else is kept for a row of its own."""
     now = time.time() if now is None else now
     if outcome == "ok":
-        key = f"{_GRANTS}:{int(now // 60)}"
-        pipe.hincrby(key, json.dumps([actor, granted]), 1)
-        pipe.expire(key, _KEEP_SECONDS)
+        count_grants(pipe, int(now // 60), actor, granted, 1)
     else:
         pipe.rpush(_SINGLE, json.dumps({"actor": actor, "outcome": outcome, "at": now,
                                         "asked": asked, "granted": granted,
                                         "detail": detail}))
         pipe.ltrim(_SINGLE, -MAX_SINGLE_ROWS, -1)  # a flood keeps its newest rows
     if used:
-        pipe.hset(_LAST_USED, used, int(now))
+        count_used(pipe, {used: int(now)})
+
+
+def count_grants(pipe: Pipeline, minute: int, actor: str, granted: list[str],
+                 times: int) -> None:
+    """Add full grants of the same scopes to an account's count of that minute."""
+    key = f"{_GRANTS}:{minute}"
+    pipe.hincrby(key, json.dumps([actor, granted]), times)
+    pipe.expire(key, _KEEP_SECONDS)
+
+
+def count_used(pipe: Pipeline, used: dict[str, int]) -> None:
+    """Note when robots and API tokens ("robot:NAME", "token:HASH") were last used."""
+    pipe.hset(_LAST_USED, mapping=used)
 
 
 def flush(redis: Redis, db: Database, now: float | None = None, everything: bool = False) -> int:

@@ -26,8 +26,8 @@ from registry.tokenservice import (
     requested,
     sign,
 )
+from registry.tokentally import REUSE_SECONDS, remembered_token, tally
 
-REUSE_SECONDS = 5
 MAX_NAME, MAX_SECRET = 200, 1024  # longer credentials are wrong without being checked
 WRONG = "wrong username, password or token"
 _ISSUED = "lockmaster:token-issued"
@@ -128,14 +128,17 @@ def _grant(runtime: Runtime, principal: Principal, wanted: list[Scope], service:
     else:
         body = sign(current(settings.data_dir), principal.name or "", service, granted,
                     settings.registry.token_seconds, now=now)
+    fresh = (reuse[0], remembered_token(body, int(now) + settings.registry.token_seconds)) \
+        if reuse and not reuse[1] else None
+    actor, given = principal.name or "anonymous", [str(s) for s in granted if s.actions]
+    if outcome == "ok":
+        tally.add(runtime.redis, actor, given, used, now, fresh)
+        return Answer(200, body, outcome=outcome)
     with runtime.redis.pipeline(transaction=False) as pipe:
-        tokenaudit.count(pipe, principal.name or "anonymous", outcome,
-                         [str(s) for s in wanted], [str(s) for s in granted if s.actions],
-                         used=used, now=now)
-        if reuse and not reuse[1]:
-            pipe.set(reuse[0], json.dumps(
-                {**body, "_expires": int(now) + settings.registry.token_seconds}),
-                ex=REUSE_SECONDS)
+        tokenaudit.count(pipe, actor, outcome, [str(s) for s in wanted], given, used=used,
+                         now=now)
+        if fresh:
+            pipe.set(*fresh, ex=REUSE_SECONDS)
         pipe.execute()
     return Answer(200, body, outcome=outcome)
 

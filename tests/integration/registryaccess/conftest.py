@@ -4,13 +4,14 @@ the test's own: the fixture and helpers of the registry access tests."""
 from __future__ import annotations
 
 import subprocess
+import time
 from contextlib import ExitStack
 from functools import partial
 
 import pytest
 
 from lineage.audit import AuditEvent
-from registry import signing, tokenaudit
+from registry import signing, tokenaudit, tokentally
 from registry.robots import own_credentials
 from tests.integration.conftest import repo_entry
 from tests.integration.ownregistry import docker_cli, own_registry
@@ -81,7 +82,9 @@ class Guarded:
 
     def audit(self, action: str = "registry-token") -> list[AuditEvent]:
         """The audit events of one kind, oldest first (token grants counted so far written
-        first, as a worker's periodic duty writes them)."""
+        first, as a worker's periodic duty writes them, once the web processes have handed
+        their counts to Redis)."""
+        time.sleep(tokentally.FLUSH_SECONDS + 0.5)
         tokenaudit.flush(self.runtime.redis, self.runtime.db, everything=True)
         with self.runtime.db.session() as session:
             return list(session.query(AuditEvent).filter_by(action=action)
