@@ -21,7 +21,10 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 def init_registry_access(app: Flask) -> None:
     """Register the token and event endpoints and the HSTS header."""
+    from registry.statuspage import bp as status_bp
+
     app.register_blueprint(bp)
+    app.register_blueprint(status_bp)
     app.after_request(_hsts)
     app.jinja_env.globals["integrity_alerts"] = \
         lambda: integrity.recent_alerts(current_runtime().db)

@@ -14,6 +14,7 @@ import requests
 import yaml
 
 from registry.duties import run_in_background
+from tests.integration.promotionkit import PASSWORD
 from tests.integration.registryaccess.conftest import Guarded
 from tests.integration.webserver import free_port
 
@@ -34,6 +35,18 @@ def _registry_up(guarded: Guarded) -> float | None:
     text = requests.get(f"{guarded.web}/metrics", timeout=10).text
     found = re.search(r"^lockmaster_registry_up (\S+)$", text, re.M)
     return float(found.group(1)) if found else None
+
+
+def _status_page(guarded: Guarded) -> str:
+    """/status as an admin sees it."""
+    with requests.Session() as browser:
+        login = browser.get(f"{guarded.web}/login", timeout=10).text
+        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login).group(1)
+        browser.post(f"{guarded.web}/login", timeout=10,
+                     data={"username": "erin", "password": PASSWORD, "csrf_token": csrf})
+        page = browser.get(f"{guarded.web}/status", timeout=10)
+    assert page.status_code == 200 and page.url.endswith("/status"), page.url
+    return page.text
 
 
 def _until(condition, seconds: float) -> float:
@@ -107,8 +120,12 @@ def test_a_stopped_registry_flips_the_probe_and_fires_registry_down(guarded, tmp
             interval = guarded.settings.registry.probe_seconds
             assert _until(lambda: _registry_up(guarded) == 0, 2 * interval + 1) \
                 <= 2 * interval + 1
+            down = _status_page(guarded)
+            assert re.search(r'id="registry-up"><strong>DOWN</strong>', down), down
+            assert "No worker seen." in down and "<td>builds</td><td>0</td>" in down
             _until(lambda: _firing(prometheus, "RegistryDown"), 90)
             guarded.start_registry()
             _until(lambda: _registry_up(guarded) == 1, 2 * interval + 1)
+            assert 'id="registry-up"><strong>up</strong>' in _status_page(guarded)
     finally:
         stop.set()
