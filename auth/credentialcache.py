@@ -75,25 +75,25 @@ def check_key(digest: str, current_generation: str) -> str:
 
 def remembered(redis: Redis, key: str, check: Callable[[], dict | None],
                wait: float = WAIT_SECONDS) -> dict | None:
-    """The outcome of check() for this slot: remembered, computed here, or awaited from the
+    """The outcome of check() for this key: remembered, computed here, or awaited from the
     one process computing it now."""
-    found = redis.get(key)
-    if found is not None:
-        return json.loads(found)
-    if redis.set(f"{key}:computing", "1", nx=True, ex=int(wait * 2)):
-        try:
-            outcome = check()
-            redis.set(key, json.dumps(outcome),
-                      ex=REMEMBER_SECONDS if outcome is not None else REFUSAL_SECONDS)
-            return outcome
-        finally:
-            redis.delete(f"{key}:computing")
     deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        time.sleep(0.005)
+    while True:
         found = redis.get(key)
         if found is not None:
             return json.loads(found)
-        if not redis.exists(f"{key}:computing"):
+        if redis.set(f"{key}:computing", "1", nx=True, ex=int(wait * 2)):
             break
-    return check()  # the check in flight gave up: do it here
+        if time.monotonic() > deadline:
+            return check()  # the process computing it is stuck: do it here
+        time.sleep(0.005)
+    try:
+        found = redis.get(key)  # finished by another process between our two looks
+        if found is not None:
+            return json.loads(found)
+        outcome = check()
+        redis.set(key, json.dumps(outcome),
+                  ex=REMEMBER_SECONDS if outcome is not None else REFUSAL_SECONDS)
+        return outcome
+    finally:
+        redis.delete(f"{key}:computing")
