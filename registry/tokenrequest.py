@@ -16,7 +16,7 @@ from auth import credentialcache, pairthrottle
 from bootstrap import Runtime
 from registry import tokenaudit, tokenstate
 from registry.policy import Principal, Scope
-from registry.signer import current
+from registry.signer import Signer, current
 from registry.tokenservice import (
     ANONYMOUS,
     decide,
@@ -87,7 +87,7 @@ def answer(runtime: Runtime, server_key: bytes, scopes: list[str], service: str,
         pairthrottle.succeeded(runtime.redis, asking.account, address)
     used = asking.account if asking.account.startswith(("robot:", "token:")) else None
     return _grant(runtime, principal, wanted, service, used,
-                  (f"{issued}:{seen.generation}", seen.issued))
+                  (f"{issued}:{seen.generation}", seen.issued), signer)
 
 
 def basic(authorization: str) -> tuple[str, str]:
@@ -117,7 +117,8 @@ def _principal(runtime: Runtime, asking: Asking, seen: tokenstate.Seen,
 
 
 def _grant(runtime: Runtime, principal: Principal, wanted: list[Scope], service: str,
-           used: str | None, reuse: tuple[str, dict | None] | None) -> Answer:
+           used: str | None, reuse: tuple[str, dict | None] | None,
+           signer: Signer | None = None) -> Answer:
     settings = runtime.settings
     granted = decide(principal, wanted, settings)
     outcome = _outcome(wanted, granted)
@@ -126,8 +127,8 @@ def _grant(runtime: Runtime, principal: Principal, wanted: list[Scope], service:
         body = dict(reuse[1])
         body["expires_in"] = max(1, int(body.pop("_expires") - now))
     else:
-        body = sign(current(settings.data_dir), principal.name or "", service, granted,
-                    settings.registry.token_seconds, now=now)
+        body = sign(signer or current(settings.data_dir), principal.name or "", service,
+                    granted, settings.registry.token_seconds, now=now)
     fresh = (reuse[0], remembered_token(body, int(now) + settings.registry.token_seconds)) \
         if reuse and not reuse[1] else None
     actor, given = principal.name or "anonymous", [str(s) for s in granted if s.actions]
