@@ -133,7 +133,7 @@ def _grant(runtime: Runtime, principal: Principal, wanted: list[Scope], service:
         if reuse and not reuse[1] else None
     actor, given = principal.name or "anonymous", [str(s) for s in granted if s.actions]
     if outcome == "ok":
-        tally.add(runtime.redis, actor, given, used, now, fresh)
+        tally(runtime.redis).add(actor, given, used, now, fresh)
         return Answer(200, body, outcome=outcome)
     with runtime.redis.pipeline(transaction=False) as pipe:
         tokenaudit.count(pipe, actor, outcome, [str(s) for s in wanted], given, used=used,

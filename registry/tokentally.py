@@ -19,17 +19,17 @@ REUSE_SECONDS = 5  # how long a token may be handed out again
 
 
 class Tally:
-    """This process's grant counts, last uses and fresh tokens on their way to Redis."""
+    """This process's grant counts, last uses and fresh tokens on their way to one Redis."""
 
-    def __init__(self) -> None:
+    def __init__(self, redis: Redis) -> None:
         self._lock = threading.Lock()
         self._grants: Counter = Counter()
         self._used: dict[str, int] = {}
         self._issued: dict[str, str] = {}
-        self._redis: Redis | None = None
+        self._redis = redis
         self._pid: int | None = None
 
-    def add(self, redis: Redis, actor: str, granted: list[str], used: str | None, now: float,
+    def add(self, actor: str, granted: list[str], used: str | None, now: float,
             issued: tuple[str, str] | None = None) -> None:
         """Count one full grant (and remember a freshly signed token for reuse)."""
         with self._lock:
@@ -39,7 +39,7 @@ class Tally:
             if issued:
                 self._issued[issued[0]] = issued[1]
             if self._pid != os.getpid():  # first use in this (possibly forked) process
-                self._pid, self._redis = os.getpid(), redis
+                self._pid = os.getpid()
                 threading.Thread(target=self._run, name="token-tally", daemon=True).start()
                 atexit.register(self.flush)
 
@@ -48,7 +48,7 @@ class Tally:
         with self._lock:
             grants, used, issued = self._grants, self._used, self._issued
             self._grants, self._used, self._issued = Counter(), {}, {}
-        if not (grants or used or issued) or self._redis is None:
+        if not (grants or used or issued):
             return
         with self._redis.pipeline(transaction=False) as pipe:
             for (minute, actor, granted), count in grants.items():
@@ -68,7 +68,17 @@ class Tally:
                 continue
 
 
-tally = Tally()
+_tallies: dict[int, Tally] = {}
+_tallies_lock = threading.Lock()
+
+
+def tally(redis: Redis) -> Tally:
+    """The tally of this process for this Redis client (one per installation)."""
+    found = _tallies.get(id(redis))
+    if found is None or found._redis is not redis:
+        with _tallies_lock:
+            found = _tallies[id(redis)] = Tally(redis)
+    return found
 
 
 def remembered_token(body: dict, expires: int) -> str:
