@@ -63,7 +63,7 @@ def bump(redis: Redis, *names: str) -> None:
 
 def credential_digest(server_key: bytes, name: str, username: str, password: str) -> str:
     """An HMAC of the server key and the credentials: what Redis holds of them."""
-    message = "\0".join((name, username, password)).encode()
+    message = json.dumps([name, username, password]).encode()  # unambiguous, unlike a join
     return hmac.new(server_key, message, hashlib.sha256).hexdigest()
 
 

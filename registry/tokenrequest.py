@@ -121,7 +121,7 @@ def _grant(runtime: Runtime, principal: Principal, wanted: list[Scope], service:
            signer: Signer | None = None) -> Answer:
     settings = runtime.settings
     granted = decide(principal, wanted, settings)
-    outcome = _outcome(wanted, granted)
+    outcome = outcome_of(wanted, granted)
     now = time.time()
     if reuse and reuse[1]:
         body = dict(reuse[1])
@@ -147,7 +147,7 @@ def _grant(runtime: Runtime, principal: Principal, wanted: list[Scope], service:
 def _throttled(runtime: Runtime, asking: Asking, wait: int) -> Answer:
     tokenaudit.record(runtime.redis, asking.username or "?", "throttled", asking.asked, [],
                       detail=f"too many wrong credentials from {asking.address}")
-    refused = _unauthorized(f"too many wrong credentials from this address; try again in "
+    refused = unauthorized(f"too many wrong credentials from this address; try again in "
                             f"{wait} s", 429, {"Retry-After": str(wait)})
     refused.outcome = "throttled"
     return refused
@@ -158,15 +158,15 @@ def _denied(runtime: Runtime, asking: Asking) -> Answer:
         credentialcache.bump(runtime.redis, asking.account)  # a lockout forgets checks too
     tokenaudit.record(runtime.redis, asking.username or "?", "denied", asking.asked, [],
                       detail=WRONG)
-    return _unauthorized(WRONG, 401)
+    return unauthorized(WRONG, 401)
 
 
-def _unauthorized(message: str, status: int, headers: dict | None = None) -> Answer:
+def unauthorized(message: str, status: int, headers: dict | None = None) -> Answer:
     return Answer(status, {"errors": [{"code": "UNAUTHORIZED", "message": message}]},
                   {"WWW-Authenticate": 'Basic realm="Lockmaster registry"', **(headers or {})})
 
 
-def _outcome(wanted: list[Scope], granted: list[Scope]) -> str:
+def outcome_of(wanted: list[Scope], granted: list[Scope]) -> str:
     asked = sum(len(s.actions) for s in wanted)
     given = sum(len(s.actions) for s in granted)
     return "ok" if given == asked else ("refused" if given == 0 else "partial")

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import time
 from functools import lru_cache
 
 from flask import Blueprint, Flask, current_app, jsonify, request
+from redis.exceptions import RedisError
 
 from auth.clientaddress import client_address, networks
 from bootstrap import current_runtime
 from notify.publish import publish_alert
 from ops import metrics
-from registry import integrity, tokenrequest
+from registry import integrity, tokenfallback, tokenrequest
 
 bp = Blueprint("registry_access", __name__)
+log = logging.getLogger(__name__)
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -43,10 +46,14 @@ def token():
     runtime = current_runtime()
     address = client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
                              _trusted(runtime.settings.trusted_proxies))
-    answer = tokenrequest.answer(
-        runtime, current_app.secret_key.encode(), request.args.getlist("scope"),
-        request.args.get("service", runtime.settings.registry.service),
-        request.headers.get("Authorization"), address)
+    scopes, authorization = request.args.getlist("scope"), request.headers.get("Authorization")
+    service = request.args.get("service", runtime.settings.registry.service)
+    try:
+        answer = tokenrequest.answer(runtime, current_app.secret_key.encode(), scopes, service,
+                                     authorization, address)
+    except RedisError:
+        log.warning("Redis is away: registry tokens come from the database, unthrottled")
+        answer = tokenfallback.answer_from_database(runtime, scopes, service, authorization)
     metrics.registry_tokens.labels(answer.outcome).inc()
     response = jsonify(answer.body)
     response.headers.update(answer.headers)

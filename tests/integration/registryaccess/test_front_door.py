@@ -15,12 +15,13 @@ from click.testing import CliRunner
 
 from app import cli
 from devstack.gitpush import signed_headers
+from lineage.audit import AuditEvent
 from registry import tokentally
-from registry.robots import all_robots
+from registry.robots import all_robots, create_robot
 from tests.integration.conftest import repo_entry
 from tests.integration.promotionkit import PASSWORD, add_people
 from tests.integration.registryaccess.conftest import Guarded, use_installation
-from tests.integration.webserver import gunicorn
+from tests.integration.webserver import free_port, gunicorn
 
 ATTACKER, FLEET = "203.0.113.9", "198.51.100.7"
 
@@ -119,3 +120,21 @@ def test_one_hash_a_minute_per_password_and_a_revoke_holds_at_once(door):
     assert _token(door, ("anyone", api_token)).status_code == 200  # now remembered
     assert CliRunner().invoke(cli, ["tokens", "revoke", "ci"]).exit_code == 0
     assert _token(door, ("anyone", api_token)).status_code == 401
+
+
+def test_without_redis_tokens_come_from_the_database(make_app, source_repo, registry_prefix):
+    app = make_app([repo_entry(source_repo)], redis=f"redis://127.0.0.1:{free_port()}/0",
+                   api_token=False, registry={"auth": "token", "production": "production"})
+    token = create_robot(app.extensions["lockmaster"].db, "deploy-web", ["production/*"])
+    client = app.test_client()
+    scope = {"service": "lockmaster-registry", "scope": "repository:production/acme/web:pull"}
+    granted = client.get("/auth/token", query_string=scope, auth=("deploy-web", token))
+    assert granted.status_code == 200, granted.text
+    claims = jwt.decode(granted.json["token"], options={"verify_signature": False})
+    assert claims["access"][0]["actions"] == ["pull"]
+    assert client.get("/auth/token", query_string=scope,
+                      auth=("deploy-web", "lmr_wrong")).status_code == 401
+    with app.extensions["lockmaster"].db.session() as session:
+        outcomes = [e.outcome for e in session.query(AuditEvent).filter_by(
+            action="registry-token").order_by(AuditEvent.id)]
+    assert outcomes == ["ok", "denied"]
