@@ -36,23 +36,13 @@ def account(username: str, password: str) -> str:
 
 def generation_key(name: str) -> str:
     """Where the account's credential generation is kept: a random value, drawn anew when
-    missing, so a generation lost from Redis never brings an old one back."""
+    missing or expired, so a generation lost from Redis never brings an old one back."""
     return f"{_KEYS}:generation:{name}"
 
 
 def new_generation() -> str:
     """A fresh generation value."""
     return secrets.token_hex(8)
-
-
-def generation(redis: Redis, name: str) -> str:
-    """The account's current credential generation."""
-    key = generation_key(name)
-    value = redis.get(key)
-    if value is None:
-        redis.set(key, new_generation(), nx=True)
-        value = redis.get(key)
-    return value.decode()
 
 
 def bump(redis: Redis, *names: str) -> None:

@@ -25,18 +25,6 @@ def keys(account: str, address: str) -> tuple[str, str, str]:
     return f"{pair}:wait", f"{addr}:wait", pair
 
 
-def blocked_for(redis: Redis, account: str, address: str) -> tuple[int, int]:
-    """(seconds until this account may be tried again from this address, 0 if it may now;
-    the pair's failures so far)."""
-    pair_wait, addr_wait, pair = keys(account, address)
-    with redis.pipeline(transaction=False) as pipe:
-        pipe.ttl(pair_wait)
-        pipe.ttl(addr_wait)
-        pipe.get(pair)
-        pair_ttl, addr_ttl, failures = pipe.execute()
-    return max(0, pair_ttl, addr_ttl), int(failures or 0)
-
-
 def failed(redis: Redis, account: str, address: str) -> bool:
     """Count one failure of the account from the address; True when this failure starts the
     pair's lockout (the caller then forgets the account's remembered checks)."""

@@ -13,11 +13,13 @@ from redis.commands.core import Script
 from auth import credentialcache, pairthrottle
 
 # KEYS: pair wait, address wait, pair failures, generation. ARGV: check key and issued key
-# prefixes (the generation is appended), a new generation if the account has none.
+# prefixes (the generation is appended), a new generation if the account has none. A
+# generation lives an hour (any name a guesser tries gets one, so none may live for ever); a
+# new one only costs a check again.
 _LOOK = """
 local generation = redis.call('GET', KEYS[4])
 if not generation then
-  redis.call('SET', KEYS[4], ARGV[3])
+  redis.call('SET', KEYS[4], ARGV[3], 'EX', 3600)
   generation = ARGV[3]
 end
 return {redis.call('TTL', KEYS[1]), redis.call('TTL', KEYS[2]),
