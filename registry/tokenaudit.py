@@ -115,6 +115,8 @@ def _flush_grants(redis: Redis, db: Database, current: int, everything: bool) ->
 
 def _flush_single(redis: Redis, db: Database) -> int:
     items = redis.lpop(_SINGLE, MAX_SINGLE_ROWS) or []
+    if not items:
+        return 0
     with db.session() as session:
         for item in items:
             event = json.loads(item)
