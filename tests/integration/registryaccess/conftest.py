@@ -84,7 +84,8 @@ class Guarded:
         """The audit events of one kind, oldest first (token grants counted so far written
         first, as a worker's periodic duty writes them, once the web processes have handed
         their counts to Redis)."""
-        time.sleep(tokentally.FLUSH_SECONDS + 0.5)
+        if action == tokenaudit.ACTION:
+            time.sleep(tokentally.FLUSH_SECONDS + 0.5)
         tokenaudit.flush(self.runtime.redis, self.runtime.db, everything=True)
         with self.runtime.db.session() as session:
             return list(session.query(AuditEvent).filter_by(action=action)
