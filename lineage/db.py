@@ -10,6 +10,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from lineage.numbers import number_new_builds
+
 
 class Database:
     """Engine and session factory for one Lockmaster installation."""
@@ -18,6 +20,7 @@ class Database:
         self.url = url
         self.engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "before_flush", number_new_builds)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

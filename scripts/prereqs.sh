@@ -9,8 +9,9 @@ packages=(docker.io docker-registry redis-server git busybox-static ca-certifica
 if [ "$requirements" = requirements-dev.txt ]; then
   # What only the test suite needs: PostgreSQL (the suite runs on it as well as on SQLite),
   # debootstrap (a Debian base for Lockmaster's own image), docker-compose (validation),
-  # skopeo (promotion checks) and chromium (the web UI, driven by Playwright).
-  packages+=(postgresql debootstrap docker-compose skopeo chromium)
+  # skopeo (promotion checks), chromium (the web UI, driven by Playwright) and npm (axe-core,
+  # the accessibility checker the browser tests inject into every page).
+  packages+=(postgresql debootstrap docker-compose skopeo chromium npm)
 fi
 
 missing=()
@@ -42,4 +43,10 @@ if [ ! -f "$stamp" ]; then
     --config-settings editable_mode=compat
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+
+if [ "$requirements" = requirements-dev.txt ] && \
+    [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
+  echo "[lockmaster] installing axe-core for the browser tests"
+  npm ci --prefix tests/browser --no-audit --no-fund --silent
 fi
