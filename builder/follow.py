@@ -46,14 +46,16 @@ class Status:
 
 
 def follow(redis: Redis, db: Database, build_id: str, after: str = "",
-           statuses: bool = False) -> Iterator[Line | Status | End]:
+           statuses: bool = False, block_ms: int | None = BLOCK_MILLISECONDS,
+           idle_polls: int = MAX_IDLE_POLLS) -> Iterator[Line | Status | End]:
     """Each log line after the id `after` as it arrives (and each status change, if asked),
-    then End once the build has ended."""
+    then End once the build has ended; gives up after idle_polls polls that found nothing
+    (each waiting block_ms, or not at all if None)."""
     last_id = after if _STREAM_ID.fullmatch(after or "") else "0"
     stored_id = _STORED_ID.fullmatch(after or "")
     skip_stored = int(stored_id.group(1)) + 1 if stored_id else 0
     idle, seen = 0, None
-    while idle < MAX_IDLE_POLLS:
+    while idle < idle_polls:
         status, stored = _state(db, build_id)
         if statuses and status != seen:
             seen = status
@@ -61,7 +63,7 @@ def follow(redis: Redis, db: Database, build_id: str, after: str = "",
         ended = BuildStatus(status).is_final
         # Once the build has ended, only what is left in the stream remains to be read.
         entries = redis.xread({stream_key(build_id): last_id},
-                              block=None if ended else BLOCK_MILLISECONDS)
+                              block=None if ended else block_ms)
         for _key, items in entries or []:
             for entry_id, fields in items:
                 last_id = entry_id.decode()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -21,9 +20,10 @@ from ui.access import require
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/ui")
 bp.before_request(same_origin_posts)
-# A page's log stream ends after this long and the browser reconnects where it stopped
-# (Last-Event-ID): a web worker is never held for a whole build by one open page.
-STREAM_WINDOW_SECONDS = 20
+# A page's log stream answers with what is there now and ends; the browser's EventSource asks
+# again after RECONNECT_MS with the last id it has (Last-Event-ID), so no web worker is held
+# by an open page (gunicorn's sync workers serve one request at a time).
+RECONNECT_MS = 1000
 STATUSES = ("queued", "cloning", "building", "checking", "pushing", "staged", "failed",
             "rejected", "superseded", "cancelled")
 
@@ -89,12 +89,13 @@ def retry(build_id: str):
 @bp.get("/builds/<build_id>/log/events")
 @login_required
 def log_events(build_id: str):
-    """The build's log and status as Server-Sent Events, in windows the browser resumes."""
+    """The build's log lines after Last-Event-ID and its status, as Server-Sent Events."""
     runtime = current_runtime()
     require("read", _repository_of(build_id))
     after = request.headers.get("Last-Event-ID") or request.args.get("after") or ""
-    lines = follow(runtime.redis, runtime.db, build_id, after[:64], statuses=True)
-    return Response(_window(events(lines)), mimetype="text/event-stream",
+    lines = follow(runtime.redis, runtime.db, build_id, after[:64], statuses=True,
+                   block_ms=None, idle_polls=1)
+    return Response(_with_retry(events(lines)), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
@@ -116,14 +117,10 @@ def image(digest: str):
     return render_template("ui/image.html", lineage=found)
 
 
-def _window(stream: Iterator[str]) -> Iterator[str]:
-    """The stream for STREAM_WINDOW_SECONDS at most (the browser reconnects after a pause)."""
-    yield "retry: 500\n\n"
-    ends = time.monotonic() + STREAM_WINDOW_SECONDS
-    for chunk in stream:
-        yield chunk
-        if time.monotonic() > ends:
-            return
+def _with_retry(stream: Iterator[str]) -> Iterator[str]:
+    """The stream, told to be asked for again after RECONNECT_MS once it ends."""
+    yield f"retry: {RECONNECT_MS}\n\n"
+    yield from stream
 
 
 def _checked_post(build_id: str, action: str) -> str:
