@@ -73,6 +73,8 @@ def test_a_developer_follows_cancels_retries_and_builds_now_and_a_viewer_cannot(
         expect(dev.locator("#build-status")).to_have_text("building", timeout=60_000)
         expect(dev.locator("#log")).to_contain_text(marker, timeout=60_000)
         assert build_of(client, first)["status"] == "building"
+        if SHOTS:
+            dev.screenshot(path=str(ROOT / "docs" / "build-live.png"), full_page=True)
         line = dev.locator("#log li", has_text=marker).first
         anchor = line.get_attribute("id")
         assert line.locator("a").get_attribute("href") == f"#{anchor}"
@@ -193,6 +195,8 @@ def test_an_approver_finds_judges_promotes_and_traces_an_image_on_accessible_pag
     expect(carol.locator("#filter-problem")).to_contain_text("digest 'nothex' must be")
 
     carol.goto(f"{base}/builds")
+    if SHOTS:
+        carol.screenshot(path=str(ROOT / "docs" / "builds-list.png"), full_page=True)
     carol.click(f"#build-list a[href='/builds/{build['id']}']")
     expect(carol.locator("h1")).to_contain_text(f"acme/web #{build['number']}")
     symbols = {"pass": "✓", "warn": "⚠", "fail": "✗", "error": "!"}
@@ -214,8 +218,6 @@ def test_an_approver_finds_judges_promotes_and_traces_an_image_on_accessible_pag
             break
     else:
         pytest.fail("Tab never reached the Approve button")
-    if SHOTS:
-        carol.screenshot(path=str(ROOT / "docs" / "build-page.png"), full_page=True)
     carol.fill("textarea[name=comment]", "ship it")
     carol.click("button[value=approve]")
     expect(carol.locator(".flash")).to_contain_text("promotion is approved")
