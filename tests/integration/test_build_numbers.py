@@ -6,6 +6,7 @@ import time
 import uuid
 from datetime import datetime
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from builder.buildlog import BuildLog
@@ -96,6 +97,7 @@ def test_a_build_two_refs_joined_has_one_number_and_its_page_by_number(make_app,
     assert [(b["id"], b["number"]) for b in listed] == [(second, 2)]
 
 
+@pytest.mark.once  # Redis streams only
 def test_the_log_stream_resumes_after_the_last_event_id(make_app, source_repo):
     app = make_app([repo_entry(source_repo)])
     runtime = app.extensions["lockmaster"]

@@ -56,6 +56,7 @@ def _slow_commit(source_repo, base_image: str, seconds: int) -> str:
     return marker
 
 
+@pytest.mark.once  # the browser and the worker; numbers on PostgreSQL: test_build_numbers.py
 def test_a_developer_follows_cancels_retries_and_builds_now_and_a_viewer_cannot(
         ui, browser, source_repo, base_image, secret, tmp_path):
     app, base = ui
