@@ -75,7 +75,8 @@ def _print_lineage(found: dict) -> None:
     console = Console(width=200)
     build, commit = found["build"], found["commit"]
     facts = Table(title=f"Lineage of {found['digest']}", show_header=False)
-    for key, value in (("image", found["image"]), ("build", build["id"]),
+    for key, value in (("image", found["image"]),
+                       ("build", f"{build['repository']} #{build['number']} ({build['id']})"),
                        ("repository", build["repository"]), ("ref", commit["ref"]),
                        ("commit", commit["sha"]), ("message", commit["message"]),
                        ("author", commit["author"]), ("pushed by", commit["pusher"]),

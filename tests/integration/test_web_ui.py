@@ -219,6 +219,13 @@ def test_an_approver_finds_judges_promotes_and_traces_an_image_on_accessible_pag
             break
     else:
         pytest.fail("Tab never reached the Approve button")
+    vic = log_in(browser, base, "vic")
+    vic.goto(f"{base}/builds/{build['id']}")
+    assert vic.locator("button[value=approve], #retry-form, #cancel-form").count() == 0
+    forged = vic.request.post(f"{base}/builds/{build['id']}/decision", form={
+        "csrf_token": vic.locator("input[name=csrf_token]").first.input_value(),
+        "decision": "approve", "digest": build["image"]["digest"]})
+    assert "Refused" in forged.text() and build_of(client, build["id"])["promotions"] == []
     carol.fill("textarea[name=comment]", "ship it")
     carol.click("button[value=approve]")
     expect(carol.locator(".flash")).to_contain_text("promotion is approved")
