@@ -10,8 +10,6 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from lineage.numbers import number_new_builds
-
 
 class Database:
     """Engine and session factory for one Lockmaster installation."""
@@ -20,6 +18,8 @@ class Database:
         self.url = url
         self.engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        from lineage.numbers import number_new_builds  # the models import this module
+
         event.listen(self._sessions, "before_flush", number_new_builds)
 
     @contextmanager

@@ -23,12 +23,12 @@ def upgrade() -> None:
     with op.batch_alter_table("builds") as batch_op:
         batch_op.add_column(sa.Column("number", sa.Integer(), nullable=True))
     # Ids are time-ordered, so id order is the order the builds were recorded in.
+    # UPDATE … FROM (PostgreSQL, SQLite 3.33+): the numbering is computed once, not per row.
     op.execute("""
-        UPDATE builds SET number = (
-            SELECT numbered.n FROM (
-                SELECT id, ROW_NUMBER() OVER (PARTITION BY repository ORDER BY id) AS n
-                FROM builds) AS numbered
-            WHERE numbered.id = builds.id)
+        UPDATE builds SET number = numbered.n
+        FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY repository ORDER BY id) AS n
+              FROM builds) AS numbered
+        WHERE numbered.id = builds.id
     """)
     op.execute("""
         INSERT INTO build_counters (repository, last)
