@@ -11,7 +11,9 @@ from flask_wtf import FlaskForm
 from bootstrap import current_runtime
 from builder.control import BuildConflict, cancel_build, retry_build
 from builder.follow import events, follow
+from builder.states import BuildStatus
 from lineage import filters, queries
+from lineage.filters import MAX_ROW_ID
 from lineage.models import Build
 from lineage.numbers import build_by_number
 from promotion.views import same_origin_posts
@@ -24,8 +26,7 @@ bp.before_request(same_origin_posts)
 # again after RECONNECT_MS with the last id it has (Last-Event-ID), so no web worker is held
 # by an open page (gunicorn's sync workers serve one request at a time).
 RECONNECT_MS = 1000
-STATUSES = ("queued", "cloning", "building", "checking", "pushing", "staged", "failed",
-            "rejected", "superseded", "cancelled")
+STATUSES = tuple(s.value for s in BuildStatus)
 
 
 @bp.get("/builds")
@@ -52,7 +53,7 @@ def builds():
 def numbered_build(name: str, number: int):
     """`acme/web #42`: the build page of a repository's build number."""
     with current_runtime().db.session() as session:
-        build = build_by_number(session, name, number)
+        build = build_by_number(session, name, number) if number <= MAX_ROW_ID else None
         if build is None:
             abort(404, f"{name} has no build #{number}")
         return redirect(url_for("promotion_ui.build_page", build_id=build.id))

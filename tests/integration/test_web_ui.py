@@ -98,6 +98,7 @@ def test_a_developer_follows_cancels_retries_and_builds_now_and_a_viewer_cannot(
     assert build_of(client, first)["cancelled_by"] == "dan"
     expect(dev.locator("#log li.failed-step").last).to_contain_text("STOPPED during build")
     expect(dev.locator("#cancel-form")).to_be_hidden()
+    expect(dev.locator("#log-state")).to_contain_text("The build ended: cancelled.")
 
     dev.click("#retry-form button")
     expect(dev.locator(".flash")).to_contain_text(f"Retry of build {first} queued")
@@ -108,6 +109,7 @@ def test_a_developer_follows_cancels_retries_and_builds_now_and_a_viewer_cannot(
     dev.goto(f"{base}/repositories/acme/web/builds/1")
     assert dev.url == f"{base}/builds/{first}"
     assert dev.goto(f"{base}/repositories/acme/web/builds/99").status == 404
+    assert dev.goto(f"{base}/repositories/acme/web/builds/{2**40}").status == 404
 
     dev.goto(f"{base}/repositories/acme/web")
     dev.fill("input[name=ref]", "main")

@@ -65,6 +65,13 @@
       setStatus(status);
       if (FAILED.indexOf(status) >= 0 && lastStep) { lastStep.className = "failed-step"; }
       live.dataset.ended = status;
+      if (live.dataset.status !== status) {  // the page was drawn while it ran: offer the rest
+        var again = document.createElement("a");
+        again.href = location.pathname;
+        again.textContent = "Reload for its gates, digest and promotion.";
+        state.appendChild(document.createTextNode(" "));
+        state.appendChild(again);
+      }
     });
   }
 
