@@ -76,6 +76,7 @@ def test_a_developer_follows_cancels_retries_and_builds_now_and_a_viewer_cannot(
         assert build_of(client, first)["status"] == "building"
         if SHOTS:
             dev.screenshot(path=str(ROOT / "docs" / "build-live.png"), full_page=True)
+        assert serious_violations(dev) == []  # the page of a running build, log included
         line = dev.locator("#log li", has_text=marker).first
         anchor = line.get_attribute("id")
         assert line.locator("a").get_attribute("href") == f"#{anchor}"
@@ -112,6 +113,9 @@ def test_a_developer_follows_cancels_retries_and_builds_now_and_a_viewer_cannot(
     assert dev.goto(f"{base}/repositories/acme/web/builds/{2**40}").status == 404
 
     dev.goto(f"{base}/repositories/acme/web")
+    dev.fill("input[name=ref]", "no-such-branch")
+    dev.click("#build-now button")
+    expect(dev.locator(".flash")).to_contain_text("ref 'no-such-branch' does not exist")
     dev.fill("input[name=ref]", "main")
     dev.click("#build-now button")
     expect(dev.locator("h1")).to_contain_text("acme/web #3")
