@@ -12,7 +12,7 @@ from bootstrap import current_runtime
 from lineage import queries
 from lineage.models import ROW_ONLY, Build
 from promotion.views import same_origin_posts
-from ui.access import require
+from ui.access import readable, require
 from webhooks.manual import trigger
 from webhooks.recording import settle
 
@@ -29,8 +29,10 @@ class BuildNowForm(FlaskForm):
 @bp.get("/repositories")
 @login_required
 def repositories():
-    """Every configured repository."""
-    repos = current_runtime().settings.repositories
+    """Every configured repository the user may read."""
+    scope = readable()
+    repos = [r for r in current_runtime().settings.repositories
+             if scope is None or r.name in scope]
     return render_template("ui/repositories.html", repositories=repos)
 
 

@@ -17,7 +17,7 @@ from lineage.filters import MAX_ROW_ID
 from lineage.models import Build
 from lineage.numbers import build_by_number
 from promotion.views import same_origin_posts
-from ui.access import require
+from ui.access import readable, require
 
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/ui")
@@ -35,16 +35,18 @@ def builds():
     """Builds, newest first, with the API's filters and cursor paging."""
     asked = {k: v for k, v in request.args.items() if k in filters.BUILD_KEYS and v}
     runtime, page, cursor, problem = current_runtime(), [], None, None
+    scope = readable()
     try:
         wanted = filters.build_filter(asked)
         with runtime.db.session() as session:
-            page, cursor = queries.list_builds(session, wanted)
+            page, cursor = queries.list_builds(session, wanted, scope)
     except filters.BadFilter as exc:
         problem = str(exc)
     shown = {k: v for k, v in asked.items() if k not in ("cursor", "next")}
     return render_template("ui/builds.html", builds=page, asked=shown, problem=problem,
                            next_url=url_for(".builds", **shown, cursor=cursor) if cursor else None,
-                           repositories=[r.name for r in runtime.settings.repositories],
+                           repositories=[r.name for r in runtime.settings.repositories
+                                         if scope is None or r.name in scope],
                            statuses=STATUSES), 400 if problem else 200
 
 
@@ -52,6 +54,7 @@ def builds():
 @login_required
 def numbered_build(name: str, number: int):
     """`acme/web #42`: the build page of a repository's build number."""
+    require("read", name)
     with current_runtime().db.session() as session:
         build = build_by_number(session, name, number) if number <= MAX_ROW_ID else None
         if build is None:
