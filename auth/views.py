@@ -41,7 +41,7 @@ def _one_time_password_must_change():
     """A user still on a one-time password may only choose a new one (or log out)."""
     if may_be_logged_in() and current_user.is_authenticated \
             and current_user.must_change_password \
-            and request.endpoint not in ("auth.password", "auth.logout", "static"):
+            and request.endpoint not in ("auth.password", "auth.logout", "static", "ui.static"):
         return redirect(url_for("auth.password"))
     return None
 
