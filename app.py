@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, *, serves_web: bool = True) -> 
     from ops.metrics import bp as metrics_bp
     from promotion.web import init_promotion
     from registry.views import init_registry_access
+    from ui import init_ui
     from webhooks.api import bp as manual_builds_bp
     from webhooks.views import bp as webhooks_bp
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, serves_web: bool = True) -> 
     app.register_blueprint(checks_api_bp)
     init_auth(app)
     init_promotion(app)
+    init_ui(app)
     init_registry_access(app)
     app.register_blueprint(manual_builds_bp)
     app.register_blueprint(build_control_bp)
@@ -127,6 +129,7 @@ def worker(burst: bool, pool: str | None) -> None:
     from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE
     from builder.dispatch import pool_queue
     from builder.workers import LockmasterWorker
+    from registry.duties import run_in_background
     from webhooks.recording import RecorderProcess, record_all
 
     settings = _settings_or_exit()
@@ -142,10 +145,13 @@ def worker(burst: bool, pool: str | None) -> None:
             record_all(runtime)
         else:
             recorder.ensure_running()
+        duties = None if burst else run_in_background(runtime)
         try:
             LockmasterWorker(queues, runtime, recorder=recorder).work(burst=burst)
         finally:
             recorder.stop()
+            if duties is not None:
+                duties.set()
 
 
 @cli.group()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from auth.clientaddress import networks
 from builder.bksettings import (
     BUILDKIT_KEYS,
     BuildSecret,
@@ -61,6 +62,10 @@ class RegistrySettings:
     anonymous_pull: tuple[str, ...] = ()
     events_secret_env: str | None = None
     ca_file: str | None = None
+    # The registry probe: the image whose manifest it asks for (newest production image when
+    # None) and how often a worker probes.
+    probe_image: str | None = None
+    probe_seconds: int = 15
 
     def repository(self, environment: str, image: str) -> str:
         """Full repository name, e.g. 127.0.0.1:5000/staging/acme/web."""
@@ -155,6 +160,8 @@ class Settings:
     anonymous_read: bool = False
     # buildkit.frontend_image: a mirrored docker/dockerfile image for `# syntax=` lines.
     frontend_image: str | None = None
+    # web.trusted_proxies: peers whose X-Forwarded-For names the client (addresses, networks).
+    trusted_proxies: tuple[str, ...] = ()
 
     def repository(self, provider: str, name: str) -> RepositoryConfig | None:
         """The configured repository with this provider and full name, if any."""
@@ -231,12 +238,14 @@ class _Mapping(dict):
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
-_TOP_KEYS = {"registry", "repositories", "webhooks", "checks", "gc", "api", "buildkit"}
+_TOP_KEYS = {"registry", "repositories", "webhooks", "checks", "gc", "api", "buildkit", "web"}
+_WEB_KEYS = {"trusted_proxies"}
 _API_KEYS = {"anonymous_read"}
 _GC_KEYS = {"keep_images", "mirror_max_age_days", "layer_cache_entries",
             "build_cache_max_gb"}
 _REGISTRY_KEYS = {"url", "insecure", "staging", "production", "environments", "auth",
-                  "token_seconds", "service", "anonymous_pull", "events_secret_env", "ca_file"}
+                  "token_seconds", "service", "anonymous_pull", "events_secret_env", "ca_file",
+                  "probe_image", "probe_seconds"}
 _WEBHOOK_KEYS = {"max_body_mb", "clone_hosts"}
 _REPO_KEYS = {
     "name", "provider", "secret_env", "clone_url", "image", "branches", "tags",
@@ -327,7 +336,19 @@ def parse_config(text: str, source: str = "lockmaster.yml"):
                                            "clone_hosts": clone_hosts, "gc": gc,
                                            "frontend_image": parse_frontend_image(buildkit),
                                            "anonymous_read": api.get("anonymous_read", bool,
-                                                                     False)}
+                                                                     False),
+                                           "trusted_proxies": _trusted_proxies(
+                                               _Reader(source, top.get("web", dict, {}),
+                                                       "web", _WEB_KEYS))}
+
+
+def _trusted_proxies(reader: _Reader) -> tuple[str, ...]:
+    proxies = reader.strings("trusted_proxies", ())
+    try:
+        networks(proxies)
+    except ValueError as exc:
+        reader.fail("trusted_proxies", f"has {exc}")
+    return proxies
 
 
 def _parse_gc(reader: _Reader) -> GcPolicy:
@@ -368,7 +389,11 @@ def _registry_access(reader: _Reader) -> dict:
     seconds = reader.get("token_seconds", int, 300)
     if not 30 <= seconds <= 86400:
         reader.fail("token_seconds", "must be 30–86400 seconds")
-    return {"auth": auth, "token_seconds": seconds,
+    probe_seconds = reader.get("probe_seconds", int, 15)
+    if not 1 <= probe_seconds <= 3600:
+        reader.fail("probe_seconds", "must be 1–3600 seconds")
+    return {"auth": auth, "token_seconds": seconds, "probe_seconds": probe_seconds,
+            "probe_image": reader.get("probe_image", str),
             "service": reader.get("service", str, "lockmaster-registry"),
             "anonymous_pull": reader.strings("anonymous_pull", ()),
             "events_secret_env": reader.get("events_secret_env", str),

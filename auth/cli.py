@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from auth import tokens, users
+from auth import credentialchanges, tokens, users
 from auth.roles import ROLES, TOKEN_SCOPES
 
 HOSTS = ("github", "gitlab", "gitea", "bitbucket")
@@ -18,6 +18,15 @@ def _db():
     from lineage.db import Database
 
     return Database(_settings_or_exit().database_url)
+
+
+def _forget(accounts: list[str]) -> None:
+    from app import _settings_or_exit
+
+    try:
+        credentialchanges.forget(_settings_or_exit().redis_url, accounts)
+    except credentialchanges.NotForgotten as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _password(stdin: bool) -> str:
@@ -65,6 +74,7 @@ def users_passwd(name: str, password_stdin: bool) -> None:
         users.set_password(_db(), name, _password(password_stdin))
     except users.UserError as exc:
         raise click.ClickException(str(exc)) from exc
+    _forget(credentialchanges.user_accounts(_db(), name))
     click.echo(f"password of {name} changed")
 
 
@@ -142,4 +152,5 @@ def tokens_revoke(name: str) -> None:
         tokens.revoke_token(_db(), name)
     except tokens.TokenError as exc:
         raise click.ClickException(str(exc)) from exc
+    _forget(credentialchanges.token_accounts(_db(), name))
     click.echo(f"token '{name}' revoked")

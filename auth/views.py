@@ -12,6 +12,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from auth import throttle
+from auth.credentialchanges import forget, user_accounts
 from auth.sessions import may_be_logged_in
 from auth.users import MIN_PASSWORD, authenticate, set_password
 from bootstrap import current_runtime
@@ -40,7 +41,7 @@ def _one_time_password_must_change():
     """A user still on a one-time password may only choose a new one (or log out)."""
     if may_be_logged_in() and current_user.is_authenticated \
             and current_user.must_change_password \
-            and request.endpoint not in ("auth.password", "auth.logout", "static"):
+            and request.endpoint not in ("auth.password", "auth.logout", "static", "ui.static"):
         return redirect(url_for("auth.password"))
     return None
 
@@ -55,6 +56,7 @@ def password():
         status = 400 if request.method == "POST" else 200
         return render_template("password.html", form=form), status
     set_password(current_runtime().db, current_user.username, form.password.data)
+    forget(current_runtime().redis, user_accounts(current_runtime().db, current_user.username))
     audit(current_runtime().db, "password-change", current_user.username, current_user.username)
     flash("Password changed.")
     return redirect(url_for("promotion_ui.dashboard"))

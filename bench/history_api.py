@@ -177,6 +177,8 @@ def calls(data: dict[str, list[dict]]) -> dict:
         "list status": lambda r: "/api/v1/builds?status=" + r.choice(["failed", "rejected"]),
         "list ref": lambda r: "/api/v1/builds?ref=" + r.choice(["dev", "v1.2", "main"]),
         "list sha": lambda r: f"/api/v1/builds?sha={r.choice(builds)['commit_sha'][:9]}",
+        "list digest": lambda r: f"/api/v1/builds?digest={r.choice(staged)['digest'][:16]}",
+        "list q": lambda r: f"/api/v1/builds?q=change+{r.randrange(1, 100)}",
         "list pusher": lambda r: f"/api/v1/builds?pusher={r.choice(PUSHERS)}",
         "list since/until": lambda r: "/api/v1/builds?since=2025-03-01T00:00:00Z"
                                       "&until=2025-03-08T00:00:00Z",

@@ -1,8 +1,9 @@
-"""Following a build's log as it is written, until the build ends (API and CLI)."""
+"""Following a build's log as it is written, until the build ends (API, UI and CLI)."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,6 +16,19 @@ from lineage.models import Build
 
 BLOCK_MILLISECONDS = 1000
 MAX_IDLE_POLLS = 4 * 3600  # a follower never hangs for ever on a build nobody runs
+_STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
+_STORED_ID = re.compile(r"log-([0-9]{1,9})")
+
+
+class Line(str):
+    """One log line, with the id a follower gives back to resume after it."""
+
+    entry_id: str
+
+    def __new__(cls, text: str, entry_id: str) -> Line:
+        line = super().__new__(cls, text)
+        line.entry_id = entry_id
+        return line
 
 
 @dataclass(frozen=True)
@@ -24,41 +38,63 @@ class End:
     status: str
 
 
-def follow(redis: Redis, db: Database, build_id: str) -> Iterator[str | End]:
-    """Each log line as it arrives, then End once the build has ended."""
-    last_id, idle = "0", 0
-    while idle < MAX_IDLE_POLLS:
+@dataclass(frozen=True)
+class Status:
+    """The build moved on to this status (only when asked for)."""
+
+    status: str
+
+
+def follow(redis: Redis, db: Database, build_id: str, after: str = "",
+           statuses: bool = False, block_ms: int | None = BLOCK_MILLISECONDS,
+           idle_polls: int = MAX_IDLE_POLLS) -> Iterator[Line | Status | End]:
+    """Each log line after the id `after` as it arrives (and each status change, if asked),
+    then End once the build has ended; gives up after idle_polls polls that found nothing
+    (each waiting block_ms, or not at all if None)."""
+    last_id = after if _STREAM_ID.fullmatch(after or "") else "0"
+    stored_id = _STORED_ID.fullmatch(after or "")
+    skip_stored = int(stored_id.group(1)) + 1 if stored_id else 0
+    idle, seen = 0, None
+    while idle < idle_polls:
         status, stored = _state(db, build_id)
+        if statuses and status != seen:
+            seen = status
+            yield Status(status)
         ended = BuildStatus(status).is_final
         # Once the build has ended, only what is left in the stream remains to be read.
         entries = redis.xread({stream_key(build_id): last_id},
-                              block=None if ended else BLOCK_MILLISECONDS)
+                              block=None if ended else block_ms)
         for _key, items in entries or []:
             for entry_id, fields in items:
-                last_id = entry_id
-                yield fields[b"line"].decode(errors="replace")
+                last_id = entry_id.decode()
+                yield Line(fields[b"line"].decode(errors="replace"), last_id)
         if entries:
             idle = 0
             continue
         if ended:
             if last_id == "0" and stored:  # the live stream expired: replay the stored log
-                yield from stored.rstrip("\n").split("\n")
+                for number, text in enumerate(stored.rstrip("\n").split("\n")):
+                    if number >= skip_stored:
+                        yield Line(text, f"log-{number}")
             yield End(status)
             return
         idle += 1
 
 
-def events(lines: Iterator[str | End]) -> Iterator[str]:
-    """The same as Server-Sent Events: one `data:` event per line, then an `end` event."""
-    for item in lines:
+def events(items: Iterator[Line | Status | End]) -> Iterator[str]:
+    """The same as Server-Sent Events: one `data:` event per line with its `id:` (a client
+    that reconnects sends it back as Last-Event-ID), `status` events, then an `end` event."""
+    for item in items:
         if isinstance(item, End):
             yield f"event: end\ndata: {json.dumps({'status': item.status})}\n\n"
+        elif isinstance(item, Status):
+            yield f"event: status\ndata: {json.dumps({'status': item.status})}\n\n"
         else:
-            yield f"data: {item}\n\n"
+            # A carriage return would end the field: a build could forge events with one.
+            yield f"id: {item.entry_id}\ndata: {item.replace(chr(13), '')}\n\n"
 
 
 def _state(db: Database, build_id: str) -> tuple[str, str | None]:
     with db.session() as session:
         build = session.get(Build, build_id)
         return build.status, build.log
-

@@ -55,9 +55,7 @@ def get_build_log(build_id: str):
         return _not_found(build_id)
     text = found[0]
     if request.args.get("follow") in ("1", "true"):
-        return Response(events(follow(runtime.redis, runtime.db, build_id)),
-                        mimetype="text/event-stream", headers={"Cache-Control": "no-cache",
-                                                               "X-Accel-Buffering": "no"})
+        return event_stream(runtime, build_id)
     if text is None:
         lines = list(live_lines(runtime.redis, build_id))
         text = "\n".join(lines) + ("\n" if lines else "")
@@ -112,6 +110,14 @@ def list_audit():
     with current_runtime().db.session() as session:
         page, cursor = queries.list_audit(session, wanted, api_readable())
         return jsonify({"items": [queries.audit_document(e) for e in page], "next": cursor})
+
+
+def event_stream(runtime, build_id: str, statuses: bool = False) -> Response:
+    """The build's log as text/event-stream, resuming after the request's Last-Event-ID."""
+    after = request.headers.get("Last-Event-ID") or request.args.get("after") or ""
+    lines = follow(runtime.redis, runtime.db, build_id, after[:64], statuses)
+    return Response(events(lines), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 def _read_build(runtime, build_id: str, read):

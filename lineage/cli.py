@@ -40,11 +40,12 @@ def history(repository: str | None, status: str | None, limit: int, as_json: boo
         click.echo(json.dumps(items, indent=2))
         return
     table = Table(title="Builds, newest first")
-    for column in ("build", "repository", "ref", "commit", "pusher", "status", "digest",
+    for column in ("build", "#", "repository", "ref", "commit", "pusher", "status", "digest",
                    "created"):
         table.add_column(column, overflow="fold")
     for item in items:
-        table.add_row(item["id"], item["repository"], item["ref"], item["commit"]["sha"][:12],
+        table.add_row(item["id"], f"#{item['number']}" if item["number"] else "",
+                      item["repository"], item["ref"], item["commit"]["sha"][:12],
                       item["pusher"] or "", item["status"], _short(item["digest"]),
                       item["created_at"] or "")
     Console(width=200).print(table)
@@ -74,7 +75,8 @@ def _print_lineage(found: dict) -> None:
     console = Console(width=200)
     build, commit = found["build"], found["commit"]
     facts = Table(title=f"Lineage of {found['digest']}", show_header=False)
-    for key, value in (("image", found["image"]), ("build", build["id"]),
+    for key, value in (("image", found["image"]),
+                       ("build", f"{build['repository']} #{build['number']} ({build['id']})"),
                        ("repository", build["repository"]), ("ref", commit["ref"]),
                        ("commit", commit["sha"]), ("message", commit["message"]),
                        ("author", commit["author"]), ("pushed by", commit["pusher"]),

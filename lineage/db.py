@@ -18,6 +18,9 @@ class Database:
         self.url = url
         self.engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        from lineage.numbers import number_new_builds  # the models import this module
+
+        event.listen(self._sessions, "before_flush", number_new_builds)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

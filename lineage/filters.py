@@ -17,8 +17,9 @@ _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 MAX_ROW_ID = 2**31 - 1
 _DIGITS = re.compile(r"[0-9]{1,12}")
 _BUILD_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-BUILD_KEYS = ("repository", "ref", "status", "sha", "since", "until", "pusher", "limit",
-              "cursor", "next")
+BUILD_KEYS = ("repository", "ref", "status", "sha", "digest", "q", "since", "until", "pusher",
+              "limit", "cursor", "next")
+MAX_TEXT = 200
 AUDIT_KEYS = ("actor", "action", "since", "until", "limit", "cursor", "next")
 
 
@@ -37,6 +38,8 @@ class BuildFilter:
     since: datetime | None = None
     until: datetime | None = None
     pusher: str | None = None
+    digest: str | None = None
+    text: str | None = None
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
 
@@ -69,7 +72,28 @@ def build_filter(args: dict[str, str]) -> BuildFilter:
     since, until = _window(args)
     return BuildFilter(repository=args.get("repository") or None, ref=args.get("ref") or None,
                        status=status, sha=sha, since=since, until=until,
-                       pusher=args.get("pusher") or None, limit=_limit(args), cursor=cursor)
+                       pusher=args.get("pusher") or None, digest=_digest_prefix(args),
+                       text=_text(args), limit=_limit(args), cursor=cursor)
+
+
+def _digest_prefix(args: dict[str, str]) -> str | None:
+    """`digest`: sha256:<hex> or its hex alone, 7 to 64 digits, as a `sha256:…` prefix."""
+    raw = (args.get("digest") or "").strip().lower()
+    if not raw:
+        return None
+    hex_part = raw.removeprefix("sha256:")
+    if not _HEX.fullmatch(hex_part):
+        raise BadFilter(f"digest '{raw[:80]}' must be sha256: and 7 to 64 hex digits (an image "
+                        "digest or its prefix)")
+    return "sha256:" + hex_part
+
+
+def _text(args: dict[str, str]) -> str | None:
+    """`q`: words to find in commit messages, at most MAX_TEXT characters."""
+    text = (args.get("q") or "").strip()
+    if len(text) > MAX_TEXT:
+        raise BadFilter(f"q is {len(text)} characters long; search for at most {MAX_TEXT}")
+    return text or None
 
 
 def audit_filter(args: dict[str, str]) -> AuditFilter:

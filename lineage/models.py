@@ -99,6 +99,7 @@ class Build(Base):
         Index("ix_builds_repository_id", "repository", "id"),
         Index("ix_builds_status_id", "status", "id"),
         UniqueConstraint("dedupe_key", name="uq_builds_dedupe_key"),
+        UniqueConstraint("repository", "number", name="uq_builds_repository_number"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_build_id)
@@ -138,6 +139,8 @@ class Build(Base):
     cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancelled_by: Mapped[str | None] = mapped_column(String(255))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Added by migration 0017: `acme/web #42`, given when the build is first flushed.
+    number: Mapped[int | None] = mapped_column(Integer)
 
     delivery: Mapped[Delivery | None] = relationship(back_populates="builds")
 
@@ -148,6 +151,7 @@ from lineage import audit as _audit  # noqa: E402, F401
 from lineage import checks as _checks  # noqa: E402, F401  (the gates' tables join the metadata)
 from lineage import history_indexes as _history_indexes  # noqa: E402, F401  (API's indexes)
 from lineage import notifications as _notifications  # noqa: E402, F401  (registers the table)
+from lineage import numbers as _numbers  # noqa: E402, F401  (registers build_counters)
 from lineage.triggers import BuildTrigger  # noqa: E402, F401  (registers the build_triggers table)
 from promotion import models as _promotion_models  # noqa: E402, F401
 from registry import models as _registry_models  # noqa: E402, F401  (robots, registry events)

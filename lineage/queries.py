@@ -47,6 +47,11 @@ def list_builds(session: Session, wanted: BuildFilter, readable: list[str] | Non
         query = query.where(*sha_prefix(wanted.sha))
     if wanted.pusher:
         query = query.where(Build.pusher == wanted.pusher)
+    if wanted.digest:
+        query = query.where(Build.digest >= wanted.digest, Build.digest < wanted.digest + "g")
+    if wanted.text:
+        query = query.where(Build.commit_message.ilike(f"%{_escape_like(wanted.text)}%",
+                                                       escape="\\"))
     if wanted.since:
         query = query.where(Build.id >= id_floor(wanted.since))
     if wanted.until:
@@ -56,6 +61,11 @@ def list_builds(session: Session, wanted: BuildFilter, readable: list[str] | Non
     builds = list(session.scalars(query))
     page = builds[:wanted.limit]
     return page, page[-1].id if len(builds) > wanted.limit else None
+
+
+def _escape_like(text: str) -> str:
+    """text with LIKE's wildcards taken literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def builds_of_commit(session: Session, prefix: str, readable: list[str] | None = None) \

@@ -23,6 +23,7 @@ def build_document(build: Build) -> dict:
                  "tags": list(build.tags or []), "size": build.size}
     return {
         "id": build.id,
+        "number": build.number,
         "repository": build.repository,
         "ref": build.ref,
         "refs": refs_of(build),
@@ -59,6 +60,7 @@ def build_summary(build: Build) -> dict:
     """A build as lists (GET /api/v1/builds, commits, repositories) show it."""
     return {
         "id": build.id,
+        "number": build.number,
         "repository": build.repository,
         "ref": build.ref,
         "commit": {"sha": build.commit_sha, "message": build.commit_message,

@@ -16,6 +16,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from redis.exceptions import RedisError
+from rq import Worker
 
 from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE, current_runtime
 from ops.multiproc import MULTIPROC_ENV
@@ -37,6 +38,12 @@ promotions = Counter("lockmaster_promotions_total", "Promotions by environment a
 registry_tokens = Counter("lockmaster_registry_tokens_total",
                           "Registry token requests by outcome (ok, partial, refused, denied)",
                           ["outcome"])
+registry_token_seconds = Histogram("lockmaster_registry_token_seconds",
+                                   "Time the token service took to answer a token request",
+                                   buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                            2.5))
+password_hashes = Counter("lockmaster_registry_password_hashes_total",
+                          "Password hashes computed by the token service (cache misses)")
 integrity_alerts = Counter("lockmaster_integrity_alerts_total",
                            "Registry changes in production that no promotion made", ["action"])
 
@@ -53,12 +60,15 @@ class QueueDepthCollector:
         """Yield one gauge with a sample per queue."""
         gauge = GaugeMetricFamily("lockmaster_queue_depth", "Jobs waiting per queue",
                                   labels=["queue"])
+        workers = GaugeMetricFamily("lockmaster_workers", "Workers registered in Redis now")
         try:
             for name in (BUILDS_QUEUE, PROMOTIONS_QUEUE, NOTIFICATIONS_QUEUE):
                 gauge.add_metric([name], len(self.runtime.queue(name)))
+            workers.add_metric([], Worker.count(connection=self.runtime.redis))
         except RedisError:
             return  # /readyz names Redis; the other metrics stay scrapeable
         yield gauge
+        yield workers
 
 
 @bp.get("/metrics")
@@ -68,10 +78,12 @@ def metrics():
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
+    from registry.probe import ProbeCollector
     from registry.verify import MismatchCollector
 
     text = generate_latest(registry)
     queues = CollectorRegistry()
     queues.register(QueueDepthCollector(current_runtime()))
     queues.register(MismatchCollector(current_runtime()))
+    queues.register(ProbeCollector(current_runtime()))
     return Response(text + generate_latest(queues), mimetype=CONTENT_TYPE_LATEST)

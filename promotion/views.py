@@ -35,8 +35,7 @@ class RollbackForm(FlaskForm):
     comment = TextAreaField("Why")
 
 
-@bp.before_request
-def _same_origin_posts():
+def same_origin_posts():
     """A POST must come from a page of this site: check Sec-Fetch-Site and Origin."""
     if request.method != "POST":
         return
@@ -48,6 +47,9 @@ def _same_origin_posts():
         audit(current_runtime().db, "cross-site-post", actor, request.path, outcome="refused",
               detail=f"Origin {origin!r}, Sec-Fetch-Site {site!r}")
         abort(403, "cross-site form posts are refused")
+
+
+bp.before_request(same_origin_posts)
 
 
 @bp.get("/")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from auth import credentialchanges
 from registry import robots, signing
 
 
@@ -44,7 +45,8 @@ def robots_revoke(name: str) -> None:
     """Revoke a robot's token."""
     try:
         robots.revoke_robot(_db(), name)
-    except robots.RobotError as exc:
+        credentialchanges.forget(_settings().redis_url, [f"robot:{name}"])
+    except (robots.RobotError, credentialchanges.NotForgotten) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"revoked robot {name}")
 
@@ -127,17 +129,20 @@ def verify_registry() -> None:
 @click.option("--events-url", help="Lockmaster's URL as the registry reaches it, for "
                                    "notifications (default: --web-url), e.g. https://web:8000")
 @click.option("--storage", default="/var/lib/registry", show_default=True)
+@click.option("--metrics-listen", default="127.0.0.1:5001", show_default=True,
+              help="Where the registry serves its own Prometheus metrics (/metrics); keep it "
+                   "on loopback or an internal network: it is unauthenticated.")
 @click.option("--tls-host", "tls_hosts", multiple=True,
               help="Serve TLS with a local-CA certificate for this name (repeatable).")
 def registry_setup(folder: str, listen: str, web_url: str, events_url: str | None,
-                   storage: str, tls_hosts: tuple[str, ...]) -> None:
+                   storage: str, metrics_listen: str, tls_hosts: tuple[str, ...]) -> None:
     """Write the registry's config: token auth, notifications, TLS (see README)."""
     from pathlib import Path
 
     from registry.setup import RegistryPlan, prepare
 
     plan = RegistryPlan(listen, web_url.rstrip("/"), (events_url or web_url).rstrip("/"),
-                        storage, tls_hosts)
+                        storage, tls_hosts, metrics_listen)
     path = prepare(_settings(), plan, Path(folder))
     click.echo(f"wrote {path}")
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from contextlib import suppress
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from auth.credentialchanges import NotForgotten, forget
 from auth.tokens import hash_token
 from config import Settings
 from lineage.db import Database
@@ -78,6 +80,10 @@ def own_credentials(settings: Settings, db: Database, purpose: str) -> tuple[str
             session.add(robot)
         robot.token_hash, robot.revoked_at = hash_token(token), None
         _write_secret(path, token)
+    # The old token may be remembered by the token service; a Redis that is down forgets it
+    # within a minute anyway.
+    with suppress(NotForgotten):
+        forget(settings.redis_url, [f"robot:{name}"])
     return name, token
 
 

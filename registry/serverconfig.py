@@ -1,4 +1,4 @@
-"""The distribution registry's config.yml for token auth, notifications and TLS."""
+"""The distribution registry's config.yml for token auth, notifications, TLS and metrics."""
 
 from __future__ import annotations
 
@@ -20,11 +20,15 @@ class RegistryServer:
     events_secret: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
+    metrics_addr: str | None = None  # distribution's debug server, with Prometheus on
 
 
 def render(server: RegistryServer) -> str:
     """The registry's config.yml (token auth, notifications and TLS only when given)."""
     http: dict = {"addr": server.addr, "headers": {"X-Content-Type-Options": ["nosniff"]}}
+    if server.metrics_addr:
+        http["debug"] = {"addr": server.metrics_addr,
+                         "prometheus": {"enabled": True, "path": "/metrics"}}
     if server.tls_cert:
         http["tls"] = {"certificate": server.tls_cert, "key": server.tls_key}
     document: dict = {

@@ -22,6 +22,7 @@ class RegistryPlan:
     events_url: str
     storage: str
     tls_hosts: tuple[str, ...] = ()
+    metrics_listen: str | None = None
 
 
 def prepare(settings: Settings, plan: RegistryPlan, folder: Path) -> Path:
@@ -43,6 +44,7 @@ def prepare(settings: Settings, plan: RegistryPlan, folder: Path) -> Path:
         realm=f"{plan.web_url}/auth/token" if registry.auth == "token" else None,
         bundle=str(folder / "bundle.pem"),
         events_url=f"{plan.events_url}/registry/events" if secret else None,
-        events_secret=secret or None, tls_cert=cert, tls_key=key)
+        events_secret=secret or None, tls_cert=cert, tls_key=key,
+        metrics_addr=plan.metrics_listen)
     (folder / "config.yml").write_text(render(server))
     return folder / "config.yml"

@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
+import logging
 import os
+import time
+from functools import lru_cache
 
-from flask import Blueprint, Flask, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify, request
+from redis.exceptions import RedisError
 
+from auth.clientaddress import client_address, networks
 from bootstrap import current_runtime
-from lineage.audit import audit
 from notify.publish import publish_alert
 from ops import metrics
-from registry import integrity, signing
-from registry.policy import Principal, Scope
-from registry.tokenservice import ANONYMOUS, decide, identify, requested, sign
+from registry import integrity, tokenfallback, tokenrequest
 
 bp = Blueprint("registry_access", __name__)
+log = logging.getLogger(__name__)
 HSTS = "max-age=31536000; includeSubDomains"
 
 
 def init_registry_access(app: Flask) -> None:
     """Register the token and event endpoints and the HSTS header."""
+    from registry.statuspage import bp as status_bp
+
     app.register_blueprint(bp)
+    app.register_blueprint(status_bp)
     app.after_request(_hsts)
     app.jinja_env.globals["integrity_alerts"] = \
         lambda: integrity.recent_alerts(current_runtime().db)
@@ -38,32 +42,28 @@ def _hsts(response):
 @bp.get("/auth/token")
 def token():
     """The Docker registry token protocol: Basic credentials in, a signed JWT out."""
+    started = time.perf_counter()
     runtime = current_runtime()
-    registry = runtime.settings.registry
-    service = request.args.get("service", registry.service)
-    if service != registry.service:
-        return jsonify({"error": f"this token service serves '{registry.service}', "
-                                 f"not '{service}'"}), 400
-    wanted = requested(request.args.getlist("scope"))
-    principal = _principal(runtime)
-    if principal is None:
-        username = _basic()[0]
-        audit(runtime.db, "registry-token", username, " ".join(map(str, wanted)),
-              outcome="denied", detail="wrong username, password or token",
-              asked=[str(s) for s in wanted], granted=[])
-        metrics.registry_tokens.labels("denied").inc()
-        response = jsonify({"errors": [{"code": "UNAUTHORIZED", "message":
-                                        "wrong username, password or token"}]})
-        response.headers["WWW-Authenticate"] = 'Basic realm="Lockmaster registry"'
-        return response, 401
-    granted = decide(principal, wanted, runtime.settings)
-    outcome = _outcome(wanted, granted)
-    audit(runtime.db, "registry-token", principal.name or "anonymous",
-          " ".join(map(str, wanted)) or None, outcome=outcome,
-          asked=[str(s) for s in wanted], granted=[str(s) for s in granted if s.actions])
-    metrics.registry_tokens.labels(outcome).inc()
-    key = signing.load_or_create(runtime.settings.data_dir)
-    return jsonify(sign(key, principal.name or "", service, granted, registry.token_seconds))
+    address = client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                             _trusted(runtime.settings.trusted_proxies))
+    scopes, authorization = request.args.getlist("scope"), request.headers.get("Authorization")
+    service = request.args.get("service", runtime.settings.registry.service)
+    try:
+        answer = tokenrequest.answer(runtime, current_app.secret_key.encode(), scopes, service,
+                                     authorization, address)
+    except RedisError:
+        log.warning("Redis is away: registry tokens come from the database, unthrottled")
+        answer = tokenfallback.answer_from_database(runtime, scopes, service, authorization)
+    metrics.registry_tokens.labels(answer.outcome).inc()
+    response = jsonify(answer.body)
+    response.headers.update(answer.headers)
+    metrics.registry_token_seconds.observe(time.perf_counter() - started)
+    return response, answer.status
+
+
+@lru_cache(maxsize=4)
+def _trusted(proxies: tuple[str, ...]) -> tuple:
+    return networks(proxies)
 
 
 @bp.post("/registry/events")
@@ -86,27 +86,3 @@ def events():
         runtime.db, runtime.settings, envelope,
         on_alert=lambda row_id, alert: publish_alert(runtime, row_id, alert))
     return jsonify({"recorded": recorded, "alerts": alerts})
-
-
-def _basic() -> tuple[str, str]:
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Basic "):
-        return "", ""
-    try:
-        username, _, password = base64.b64decode(header[6:]).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return "", ""
-    return username, password
-
-
-def _principal(runtime) -> Principal | None:
-    if not request.headers.get("Authorization"):
-        return ANONYMOUS
-    username, password = _basic()
-    return identify(runtime.db, username, password) if password else None
-
-
-def _outcome(wanted: list[Scope], granted: list[Scope]) -> str:
-    asked = sum(len(s.actions) for s in wanted)
-    given = sum(len(s.actions) for s in granted)
-    return "ok" if given == asked else ("refused" if given == 0 else "partial")

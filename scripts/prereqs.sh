@@ -8,10 +8,16 @@ requirements="${1:-requirements.txt}"
 packages=(docker.io docker-registry redis-server git busybox-static ca-certificates)
 if [ "$requirements" = requirements-dev.txt ]; then
   # What only the test suite needs: PostgreSQL (the suite runs on it as well as on SQLite),
-  # debootstrap (Debian bases: Lockmaster's own image, the gates' ordinary image), docker-compose (validation),
-  # skopeo (promotion checks), chromium (the web UI, driven by Playwright), openssl and
+  # debootstrap (Debian bases: Lockmaster's own image, the gates' ordinary image), docker-compose
+  # (validation), skopeo (promotion checks), chromium (the web UI, driven by Playwright), npm
+  # (axe-core, the accessibility checker the browser tests inject into every page; only when no
+  # npm is on PATH, since a nodejs from elsewhere ships its own and conflicts with Debian's),
+  # prometheus (promtool and the alert rules' end-to-end test; its service is never started),
+  # haproxy (two web processes behind one realm in the availability test), openssl and
   # openssh-client (the secrets gate's corpus of real keys).
-  packages+=(postgresql debootstrap docker-compose skopeo chromium openssl openssh-client)
+  packages+=(postgresql debootstrap docker-compose skopeo chromium prometheus haproxy openssl
+             openssh-client)
+  command -v npm >/dev/null || packages+=(npm)
 fi
 
 missing=()
@@ -43,4 +49,10 @@ if [ ! -f "$stamp" ]; then
     --config-settings editable_mode=compat
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+
+if [ "$requirements" = requirements-dev.txt ] && \
+    [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
+  echo "[lockmaster] installing axe-core for the browser tests"
+  npm ci --prefix tests/browser --no-audit --no-fund --silent
 fi

@@ -33,7 +33,7 @@ def compose(tmp_path_factory) -> dict:
 
 def test_the_production_services_are_all_there(compose):
     assert set(compose["services"]) == {"migrate", "web", "worker", "redis", "postgres",
-                                        "registry", "registry-setup"}
+                                        "registry", "registry-setup", "realm"}
 
 
 @pytest.mark.parametrize(("service", "args"), LOCKMASTER_SERVICES.items())
@@ -76,6 +76,16 @@ def _mount(volume) -> tuple[str, str]:
         return volume["target"], volume["type"]
     source, target = volume.split(":")[:2]
     return target, "bind" if source.startswith(("/", ".")) else "volume"
+
+
+def test_the_realm_balances_every_web_replica(compose):
+    realm = compose["services"]["realm"]
+    assert "ports" not in compose["services"]["web"] and realm["ports"]
+    config = (ROOT / "ops" / "haproxy" / "realm.cfg").read_text()
+    assert "server-template web 8 web:8000" in config and "option httpchk GET /healthz" in config
+    checked = subprocess.run(["haproxy", "-c", "-f", str(ROOT / "ops" / "haproxy" / "realm.cfg")],
+                             capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_workers_scale_and_have_healthy_dependencies(compose):
@@ -125,6 +135,8 @@ def test_registry_setup_writes_a_config_the_registry_accepts(tmp_path, monkeypat
     assert endpoint["url"] == "https://web:8000/registry/events"
     assert endpoint["headers"] == {"Authorization": ["Bearer s3cret"]}
     assert written["http"]["tls"]["certificate"] == str(out / "registry.crt")
+    assert written["http"]["debug"] == {"addr": "127.0.0.1:5001",
+                                        "prometheus": {"enabled": True, "path": "/metrics"}}
     for name in ("ca.crt", "registry.crt", "registry.key", "web.crt", "web.key", "bundle.pem"):
         assert (out / name).exists(), name
 

@@ -280,3 +280,16 @@ def test_a_user_scoped_to_acme_reads_and_touches_only_acme(make_app, source_repo
     assert web.get(f"/builds/{other.id}").status_code == 404
     assert staged[0].id in web.get("/audit").text and other.id not in web.get("/audit").text
     assert other.id not in web.get("/").text and staged[2].id in web.get("/").text
+    # The web UI's own pages ask the same rule: lists, numbers, lineage and build control.
+    listed = web.get("/builds").text
+    assert other.id not in listed and staged[2].id in listed and "other/x" not in listed
+    assert "other/x" not in web.get("/repositories").text
+    assert web.get("/repositories/other/x").status_code == 404
+    assert web.get("/repositories/other/x/builds/1").status_code == 404
+    assert web.get(f"/images/{other.digest}").status_code == 404
+    assert web.get(f"/images/{staged[0].digest}").status_code == 200
+    page = web.get(f"/builds/{queued[0]}").text
+    assert 'id="retry-form"' in page
+    csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+    assert web.post(f"/builds/{queued[1]}/retry", data={"csrf_token": csrf}).status_code == 404
+    assert web.post(f"/builds/{queued[0]}/retry", data={"csrf_token": csrf}).status_code == 303

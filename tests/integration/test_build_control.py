@@ -134,9 +134,12 @@ def test_log_follow_streams_lines_while_the_build_runs(app, client, source_repo,
     finally:
         stop_worker(worker)
     assert status_when_marker_arrived == "building"
-    assert any(e.startswith("data: ") and e.endswith(f"{marker}\n\n") for e in events)
+    lines = [e.split("\n", 1) for e in events[:-1]]  # each line: its id, then its data
+    assert all(key.startswith("id: ") for key, _data in lines)
+    assert any(data.startswith("data: ") and data.endswith(f"{marker}\n\n")
+               for _key, data in lines)
     assert events[-1] == 'event: end\ndata: {"status": "staged"}\n\n'
-    assert any(e.startswith("data: staged 127.0.0.1:5000/") for e in events)
+    assert any(data.startswith("data: staged 127.0.0.1:5000/") for _key, data in lines)
 
 
 def test_sigterm_lets_the_running_build_finish(app, client, source_repo, secret, slow_build,

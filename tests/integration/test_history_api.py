@@ -154,8 +154,10 @@ def test_lineage_of_a_promoted_digest_in_one_call_and_in_the_cli(make_app, sourc
     as_json = json.loads(runner.invoke(cli, ["lineage", build.digest, "--json"]).output)
     assert as_json == found
     listed = runner.invoke(cli, ["history", "--repository", "acme/web", "--json"])
-    assert [b["id"] for b in json.loads(listed.output)] == [build.id]
-    assert build.id in runner.invoke(cli, ["history", "--status", "staged"]).output
+    assert [(b["id"], b["number"]) for b in json.loads(listed.output)] == [(build.id, 1)]
+    staged = runner.invoke(cli, ["history", "--status", "staged"]).output
+    assert build.id in staged and "#1" in staged
+    assert "acme/web #1" in table.output
     bad = runner.invoke(cli, ["history", "--status", "great"])
     assert bad.exit_code != 0 and "unknown status" in bad.output
 

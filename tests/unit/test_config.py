@@ -205,3 +205,16 @@ def test_anonymous_api_reads_are_off_unless_switched_on():
         parse_config(GOOD + "api:\n  anonymus_read: true\n")
     with pytest.raises(ConfigError, match="anonymous_read"):
         parse_config(GOOD + "api:\n  anonymous_read: sometimes\n")
+
+
+def test_trusted_proxies_and_the_registry_probe_are_checked():
+    _registry, _repos, limits = parse_config(GOOD + "web:\n  trusted_proxies: [10.0.0.0/8]\n")
+    assert limits["trusted_proxies"] == ("10.0.0.0/8",)
+    with pytest.raises(ConfigError, match=r"'trusted_proxies' in web has 'ten' is not an IP"):
+        parse_config(GOOD + "web:\n  trusted_proxies: [ten]\n")
+    registry = parse_config("registry: {probe_image: 'production/acme/web:latest', "
+                            "probe_seconds: 30}\n")[0]
+    assert (registry.probe_image, registry.probe_seconds) == ("production/acme/web:latest", 30)
+    assert parse_config(GOOD)[0].probe_seconds == 15
+    with pytest.raises(ConfigError, match="'probe_seconds' in registry must be 1–3600 seconds"):
+        parse_config("registry: {probe_seconds: 0}\n")

@@ -15,12 +15,17 @@ def test_filters_are_read_into_plain_values():
     assert (wanted.repository, wanted.sha, wanted.limit) == ("acme/web", "abcdef0", 200)
     assert wanted.since == datetime(2026, 1, 31, 11, 0) and wanted.until == datetime(2026, 2, 1)
     assert audit_filter({"actor": "carol", "next": "17"}).cursor == 17
+    found = build_filter({"digest": "ABCDEF0123", "q": "  Fix login  "})
+    assert (found.digest, found.text) == ("sha256:abcdef0123", "Fix login")
+    assert build_filter({"digest": "sha256:abcdef0"}).digest == "sha256:abcdef0"
 
 
 @pytest.mark.parametrize(("args", "reason"), [
     ({"sha": "abc123"}, "7 to 64 hex"), ({"limit": "0"}, "from 1 to 200"),
     ({"until": "9999-12-31T23:00:00-05:00x"}, "ISO 8601"), ({"status": "done"}, "unknown status"),
-    ({"cursor": "1 or 1=1"}, "cursor"), ({"page": "2"}, "unknown parameter")])
+    ({"cursor": "1 or 1=1"}, "cursor"), ({"page": "2"}, "unknown parameter"),
+    ({"digest": "sha256:xyz1234"}, "digest .* must be"), ({"digest": "abc"}, "7 to 64 hex"),
+    ({"q": "x" * 201}, "at most 200")])
 def test_nonsense_is_refused_with_the_reason(args, reason):
     with pytest.raises(BadFilter, match=reason):
         build_filter(args)

@@ -1,14 +1,14 @@
 """layer results: the gates' findings per layer, keyed by its diff_id and reused across builds
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0017
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -4,13 +4,14 @@ the test's own: the fixture and helpers of the registry access tests."""
 from __future__ import annotations
 
 import subprocess
+import time
 from contextlib import ExitStack
 from functools import partial
 
 import pytest
 
 from lineage.audit import AuditEvent
-from registry import signing
+from registry import signing, tokenaudit, tokentally
 from registry.robots import own_credentials
 from tests.integration.conftest import repo_entry
 from tests.integration.ownregistry import docker_cli, own_registry
@@ -29,6 +30,11 @@ class Guarded:
         self.runtime = app.extensions["lockmaster"]
         self.settings = self.runtime.settings
         self._registry, self._running = registry, ExitStack()
+
+    @property
+    def metrics_addr(self) -> str:
+        """host:port of the test registry's own Prometheus metrics."""
+        return self._registry.keywords["metrics_addr"]
 
     def start_registry(self) -> None:
         """Start the test's registry (it reads the certificate bundle now, and only now)."""
@@ -75,10 +81,28 @@ class Guarded:
         return own_credentials(self.settings, self.runtime.db, purpose)
 
     def audit(self, action: str = "registry-token") -> list[AuditEvent]:
-        """The audit events of one kind, oldest first."""
+        """The audit events of one kind, oldest first (token grants counted so far written
+        first, as a worker's periodic duty writes them, once the web processes have handed
+        their counts to Redis)."""
+        if action == tokenaudit.ACTION:
+            time.sleep(tokentally.FLUSH_SECONDS + 0.5)
+        tokenaudit.flush(self.runtime.redis, self.runtime.db, everything=True)
         with self.runtime.db.session() as session:
             return list(session.query(AuditEvent).filter_by(action=action)
                         .order_by(AuditEvent.id))
+
+
+def use_installation(monkeypatch, app):
+    """Point the `lockmaster` CLI of this process at the app's installation; its settings."""
+    settings = app.extensions["lockmaster"].settings
+    for name in ("LOCKMASTER_DATA_DIR", "LOCKMASTER_CONFIG", "LOCKMASTER_DATABASE_URL",
+                 "LOCKMASTER_REDIS_URL"):
+        monkeypatch.setenv(name, {"LOCKMASTER_DATA_DIR": str(settings.data_dir),
+                                  "LOCKMASTER_CONFIG": str(settings.config_path),
+                                  "LOCKMASTER_DATABASE_URL": settings.database_url,
+                                  "LOCKMASTER_REDIS_URL": settings.redis_url}[name])
+    signing.load_or_create(settings.data_dir)
+    return settings
 
 
 @pytest.fixture
@@ -95,23 +119,19 @@ def guarded(make_app, source_repo, registry_prefix, tmp_path, monkeypatch, base_
     addr = f"127.0.0.1:{free_port()}"
     app = make_app([repo_entry(source_repo, notifications=notification_targets)], registry={
         "url": addr, "insecure": True, "auth": "token", "events_secret_env": EVENTS_ENV,
-        "staging": f"{registry_prefix}/staging", "production": f"{registry_prefix}/production"})
+        "staging": f"{registry_prefix}/staging", "production": f"{registry_prefix}/production",
+        "probe_seconds": 1, "probe_image": f"{registry_prefix}/production/acme/web:probe"},
+        web={"trusted_proxies": ["127.0.0.1"]})  # tests play clients at other addresses
     add_people(app)
-    settings = app.extensions["lockmaster"].settings
-    for name in ("LOCKMASTER_DATA_DIR", "LOCKMASTER_CONFIG", "LOCKMASTER_DATABASE_URL",
-                 "LOCKMASTER_REDIS_URL"):
-        monkeypatch.setenv(name, {"LOCKMASTER_DATA_DIR": str(settings.data_dir),
-                                  "LOCKMASTER_CONFIG": str(settings.config_path),
-                                  "LOCKMASTER_DATABASE_URL": settings.database_url,
-                                  "LOCKMASTER_REDIS_URL": settings.redis_url}[name])
-    signing.load_or_create(settings.data_dir)
+    settings = use_installation(monkeypatch, app)
     (tmp_path / "docker").mkdir()
     with gunicorn(settings) as web:
         registry = partial(own_registry, tmp_path / "registry", addr=addr,
                            realm=f"{web}/auth/token",
                            bundle=str(signing.bundle_path(settings.data_dir)),
                            events_url=f"{web}/registry/events",
-                           events_secret="events-secret-for-tests")
+                           events_secret="events-secret-for-tests",
+                           metrics_addr=f"127.0.0.1:{free_port()}")
         guarded = Guarded(app, addr, web, tmp_path / "docker", registry)
         guarded.start_registry()
         try:

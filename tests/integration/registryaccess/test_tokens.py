@@ -86,7 +86,7 @@ def test_a_partial_grant_is_a_token_with_only_the_allowed_action(guarded):
     assert body["token"] == body["access_token"] and body["expires_in"] == 300
     header = jwt.get_unverified_header(body["token"])
     cert = base64.b64decode(header["x5c"][0])
-    assert header["alg"] == "RS256"
+    assert header["alg"] == "ES256"
     bundle = signing.bundle_path(guarded.settings.data_dir).read_text()
     assert base64.b64encode(cert).decode()[:64] in bundle.replace("\n", "")
     claims = jwt.decode(body["token"], options={"verify_signature": False})
