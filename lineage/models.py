@@ -139,7 +139,7 @@ class Build(Base):
     cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancelled_by: Mapped[str | None] = mapped_column(String(255))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    # Added by migration 0017: `acme/web #42`, given when the build is first flushed.
+    # Added by migration 0013: `acme/web #42`, given when the build is first flushed.
     number: Mapped[int | None] = mapped_column(Integer)
 
     delivery: Mapped[Delivery | None] = relationship(back_populates="builds")

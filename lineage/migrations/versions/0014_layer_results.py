@@ -1,14 +1,14 @@
 """layer results: the gates' findings per layer, keyed by its diff_id and reused across builds
 
 Revision ID: 0014
-Revises: 0017
+Revises: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0017"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

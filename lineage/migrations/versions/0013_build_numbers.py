@@ -1,13 +1,13 @@
 """build numbers: `acme/web #42`, unique per repository, existing builds numbered in id order
 
-Revision ID: 0017
-Revises: 0010
+Revision ID: 0013
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
+revision = "0013"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
