@@ -15,7 +15,7 @@ from builder.checks.cli import advisories
 from builder.cli import register as register_build_commands
 from config import ConfigError, Settings, load_settings, missing_web_secrets
 from lineage import cli as history_cli
-from ops import jsonlog, multiproc
+from ops import headers, jsonlog, multiproc
 from promotion.cli import approve
 from registry import cli as registry_cli
 from webhooks import cli as webhooks_cli
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, *, serves_web: bool = True) -> 
     app.register_blueprint(build_control_bp)
     app.register_error_handler(413, _too_large)
     init_api_guard(app)
+    headers.init_app(app)
     return app
 
 
