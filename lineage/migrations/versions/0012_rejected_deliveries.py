@@ -1,14 +1,14 @@
 """rejected deliveries counted per minute; deliveries found by age (retention)
 
 Revision ID: 0012
-Revises: 0011
+Revises: 0017
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0011"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
