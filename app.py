@@ -15,7 +15,7 @@ from builder.checks.cli import advisories
 from builder.cli import register as register_build_commands
 from config import ConfigError, Settings, load_settings, missing_web_secrets
 from lineage import cli as history_cli
-from ops import jsonlog, multiproc
+from ops import headers, jsonlog, multiproc
 from promotion.cli import approve
 from registry import cli as registry_cli
 from webhooks import cli as webhooks_cli
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, *, serves_web: bool = True) -> 
     app.register_blueprint(build_control_bp)
     app.register_error_handler(413, _too_large)
     init_api_guard(app)
+    headers.init_app(app)
     return app
 
 
@@ -129,7 +130,7 @@ def worker(burst: bool, pool: str | None) -> None:
     from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE
     from builder.dispatch import pool_queue
     from builder.workers import LockmasterWorker
-    from registry.duties import run_in_background
+    from registry.duties import registry_duties
     from webhooks.recording import RecorderProcess, record_all
 
     settings = _settings_or_exit()
@@ -145,13 +146,13 @@ def worker(burst: bool, pool: str | None) -> None:
             record_all(runtime)
         else:
             recorder.ensure_running()
-        duties = None if burst else run_in_background(runtime)
+        lockmaster_worker = LockmasterWorker(queues, runtime, recorder=recorder)
+        lockmaster_worker.duties.register("registry", settings.registry.probe_seconds,
+                                          lambda: registry_duties(runtime), shared=True)
         try:
-            LockmasterWorker(queues, runtime, recorder=recorder).work(burst=burst)
+            lockmaster_worker.work(burst=burst)
         finally:
             recorder.stop()
-            if duties is not None:
-                duties.set()
 
 
 @cli.group()

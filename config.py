@@ -144,6 +144,17 @@ class GcPolicy:
 
 
 @dataclass(frozen=True)
+class RetentionPolicy:
+    """What `lockmaster gc` keeps of the record: accepted deliveries' bodies and headers (a
+    tombstone of each stays, for dedupe and lineage), rejected deliveries' details, and the
+    audit trail (None: kept for ever)."""
+
+    deliveries_days: int = 30
+    rejected_days: int = 7
+    audit_days: int | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a Lockmaster process needs to know, validated once at start."""
 
@@ -156,6 +167,7 @@ class Settings:
     max_webhook_bytes: int = 25 * 1024 * 1024
     clone_hosts: tuple[str, ...] = ()
     gc: GcPolicy = field(default_factory=GcPolicy)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     # api.anonymous_read: /api/v1 reads without a token (writes always need one).
     anonymous_read: bool = False
     # buildkit.frontend_image: a mirrored docker/dockerfile image for `# syntax=` lines.
@@ -238,8 +250,10 @@ class _Mapping(dict):
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
-_TOP_KEYS = {"registry", "repositories", "webhooks", "checks", "gc", "api", "buildkit", "web"}
+_TOP_KEYS = {"registry", "repositories", "webhooks", "checks", "gc", "api", "buildkit", "web",
+             "retention"}
 _WEB_KEYS = {"trusted_proxies"}
+_RETENTION_KEYS = {"deliveries_days", "rejected_days", "audit_days"}
 _API_KEYS = {"anonymous_read"}
 _GC_KEYS = {"keep_images", "mirror_max_age_days", "layer_cache_entries",
             "build_cache_max_gb"}
@@ -332,8 +346,11 @@ def parse_config(text: str, source: str = "lockmaster.yml"):
     gc = _parse_gc(_Reader(source, top.get("gc", dict, {}), "gc", _GC_KEYS))
     api = _Reader(source, top.get("api", dict, {}), "api", _API_KEYS)
     buildkit = _Reader(source, top.get("buildkit", dict, {}), "buildkit", BUILDKIT_KEYS)
+    retention = _parse_retention(_Reader(source, top.get("retention", dict, {}), "retention",
+                                         _RETENTION_KEYS))
     return registry, tuple(repositories), {"max_webhook_bytes": max_mb * 1024 * 1024,
                                            "clone_hosts": clone_hosts, "gc": gc,
+                                           "retention": retention,
                                            "frontend_image": parse_frontend_image(buildkit),
                                            "anonymous_read": api.get("anonymous_read", bool,
                                                                      False),
@@ -363,6 +380,19 @@ def _parse_gc(reader: _Reader) -> GcPolicy:
     for key in sorted(_GC_KEYS):
         if getattr(policy, key) < 0:
             reader.fail(key, "must be 0 or more")
+    return policy
+
+
+def _parse_retention(reader: _Reader) -> RetentionPolicy:
+    defaults = RetentionPolicy()
+    policy = RetentionPolicy(
+        deliveries_days=reader.get("deliveries_days", int, defaults.deliveries_days),
+        rejected_days=reader.get("rejected_days", int, defaults.rejected_days),
+        audit_days=reader.get("audit_days", int, defaults.audit_days))
+    for key in sorted(_RETENTION_KEYS):
+        if getattr(policy, key) is not None and getattr(policy, key) < 1:
+            reader.fail(key, "must be a number of days, at least 1 (leave audit_days out "
+                             "to keep the audit trail for ever)")
     return policy
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
@@ -103,7 +104,12 @@ def logout():
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths, never another host."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("promotion_ui.dashboard")
+    """Only a local path (no scheme, no host, no backslash, no control character: browsers
+    drop tabs and read a backslash as `/`, so `/<tab>/evil.com` would leave the site); else
+    `/`."""
+    if target and target.startswith("/") and not target.startswith("//") \
+            and "\\" not in target and target.isprintable():
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return "/"

@@ -1,10 +1,11 @@
 """Webhook intake under load: Lockmaster's /webhooks/github against a bare Flask endpoint.
 
-Both run under gunicorn with the settings `make run` uses (`lockmaster web`: 2 sync workers on
-127.0.0.1), Lockmaster with the recorder a worker runs beside it; N signed GitHub push
-deliveries for distinct commits are fired at concurrency C from another process, in rounds
-alternating between the two servers. Prints a table; the last line is JSON with `ratio` and
-`p99_ms` (of the median rounds) and how long the recorder took to write every delivery.
+Both run under gunicorn with the settings `make run` uses (`lockmaster web`: 2 threaded workers
+of 32 threads on 127.0.0.1, ops/gunicorn_conf.py), Lockmaster with the recorder a worker runs
+beside it; N signed GitHub push deliveries for distinct commits are fired at concurrency C
+from another process, in rounds alternating between the two servers. Prints a table; the last
+line is JSON with `ratio` and `p99_ms` (of the median rounds) and how long the recorder took to
+write every delivery.
 
     .venv/bin/python bench/webhook_intake.py [--n N] [--rounds R]
 """
@@ -220,7 +221,8 @@ def main() -> None:
             # What each worker runs beside it, at the priority it gives it.
             _serve([sys.executable, "app.py", "recorder"], env, nice=NICENESS),
             _serve([gunicorn, "--bind", f"127.0.0.1:{ports['bare']}", "--workers", "2",
-                    "--access-logfile", "-", "bench.bare_app:create_app()"], env)]
+                    *_server_settings(), "--access-logfile", "-", "bench.bare_app:create_app()"],
+                   env)]
         try:
             for port in ports.values():
                 _wait(port)
@@ -233,6 +235,15 @@ def main() -> None:
     _report(results, args)
 
 
+def _server_settings() -> list[str]:
+    """The worker class and threads `lockmaster web` runs with, for the bare endpoint too."""
+    from ops import gunicorn_conf as conf
+
+    return ["--worker-class", conf.worker_class, "--threads", str(conf.threads),
+            "--worker-connections", str(conf.worker_connections),
+            "--keep-alive", str(conf.keepalive)]
+
+
 def _median_round(rounds: list[dict]) -> dict:
     return sorted(rounds, key=lambda r: r["per_s"])[len(rounds) // 2]
 
@@ -240,7 +251,8 @@ def _median_round(rounds: list[dict]) -> dict:
 def _report(results: dict[str, list[dict]], args) -> None:
     database = (args.database_url or "sqlite").split(":", 1)[0]
     print(f"{args.rounds} alternating rounds of {args.n} signed GitHub push deliveries, "
-          f"concurrency {args.concurrency}, gunicorn 2 sync workers on 127.0.0.1, "
+          f"concurrency {args.concurrency}, gunicorn 2 workers {' '.join(_server_settings())} "
+          "on 127.0.0.1, "
           f"database {database}")
     print(f"{'round':<8}{'endpoint':<22}{'deliveries/s':>14}{'p50 ms':>10}{'p90 ms':>10}"
           f"{'p99 ms':>10}{'max ms':>10}  statuses")

@@ -102,15 +102,21 @@ def reconcile_command(grace: int) -> None:
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
 def gc(dry_run: bool) -> None:
-    """Remove Lockmaster's dangling images, leftover build containers and old mirrors."""
+    """Remove Lockmaster's dangling images, leftover build containers and old mirrors, and
+    what the retention policy no longer keeps of the record (lockmaster.yml `retention:`)."""
     from builder.gc import collect
+    from lineage.retention import apply_retention
 
-    report = collect(_runtime(), dry_run=dry_run)
+    runtime = _runtime()
+    report = collect(runtime, dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
     for kind, items in report.items():
         click.echo(f"{verb} {len(items)} {kind}")
         for item in items:
             click.echo(f"  {item}")
+    for kind, count in apply_retention(runtime.db, runtime.settings.retention,
+                                       dry_run=dry_run).items():
+        click.echo(f"{verb} {count} {kind}")
 
 
 def register(cli: click.Group) -> None:

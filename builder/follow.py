@@ -16,6 +16,8 @@ from lineage.models import Build
 
 BLOCK_MILLISECONDS = 1000
 MAX_IDLE_POLLS = 4 * 3600  # a follower never hangs for ever on a build nobody runs
+# Followers one web process serves at once (ops/gunicorn_conf.py gives it 8 threads more).
+FOLLOWERS_PER_PROCESS = 24
 _STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 _STORED_ID = re.compile(r"log-([0-9]{1,9})")
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+import threading
+
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from auth.access import api_readable
 from bootstrap import current_runtime
 from builder.buildlog import live_lines
-from builder.follow import events, follow
+from builder.follow import FOLLOWERS_PER_PROCESS, events, follow
 from lineage import filters, queries
 from lineage.apiguard import problem
 from lineage.models import Build
@@ -113,11 +115,23 @@ def list_audit():
 
 
 def event_stream(runtime, build_id: str, statuses: bool = False) -> Response:
-    """The build's log as text/event-stream, resuming after the request's Last-Event-ID."""
+    """The build's log as text/event-stream, resuming after the request's Last-Event-ID, if
+    this process has a follower slot left (each holds a thread for the whole build; the
+    others answer webhooks)."""
+    slots = current_app.extensions.setdefault(
+        "lockmaster_followers", threading.BoundedSemaphore(FOLLOWERS_PER_PROCESS))
+    if not slots.acquire(blocking=False):
+        busy = problem(503, f"{FOLLOWERS_PER_PROCESS} clients already follow build logs on "
+                            "this web process: retry in a few seconds, or read the log "
+                            "without follow=1")
+        busy.headers["Retry-After"] = "5"
+        return busy
     after = request.headers.get("Last-Event-ID") or request.args.get("after") or ""
     lines = follow(runtime.redis, runtime.db, build_id, after[:64], statuses)
-    return Response(events(lines), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    response = Response(events(lines), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    response.call_on_close(slots.release)
+    return response
 
 
 def _read_build(runtime, build_id: str, read):

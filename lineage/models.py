@@ -76,7 +76,7 @@ class Delivery(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)
     status_code: Mapped[int] = mapped_column(Integer)
-    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     # What `lockmaster deliveries replay` needs: the headers that matter and the raw body
     # (authentic deliveries only), and which delivery a replay re-ran.
     headers: Mapped[dict | None] = mapped_column(JSON)
@@ -84,6 +84,21 @@ class Delivery(Base):
     replay_of: Mapped[int | None] = mapped_column(Integer)
 
     builds: Mapped[list[Build]] = relationship(back_populates="delivery")
+
+
+class RejectedDeliveries(Base):
+    """How many deliveries no configured secret signed, per provider, reason and minute (the
+    detail of at most a thousand a day is kept as Delivery rows)."""
+
+    __tablename__ = "rejected_deliveries"
+    __table_args__ = (UniqueConstraint("provider", "reason", "minute",
+                                       name="uq_rejected_deliveries_minute"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(40))
+    minute: Mapped[datetime] = mapped_column(DateTime, index=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 # A build's own row only: its checks, triggers, notifications and promotions load eagerly

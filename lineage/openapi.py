@@ -140,8 +140,10 @@ PATHS = {
         _query("cursor", "the previous page's `next`", {"type": "string", "format": "uuid"})],
         errors=())},
     "/api/v1/builds/{build_id}": _get("One build", "Build", [BUILD_ID]),
-    "/api/v1/builds/{build_id}/log": _get("The build log", "Build", [BUILD_ID],
-                                          media="text/plain"),
+    "/api/v1/builds/{build_id}/log": _get("The build log (follow=1: live, as events; 503 when "
+                                          "this web process already serves its followers)",
+                                          "Build", [BUILD_ID], media="text/plain",
+                                          errors=(404, 503)),
     "/api/v1/builds/{build_id}/sbom": _get("The build's CycloneDX SBOM", "Build", [BUILD_ID],
                                            media="application/vnd.cyclonedx+json"),
     "/api/v1/builds/{build_id}/cancel": _post("Cancel a build (scope build)", [BUILD_ID],

@@ -26,7 +26,7 @@ def is_authentic(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
     return verify_prefixed_sha256(secret, body, headers.get("X-Hub-Signature"))
 
 
-def delivery_id(headers: Mapping[str, str]) -> str | None:
+def delivery_id(headers: Mapping[str, str], _body: bytes = b"") -> str | None:
     """The id Bitbucket gives each delivery (the same on a redelivery)."""
     return headers.get(DELIVERY_HEADER)
 

@@ -29,7 +29,7 @@ def is_authentic(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
     return verify_hex_sha256(secret, body, _header(headers, "Signature"))
 
 
-def delivery_id(headers: Mapping[str, str]) -> str | None:
+def delivery_id(headers: Mapping[str, str], _body: bytes = b"") -> str | None:
     """The id Gitea/Forgejo gives each delivery (the same on a redelivery)."""
     return _header(headers, "Delivery")
 

@@ -24,7 +24,7 @@ def is_authentic(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
     return verify_prefixed_sha256(secret, body, headers.get("X-Hub-Signature-256"))
 
 
-def delivery_id(headers: Mapping[str, str]) -> str | None:
+def delivery_id(headers: Mapping[str, str], _body: bytes = b"") -> str | None:
     """The id GitHub gives each delivery (the same on a redelivery)."""
     return headers.get(DELIVERY_HEADER)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Mapping
 
@@ -26,9 +27,11 @@ def is_authentic(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
     return bool(token) and hmac.compare_digest(token.encode(), secret.encode())
 
 
-def delivery_id(headers: Mapping[str, str]) -> str | None:
-    """GitLab's Idempotency-Key (same on every retry), else the event's UUID."""
-    return headers.get("Idempotency-Key") or headers.get("X-Gitlab-Event-UUID")
+def delivery_id(headers: Mapping[str, str], body: bytes = b"") -> str | None:
+    """GitLab's Idempotency-Key (same on every retry), else the event's UUID, else (older
+    GitLab versions send neither) a hash of the body, which a retry sends unchanged."""
+    given = headers.get("Idempotency-Key") or headers.get("X-Gitlab-Event-UUID")
+    return given or "body-sha256:" + hashlib.sha256(body).hexdigest()
 
 
 def repository_name(payload: object) -> str | None:

@@ -7,10 +7,12 @@ import json
 import logging
 from dataclasses import dataclass, field
 
+from redis.exceptions import RedisError
+
 from bootstrap import Runtime
 from config import RepositoryConfig
 from ops import metrics
-from webhooks import admission
+from webhooks import admission, rejections
 from webhooks.admission import IntakeUnavailable
 from webhooks.events import PushEvent
 from webhooks.rules import build_key
@@ -59,23 +61,37 @@ def record(runtime: Runtime, received: Received, outcome: str, status: int, reas
            event: str | None = None, repository: str | None = None,
            ref: str | None = None) -> Outcome:
     """Admit a delivery that builds nothing (ignored, malformed or rejected)."""
-    authentic = outcome != "rejected"
+    if outcome == "rejected":
+        return _reject(runtime, received, status, reason, repository)
     answer = {"ignored": reason} if outcome == "ignored" else {"error": reason}
-    dedupe_key = received.dedupe_key if authentic else None
-    meta = _meta(received, dedupe_key, authentic, event=event, outcome=outcome, status=status,
-                 reason=reason, repository=repository, ref=ref)
-    try:
-        fresh, stored = admission.admit(runtime.redis, meta, received.body if authentic else None,
-                                        dedupe_key, [], f"{status}\n{json.dumps(answer)}")
-    except IntakeUnavailable:
-        if authentic:
-            raise
-        log.warning("could not record a rejected %s delivery: Redis is not answering",
-                    received.provider)
-        return Outcome(status, answer)
+    meta = _meta(received, received.dedupe_key, True, event=event, outcome=outcome,
+                 status=status, reason=reason, repository=repository, ref=ref)
+    fresh, stored = admission.admit(runtime.redis, meta, received.body, received.dedupe_key,
+                                    [], f"{status}\n{json.dumps(answer)}")
     if not fresh:
         return stored_outcome(stored)
     metrics.deliveries.labels(received.provider, outcome).inc()
+    return Outcome(status, answer)
+
+
+def _reject(runtime: Runtime, received: Received, status: int, reason: str,
+            repository: str | None) -> Outcome:
+    """Count a delivery nobody signed, keeping its detail only within the day's allowance
+    (anyone can send these: they must not fill the database)."""
+    answer = {"error": reason}
+    metrics.deliveries.labels(received.provider, "rejected").inc()
+    try:
+        if rejections.count(runtime.redis, received.provider, status):
+            detail = Received(received.provider, (received.delivery_id or "")[:200] or None,
+                              rejections.detail_headers(received.headers))
+            meta = _meta(detail, None, False, event=None, outcome="rejected", status=status,
+                         reason=reason[:1000],
+                         repository=(repository or "")[:rejections.REPOSITORY_CAP] or None,
+                         ref=None)
+            admission.admit(runtime.redis, meta, None, None, [], "")
+    except (IntakeUnavailable, RedisError):
+        log.warning("could not count a rejected %s delivery: Redis is not answering",
+                    received.provider)
     return Outcome(status, answer)
 
 

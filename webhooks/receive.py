@@ -32,8 +32,8 @@ def receive(runtime: Runtime, provider: ModuleType, headers: Mapping[str, str], 
     """Handle one delivery; a replay (of a stored authentic delivery) skips authentication
     and the delivery-id dedupe, but not the dedupe of builds by commit. Its rows are written
     by the recorder; nothing here waits on the database."""
-    received = Received(provider.NAME, provider.delivery_id(headers), kept_headers(headers),
-                        body, replay_of)
+    received = Received(provider.NAME, provider.delivery_id(headers, body),
+                        kept_headers(headers), body, replay_of)
     try:
         return _admit(runtime, provider, headers, received)
     except IntakeUnavailable:

@@ -14,6 +14,7 @@ import time
 from redis.exceptions import RedisError, ResponseError
 
 from bootstrap import Runtime
+from webhooks import rejections
 from webhooks.recorder import claim_abandoned, ensure_group, pending, record_new
 
 NICENESS = 10
@@ -33,6 +34,7 @@ def run_recorder(runtime: Runtime, parent_pid: int | None = None) -> None:
             if time.monotonic() - last_claim > CLAIM_EVERY_SECONDS:
                 ensure_group(runtime)
                 claim_abandoned(runtime, consumer)
+                rejections.flush(runtime.redis, runtime.db)
                 last_claim = time.monotonic()
             record_new(runtime, consumer, block_ms=1000)
         except ResponseError as exc:
@@ -61,6 +63,7 @@ def record_all(runtime: Runtime, timeout: float = 30.0) -> None:
                                f"{timeout:.0f}s: is a recorder stuck? see the worker's log")
         time.sleep(0.02)
         claim_abandoned(runtime, consumer)
+    rejections.flush(runtime.redis, runtime.db)
 
 
 def settle(runtime: Runtime, timeout: float = 5.0) -> bool:

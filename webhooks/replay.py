@@ -44,7 +44,11 @@ def replay(runtime: Runtime, delivery_pk: int) -> Outcome:
         delivery = session.get(Delivery, delivery_pk, options=[undefer(Delivery.body)])
         if delivery is None:
             raise CannotReplay(f"no delivery {delivery_pk}: see `lockmaster deliveries list`")
-        if delivery.outcome == "rejected" or delivery.body is None:
+        if delivery.outcome != "rejected" and delivery.body is None:
+            raise CannotReplay(f"delivery {delivery_pk} is older than the retention of "
+                               "deliveries (retention.deliveries_days in lockmaster.yml): only "
+                               "its tombstone is kept; ask the Git host to redeliver it")
+        if delivery.outcome == "rejected":
             raise CannotReplay(f"delivery {delivery_pk} was rejected, so its body was not kept; "
                                "ask the Git host to redeliver it instead")
         provider, headers, body = delivery.provider, delivery.headers or {}, delivery.body

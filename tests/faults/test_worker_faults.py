@@ -20,7 +20,6 @@ from tests.integration.buildhelpers import (
     build_of,
     kill_worker_and_horse,
     push,
-    reconciled,
     start_worker,
     started_containers,
     stop_worker,
@@ -74,29 +73,40 @@ def test_workers_on_one_queue_build_every_queued_commit_once(
         assert f"release-{n}" in tags
 
 
-def test_kill_9_mid_build_is_requeued_its_container_removed_and_pushed_once(
+def test_kill_9_mid_build_is_settled_by_an_idle_worker_without_reconcile(
         app, client, source_repo, secret, base_image, tmp_path):
-    """Injects: SIGKILL to the worker and its work horse while the build's RUN step runs."""
-    marker = _slow(source_repo, base_image, 5)
+    """Injects: SIGKILL to the worker while the build's RUN step runs, with another worker
+    idle on the queues (RQ keeps an idle worker waiting for minutes). Nobody runs
+    `lockmaster reconcile`: the idle worker's periodic duties settle the build within two
+    minutes, and it builds it again."""
+    marker = _slow(source_repo, base_image, 12)
     build_id = push(client, source_repo, secret)
-    worker = start_worker(app, tmp_path / "worker.log")
+    workers = [start_worker(app, tmp_path / f"worker-{n}.log") for n in range(2)]
     try:
         wait_for(lambda: marker in build_log(client, build_id), 60, "the RUN step to start")
+        (busy,) = wait_for(lambda: _workers(app, "busy"), 30, "the busy worker")
+        wait_for(lambda: _workers(app, "idle"), 30, "the other worker to wait on the queues")
+        kill_worker_and_horse(next(w for w in workers if w.pid == busy.pid))
+        assert_no_step_left(build_log(client, build_id), marker, seconds=3)  # dies with it
+        containers = started_containers(build_log(client, build_id))
+        wait_for(lambda: REQUEUED in [h.get("reason") for h in build_of(client, build_id)[
+            "history"]], 120, "an idle worker to settle the build of the killed one")
+        assert_no_container_left(containers)
+        wait_for(lambda: build_of(client, build_id)["status"] in ("staged", "failed"), 120,
+                 "the re-queued build to end")
     finally:
-        kill_worker_and_horse(worker)
-    assert_no_step_left(build_log(client, build_id), marker, seconds=3)  # dies with its worker
-    containers = started_containers(build_log(client, build_id))
-    assert REQUEUED in reconciled(app, build_id)
-    assert build_of(client, build_id)["history"][-1]["reason"] == REQUEUED
-    assert_no_container_left(containers)
-    rerun = start_worker(app, tmp_path / "rerun.log", "--burst")
-    try:
-        assert rerun.wait(timeout=120) == 0
-    finally:
-        stop_worker(rerun)
+        for worker in workers:
+            stop_worker(worker)
     build = build_of(client, build_id)
     assert build["status"] == "staged", build["error"]
     assert (_pushes(build), _clones(build)) == (1, 2)
+
+
+def _workers(app, state: str) -> list:
+    from rq import Worker
+
+    redis = app.extensions["lockmaster"].redis
+    return [w for w in Worker.all(connection=redis) if w.get_state() == state]
 
 
 def test_sigterm_finishes_the_build_and_a_second_sigterm_stops_and_records_it(

@@ -249,3 +249,22 @@ def test_a_force_push_builds_normally(hosted, host, source_repo, secret):
         payload["push"]["changes"][0]["forced"] = True
     response = host.post(hosted.test_client(), host.push_event, payload, secret)
     assert response.status_code == 202
+
+
+def test_an_old_gitlab_delivery_without_ids_is_accepted_and_deduped_by_its_body(
+        make_app, source_repo, secret):
+    """Injects: GitLab deliveries with neither Idempotency-Key nor X-Gitlab-Event-UUID (older
+    GitLab versions send neither), the same body twice, then another body."""
+    app = make_app([repo_entry(source_repo, provider="gitlab")])
+    host, client = HOSTS["gitlab"], app.test_client()
+    payload = push(host, source_repo)
+    no_ids = {"Idempotency-Key": "", "X-Gitlab-Event-UUID": ""}
+    first, again = (host.post(client, "Push Hook", payload, secret, headers=no_ids)
+                    for _ in range(2))
+    assert first.status_code == again.status_code == 202, first.get_json()
+    assert again.get_json() == first.get_json()
+    other = host.post(client, "Push Hook", {**payload, "user_username": "carol"}, secret,
+                      headers=no_ids)
+    assert other.status_code == 202
+    assert [d.outcome for d in deliveries(app)] == ["accepted", "accepted"]
+    assert count(app, Build) == 1

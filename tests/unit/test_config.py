@@ -218,3 +218,15 @@ def test_trusted_proxies_and_the_registry_probe_are_checked():
     assert parse_config(GOOD)[0].probe_seconds == 15
     with pytest.raises(ConfigError, match="'probe_seconds' in registry must be 1–3600 seconds"):
         parse_config("registry: {probe_seconds: 0}\n")
+
+
+def test_the_retention_policy_has_defaults_and_is_validated():
+    _registry, _repos, limits = parse_config("registry: {}\n")
+    assert (limits["retention"].deliveries_days, limits["retention"].rejected_days,
+            limits["retention"].audit_days) == (30, 7, None)
+    _registry, _repos, limits = parse_config("retention: {deliveries_days: 3, audit_days: 400}\n")
+    assert (limits["retention"].deliveries_days, limits["retention"].audit_days) == (3, 400)
+    with pytest.raises(ConfigError, match="line 3: 'rejected_days' in retention must be"):
+        parse_config("registry: {}\nretention:\n  rejected_days: 0\n")
+    with pytest.raises(ConfigError, match="line 2: unknown key 'bodies_days' in retention"):
+        parse_config("retention:\n  bodies_days: 3\n")

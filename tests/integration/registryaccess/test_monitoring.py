@@ -13,7 +13,8 @@ import pytest
 import requests
 import yaml
 
-from registry.duties import run_in_background
+from builder.duties import Duties
+from registry.duties import registry_duties
 from tests.integration.promotionkit import PASSWORD
 from tests.integration.registryaccess.conftest import Guarded
 from tests.integration.webserver import free_port
@@ -108,7 +109,10 @@ def test_a_stopped_registry_flips_the_probe_and_fires_registry_down(guarded, tmp
     guarded.skopeo_copy("promoter", guarded.ref("production", "probe"))
     registry_metrics = requests.get(f"http://{guarded.metrics_addr}/metrics", timeout=10).text
     assert "registry_http_requests_total" in registry_metrics
-    stop = run_in_background(guarded.runtime)  # what every worker runs, every probe_seconds
+    duties = Duties(guarded.runtime.redis)  # what every worker runs, every probe_seconds
+    duties.register("registry", guarded.settings.registry.probe_seconds,
+                    lambda: registry_duties(guarded.runtime), shared=True)
+    duties.start()
     try:
         _until(lambda: _registry_up(guarded) == 1, 5)
         with _prometheus(tmp_path, {"lockmaster": guarded.web.removeprefix("http://"),
@@ -128,4 +132,4 @@ def test_a_stopped_registry_flips_the_probe_and_fires_registry_down(guarded, tmp
             _until(lambda: _registry_up(guarded) == 1, 2 * interval + 1)
             assert 'id="registry-up"><strong>up</strong>' in _status_page(guarded)
     finally:
-        stop.set()
+        duties.stop()
