@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bootstrap import Runtime
+from builder.attest import base_images, sign_staged, worker_signer_or_fail
 from builder.bkrun import buildkit_build
 from builder.buildlog import BuildLog
 from builder.checks.runner import run_gates
@@ -32,6 +33,7 @@ from lineage.models import ROW_ONLY, Build, utcnow
 from lineage.triggers import current_refs
 from notify.publish import publish
 from ops import metrics
+from provenance.formats import sha256_digest
 from registry.access import push_auth, registry_client
 from webhooks.admission import forget_build
 
@@ -146,18 +148,25 @@ class BuildRun:
         if self._checks(build, repo, image_id, workspace):
             return
         self.stage = "push"
+        signer = worker_signer_or_fail(self.runtime)  # before pushing: a wrong key stages nothing
+        log_digest = sha256_digest(self.log.text().encode())  # the log up to the checks' end
         with self._advancing(BuildStatus.PUSHING) as (session, pushing):
             # Tags for every ref this build answers whose newest build it is (read just now).
             tags = image_tags(pushing, current_refs(session, pushing))
         repository = self.runtime.settings.registry.repository("staging", repo.image)
+        registry = registry_client(self.runtime, "builder")
         pushed = tag_pushed(self.runtime.settings.registry,
                             push_image(client, image_id, repository, tags, self.log,
                                        auth_config=push_auth(self.runtime)),
-                            tags, self.log, registry_client(self.runtime, "builder"))
+                            tags, self.log, registry)
+        proof = sign_staged(self.runtime, build, repo, pushed, registry, signer, log_digest,
+                            base_images(client, build_paths(build, repo, workspace)[1]))
+        self.log.write(f"signed {repository}@{pushed.digest}: {proof['signature']}, "
+                       f"attestations {proof['attestation']}")
         size = client.images.get(image_id).attrs.get("Size")
         self.log.write(f"staged {repository}@{pushed.digest}")
         self._advance(BuildStatus.STAGED, digest=pushed.digest, image_repository=repository,
-                      tags=pushed.tags, size=size)
+                      tags=pushed.tags, size=size, proof=proof)
         tag_locally(client, image_id, pushed, self.log)
 
     def _checks(self, build: Build, repo: RepositoryConfig, image_id: str, workspace) -> bool:

@@ -13,6 +13,7 @@ from ops import metrics
 from promotion import environments
 from promotion.models import Promotion
 from promotion.policy import Refused, check_tag_move, render_tags
+from promotion.proofs import ProofRefused, carry_proofs, overridden, verify_source
 from promotion.settings import PromotionRules
 from registry.access import registry_client
 from registry.client import RegistryClient, RegistryError
@@ -70,11 +71,17 @@ class PromotionRun:
         source = registry.path(promotion.from_environment, promotion.image)
         target = registry.path(promotion.to_environment, promotion.image)
         tags = tags_for(rules, build)
+        override = overridden(build)
         try:
             for tag in tags:
                 current = self.registry.manifest_digest(target, tag)
                 check_tag_move(tag, current, promotion.digest, rules.moving_tags)
+            checked = {"override": override} if override else \
+                verify_source(self.runtime, self.registry, build, promotion, source)
             manifest = copy_image(self.registry, source, self.registry, target, promotion.digest)
+            if not override:
+                checked.update(carry_proofs(self.runtime, self.registry, build, promotion,
+                                            source, target))
             for tag in tags:
                 stored = self.registry.put_manifest(target, tag, manifest)
                 if stored != promotion.digest:
@@ -83,10 +90,15 @@ class PromotionRun:
             audit(self.runtime.db, "tag-move", promotion.actor, f"{target}", outcome="refused",
                   detail=str(exc), promotion=self.promotion_id)
             return self._finish("failed", reason=str(exc), replaced_digest=replaced)
+        except ProofRefused as exc:
+            audit(self.runtime.db, "proof-check", promotion.actor,
+                  f"{source}@{promotion.digest}", outcome="refused", detail=str(exc),
+                  promotion=self.promotion_id)
+            return self._finish("failed", reason=str(exc), replaced_digest=replaced)
         except RegistryError as exc:
             return self._finish("failed", reason=f"the registry refused the copy: {exc}",
                                 replaced_digest=replaced)
-        return self._finish("promoted", tags=tags, replaced_digest=replaced)
+        return self._finish("promoted", tags=tags, replaced_digest=replaced, proof=checked)
 
     def _load(self) -> Promotion | None:
         with self.runtime.db.session() as session:
