@@ -36,7 +36,8 @@ def backfill(runtime: Runtime, repository: str | None = None) -> list[str]:
             carry(client, source, target, f"{registry.url}/{target}", build.digest, signer,
                   {"creator": "Lockmaster", "build": build.id, "backfilled": True})
         with runtime.db.session() as session:
-            session.get(Build, build.id).proof = proof
+            row = session.get(Build, build.id)
+            row.proof = {**(row.proof or {}), **proof}  # an earlier override stays on record
             audit(session, "backfill-proof", "lockmaster", f"{source}@{build.digest}",
                   environments=promoted, signature=proof["signature"])
         done.append(f"signed {source}@{build.digest} (build {build.id})"
@@ -47,12 +48,13 @@ def backfill(runtime: Runtime, repository: str | None = None) -> list[str]:
 def _unsigned(runtime: Runtime, repository: str | None) -> list[tuple[Build, list[str]]]:
     with runtime.db.session() as session:
         query = select(Build).where(Build.status == "staged", Build.digest.is_not(None),
-                                    Build.proof.is_(None), Build.commit_sha != "",
-                                    Build.clone_url != "")
+                                    Build.commit_sha != "", Build.clone_url != "")
         if repository:
             query = query.where(Build.repository == repository)
         found = []
         for build in session.scalars(query.order_by(Build.id)):
+            if (build.proof or {}).get("signature"):
+                continue
             promoted = session.scalars(select(Promotion.to_environment).where(
                 Promotion.build_id == build.id, Promotion.status == "promoted")).all()
             found.append((build, sorted(set(promoted))))

@@ -29,8 +29,10 @@ def expected_for(runtime: Runtime, build: Build, reference: str, digest: str) ->
 
 
 def overridden(build: Build) -> dict | None:
-    """The admin override that lets this build's digest go without proofs, if any."""
-    return (build.proof or {}).get("override")
+    """The admin override that lets this build's digest go without proofs, if any (once the
+    digest has proofs, they are verified instead)."""
+    proof = build.proof or {}
+    return None if proof.get("signature") else proof.get("override")
 
 
 def verify_source(runtime: Runtime, client: RegistryClient, build: Build,
