@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from bootstrap import Runtime, current_runtime
 from builder.tags import branch_name, ref_to_tag, short_sha, tag_name
@@ -15,8 +16,9 @@ from promotion.models import Promotion
 from promotion.policy import Refused, check_tag_move, render_tags
 from promotion.proofs import ProofRefused, carry_proofs, overridden, verify_source
 from promotion.settings import PromotionRules
+from provenance.verify import Verified
 from registry.access import registry_client
-from registry.client import RegistryClient, RegistryError
+from registry.client import Manifest, RegistryClient, RegistryError
 from registry.copy import copy_image
 
 LOCK_SECONDS = 900
@@ -42,6 +44,8 @@ class PromotionRun:
         self.runtime = runtime
         self.promotion_id = promotion_id
         self.registry = registry or registry_client(runtime, "promoter")
+        # Proofs travel beside the image copy: a client (connection) of their own.
+        self.proof_registry = registry or registry_client(runtime, "promoter")
 
     def run(self) -> str:
         """Promote unless already finished; returns the promotion's status."""
@@ -71,17 +75,15 @@ class PromotionRun:
         source = registry.path(promotion.from_environment, promotion.image)
         target = registry.path(promotion.to_environment, promotion.image)
         tags = tags_for(rules, build)
-        override = overridden(build)
         try:
-            for tag in tags:
-                current = self.registry.manifest_digest(target, tag)
-                check_tag_move(tag, current, promotion.digest, rules.moving_tags)
-            checked = {"override": override} if override else \
-                verify_source(self.runtime, self.registry, build, promotion, source)
-            manifest = copy_image(self.registry, source, self.registry, target, promotion.digest)
-            if not override:
-                checked.update(carry_proofs(self.runtime, self.registry, build, promotion,
-                                            source, target))
+            with ThreadPoolExecutor(1) as pool:  # the proofs are checked while tags are read
+                verifying = pool.submit(self._verify, build, promotion, source)
+                for tag in tags:
+                    current = self.registry.manifest_digest(target, tag)
+                    check_tag_move(tag, current, promotion.digest, rules.moving_tags)
+                verified = verifying.result()
+            manifest, checked = self._copy_with_proofs(build, promotion, source, target,
+                                                       verified)
             for tag in tags:
                 stored = self.registry.put_manifest(target, tag, manifest)
                 if stored != promotion.digest:
@@ -99,6 +101,27 @@ class PromotionRun:
             return self._finish("failed", reason=f"the registry refused the copy: {exc}",
                                 replaced_digest=replaced)
         return self._finish("promoted", tags=tags, replaced_digest=replaced, proof=checked)
+
+    def _verify(self, build: Build, promotion: Promotion, source: str) -> Verified | dict:
+        """The source's verified proofs, or the admin override that lets it go without."""
+        override = overridden(build)
+        if override:
+            return {"override": override}
+        return verify_source(self.runtime, self.proof_registry, build, promotion, source)
+
+    def _copy_with_proofs(self, build: Build, promotion: Promotion, source: str, target: str,
+                          verified: Verified | dict) -> tuple[Manifest, dict]:
+        """Copy the image and carry its verified proofs side by side, neither waiting for the
+        other's round trips; returns the manifest and the promotion's proof record."""
+        if isinstance(verified, dict):  # overridden: nothing to carry
+            return copy_image(self.registry, source, self.registry, target,
+                              promotion.digest), verified
+        with ThreadPoolExecutor(1) as pool:
+            copying = pool.submit(copy_image, self.registry, source, self.registry, target,
+                                  promotion.digest)
+            checked = carry_proofs(self.runtime, self.proof_registry, build, promotion, source,
+                                   target, verified)
+            return copying.result(), checked
 
     def _load(self) -> Promotion | None:
         with self.runtime.db.session() as session:

@@ -10,7 +10,7 @@ from provenance.carry import carry
 from provenance.keys import SigningKeyError
 from provenance.keystore import trusted_keys, worker_signer
 from provenance.sources import RegistrySource
-from provenance.verify import Expected, ProofError, verify_image
+from provenance.verify import Expected, ProofError, Verified, verify_image
 from registry.client import RegistryClient
 
 
@@ -36,26 +36,28 @@ def overridden(build: Build) -> dict | None:
 
 
 def verify_source(runtime: Runtime, client: RegistryClient, build: Build,
-                  promotion: Promotion, source: str) -> dict:
+                  promotion: Promotion, source: str) -> Verified:
     """Verify the proofs in the source repository; ProofRefused says why they fail."""
     reference = f"{runtime.settings.registry.url}/{source}"
     try:
-        done = verify_image(RegistrySource(client, source), trusted_keys(runtime.db),
+        return verify_image(RegistrySource(client, source), trusted_keys(runtime.db),
                             expected_for(runtime, build, reference, promotion.digest))
     except ProofError as exc:
         raise ProofRefused(f"the image's proofs do not verify: {exc}; nothing was copied") \
             from exc
-    return {"verified": done.lines, "source_signature": done.signature,
-            "source_attestation": done.attestation}
 
 
 def carry_proofs(runtime: Runtime, client: RegistryClient, build: Build, promotion: Promotion,
-                 source: str, target: str) -> dict:
-    """Put the proofs next to the promoted image (signed for the target's reference)."""
+                 source: str, target: str, verified: Verified) -> dict:
+    """Put the proofs next to the promoted image (signed for the target's reference); returns
+    the promotion's proof record."""
     try:
         signer = worker_signer(runtime.settings, runtime.db)
     except SigningKeyError as exc:
         raise ProofRefused(str(exc)) from exc
-    return carry(client, source, target, f"{runtime.settings.registry.url}/{target}",
-                 promotion.digest, signer,
-                 {"creator": "Lockmaster", "build": build.id, "promotion": promotion.id})
+    carried = carry(client, source, target, f"{runtime.settings.registry.url}/{target}",
+                    promotion.digest, signer,
+                    {"creator": "Lockmaster", "build": build.id, "promotion": promotion.id},
+                    known=verified)
+    return {"verified": verified.lines, "source_signature": verified.signature,
+            "source_attestation": verified.attestation, **carried}

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from provenance import formats
 from provenance.formats import Layer
 from provenance.keys import ImageSigner
 from registry.client import Manifest, RegistryClient
+
+PARALLEL = 4
 
 
 @dataclass(frozen=True)
@@ -61,17 +65,22 @@ def attach(client: RegistryClient, name: str, reference: str, digest: str,
                                for p, layer in zip(predicates, layers, strict=True)})
 
 
-def push_manifest(client: RegistryClient, name: str, tag: str, layers: list[Layer]) -> str:
-    """Upload the layers and config, then put the manifest under tag; returns its digest."""
+def push_manifest(client: RegistryClient, name: str, tag: str, layers: list[Layer],
+                  linked: frozenset[str] = frozenset(), pool: Executor | None = None,
+                  waiting: list[Future] = ()) -> str:
+    """Upload the layers and config (but those already linked) side by side, wait for them
+    and for `waiting`, then put the manifest under tag; returns its digest. A signature or an
+    envelope is new bytes: no HEAD asks first."""
     raw, config = formats.proof_manifest(layers)
-    for blob in [config, *(layer.data for layer in layers)]:
-        push_blob(client, name, blob)
+    blobs = [b for b in [config, *(layer.data for layer in layers)]
+             if formats.sha256_digest(b) not in linked]
+    with ThreadPoolExecutor(PARALLEL) if pool is None else nullcontext(pool) as workers:
+        for done in [*waiting, *(workers.submit(push_blob, client, name, b) for b in blobs)]:
+            done.result()
     return client.put_manifest(name, tag, Manifest(formats.sha256_digest(raw),
                                                    formats.OCI_MANIFEST, raw))
 
 
 def push_blob(client: RegistryClient, name: str, data: bytes) -> None:
-    """Put one small blob in the repository unless it is there already."""
-    digest = formats.sha256_digest(data)
-    if not client.has_blob(name, digest):
-        client.upload_blob(client.start_upload(name), digest, iter([data]))
+    """Put one small blob in the repository (storing it again is harmless)."""
+    client.upload_blob(client.start_upload(name), formats.sha256_digest(data), iter([data]))

@@ -4,54 +4,74 @@ signed for the target repository's reference."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 from provenance import formats
 from provenance.attach import push_manifest, signature_layer
 from provenance.formats import Layer
 from provenance.keys import ImageSigner
-from registry.client import RegistryClient
-from registry.copy import copy_blob, copy_image
+from provenance.verify import Verified
+from registry.client import Manifest, RegistryClient
+from registry.copy import copy_blob
+
+PARALLEL = 6
 
 
 def carry(client: RegistryClient, source: str, target: str, reference: str, digest: str,
-          signer: ImageSigner, optional: dict) -> dict:
+          signer: ImageSigner, optional: dict, known: Verified | None = None) -> dict:
     """Put the proofs of digest in target (nothing that is there already is added again);
-    returns the target's signature and attestation digests."""
+    `known` is what verifying the source read, so it is not read twice. Returns the target's
+    signature and attestation digests and the proof tags."""
+    known = known or Verified()
     att_tag, sig_tag = formats.attestation_tag(digest), formats.signature_tag(digest)
-    attestation = client.manifest(source, att_tag)
-    if source != target:
-        copy_image(client, source, client, target, attestation.digest)
-        client.put_manifest(target, att_tag, attestation)
-    return {"signature": _signature(client, source, target, reference, digest, signer,
-                                    optional),
-            "attestation": attestation.digest, "tags": [sig_tag, att_tag]}
+    attestation = _manifest(client, source, att_tag, known)
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        copied = pool.submit(_copy, client, source, target, att_tag, attestation, pool) \
+            if source != target else None
+        signature = _signature(client, source, target, reference, digest, signer, optional,
+                               known, pool)
+        if copied:
+            copied.result()
+    return {"signature": signature, "attestation": attestation.digest,
+            "tags": [sig_tag, att_tag]}
 
 
 def _signature(client: RegistryClient, source: str, target: str, reference: str, digest: str,
-               signer: ImageSigner, optional: dict) -> str:
+               signer: ImageSigner, optional: dict, known: Verified,
+               pool: ThreadPoolExecutor) -> str:
     """The target's `.sig`: the source's layers unchanged, plus one for reference if none of
     them binds it yet."""
     tag = formats.signature_tag(digest)
-    manifest = client.manifest(source, tag)
+    manifest = _manifest(client, source, tag, known)
     layers = json.loads(manifest.raw)["layers"]
-    if any(_binds(client, source, layer, reference) for layer in layers):
+    payloads = {layer["digest"]: known.payloads.get(layer["digest"])
+                or b"".join(client.blob_chunks(source, layer["digest"])) for layer in layers}
+    if any(formats.parse_simple_signing(p)[0] == reference for p in payloads.values()):
         if source != target:
-            copy_image(client, source, client, target, manifest.digest)
-            client.put_manifest(target, tag, manifest)
+            _copy(client, source, target, tag, manifest, pool)
         return manifest.digest
-    kept = [Layer(layer["mediaType"], _blob(client, source, target, layer["digest"]),
-                  layer.get("annotations") or {}) for layer in layers]
+    linking = [pool.submit(copy_blob, client, source, client, target, layer["digest"])
+               for layer in layers if source != target]
+    kept = [Layer(layer["mediaType"], payloads[layer["digest"]], layer.get("annotations") or {})
+            for layer in layers]
     return push_manifest(client, target, tag,
-                         [*kept, signature_layer(signer, reference, digest, optional)])
+                         [*kept, signature_layer(signer, reference, digest, optional)],
+                         linked=frozenset(payloads), pool=pool, waiting=linking)
 
 
-def _binds(client: RegistryClient, name: str, layer: dict, reference: str) -> bool:
-    payload = b"".join(client.blob_chunks(name, layer["digest"]))
-    return formats.parse_simple_signing(payload)[0] == reference
+def _manifest(client: RegistryClient, name: str, tag: str, known: Verified) -> Manifest:
+    raw = known.manifests.get(tag)
+    if raw is None:
+        return client.manifest(name, tag)
+    return Manifest(formats.sha256_digest(raw), json.loads(raw).get("mediaType",
+                                                                    formats.OCI_MANIFEST), raw)
 
 
-def _blob(client: RegistryClient, source: str, target: str, digest: str) -> bytes:
-    """A small blob's bytes, linked into target too."""
-    copy_blob(client, source, client, target, digest)
-    return b"".join(client.blob_chunks(source, digest))
-
+def _copy(client: RegistryClient, source: str, target: str, tag: str, manifest: Manifest,
+          pool: ThreadPoolExecutor) -> None:
+    """Link the manifest's blobs into target (side by side) and put the same bytes under tag."""
+    document = json.loads(manifest.raw)
+    digests = [blob["digest"] for blob in [document["config"], *document.get("layers", [])]]
+    for linked in [pool.submit(copy_blob, client, source, client, target, d) for d in digests]:
+        linked.result()
+    client.put_manifest(target, tag, manifest)

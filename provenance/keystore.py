@@ -31,20 +31,31 @@ def trusted_keys(db: Database) -> dict[str, ec.EllipticCurvePublicKey]:
 def worker_signer(settings: Settings, db: Database) -> ImageSigner:
     """This worker's key, made and recorded as active on first use; SigningKeyError if the
     record's active key is another one (hosts share one key, or they do not sign)."""
-    signer = keys.load_or_create(settings.signing.key_path(settings.data_dir))
-    with db.session() as session:
-        active = session.scalars(select(SigningKeyRecord).where(
-            SigningKeyRecord.status == "active").with_for_update()).first()
-        if active is None and session.get(SigningKeyRecord, signer.key_id) is None:
-            session.add(SigningKeyRecord(key_id=signer.key_id, public_pem=signer.public_pem,
-                                         status="active"))
-            return signer
+    path = settings.signing.key_path(settings.data_dir)
+    active = _active(db)
+    if active is None:
+        signer = keys.load_or_create(path)
+        with db.session() as session:
+            if session.get(SigningKeyRecord, signer.key_id) is None:
+                session.add(SigningKeyRecord(key_id=signer.key_id, public_pem=signer.public_pem,
+                                             status="active"))
+                return signer
+    elif not path.exists():
+        raise SigningKeyError(f"this worker has no image-signing key at {path}: copy the active "
+                              f"key {active.key_id[:16]} there (or set signing.key_file)")
+    signer = keys.load(path)
     if active is None or active.key_id != signer.key_id:
         raise SigningKeyError(
             f"this worker's image-signing key {signer.key_id[:16]} is not the active key "
             f"{active.key_id[:16] if active else '(none)'}: copy the active key file to "
-            f"{settings.signing.key_path(settings.data_dir)} (or signing.key_file) on this host")
+            f"{path} (or signing.key_file) on this host")
     return signer
+
+
+def _active(db: Database) -> SigningKeyRecord | None:
+    with db.session() as session:
+        return session.scalars(select(SigningKeyRecord)
+                               .where(SigningKeyRecord.status == "active")).first()
 
 
 def rotate(settings: Settings, db: Database) -> ImageSigner:

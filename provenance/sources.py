@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -10,6 +11,8 @@ from provenance.formats import FormatError, sha256_digest
 from registry.client import MANIFEST_TYPES, RegistryClient, RegistryError
 
 MAX_PROOF_BYTES = 16 * 1024 * 1024  # an SBOM envelope of a large image stays well below
+MAX_LAYERS = 32  # more signatures or envelopes than any promotion chain makes
+PARALLEL = 4
 
 
 class ProofSource(Protocol):
@@ -30,9 +33,8 @@ class RegistrySource:
 
     def manifest(self, tag: str) -> bytes | None:
         """The manifest bytes under tag, or None."""
-        if self.client.manifest_digest(self.name, tag) is None:
-            return None
-        return self.client.manifest(self.name, tag).raw
+        manifest = self.client.manifest_or_none(self.name, tag)
+        return manifest.raw if manifest else None
 
     def blob(self, digest: str) -> bytes:
         """The blob's bytes, bounded and checked against its digest."""
@@ -42,6 +44,28 @@ class RegistrySource:
             if len(data) > MAX_PROOF_BYTES:
                 raise FormatError(f"blob {digest} is larger than a proof can be")
         return _checked(data, digest)
+
+
+class Prefetched:
+    """A source whose proof manifests and their layers were all read at once, side by side
+    (each round trip to a busy registry costs as much as the rest of the check)."""
+
+    def __init__(self, source: ProofSource, tags: list[str]):
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            self.manifests = dict(zip(tags, pool.map(source.manifest, tags), strict=True))
+            digests = list(dict.fromkeys(
+                layer["digest"] for raw in self.manifests.values() if raw is not None
+                for layer in (json.loads(raw).get("layers") or [])[:MAX_LAYERS]))
+            self.blobs = dict(zip(digests, pool.map(source.blob, digests), strict=True))
+        self.source = source
+
+    def manifest(self, tag: str) -> bytes | None:
+        """The manifest read for tag."""
+        return self.manifests[tag] if tag in self.manifests else self.source.manifest(tag)
+
+    def blob(self, digest: str) -> bytes:
+        """The blob read (and checked) for digest."""
+        return self.blobs[digest] if digest in self.blobs else self.source.blob(digest)
 
 
 class LayoutSource:

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from provenance import formats, slsa
 from provenance.formats import FormatError
 from provenance.keys import verifies
-from provenance.sources import ProofSource
+from provenance.sources import Prefetched, ProofSource
 from registry.client import RegistryError
 
 
@@ -38,6 +38,8 @@ class Verified:
     signature: str = ""
     attestation: str = ""
     statements: dict = field(default_factory=dict)  # predicate type → statement
+    manifests: dict = field(default_factory=dict)  # tag → raw manifest, as verified
+    payloads: dict = field(default_factory=dict)  # digest → simple-signing payload
 
 
 def verify_image(source: ProofSource, keys: dict[str, ec.EllipticCurvePublicKey],
@@ -48,6 +50,8 @@ def verify_image(source: ProofSource, keys: dict[str, ec.EllipticCurvePublicKey]
                          "host, or give --key")
     done = Verified()
     try:
+        source = Prefetched(source, [formats.signature_tag(expected.digest),
+                                     formats.attestation_tag(expected.digest)])
         _signature(source, keys, expected, done)
         _attestations(source, keys, expected, done)
     except (FormatError, RegistryError, ValueError, KeyError, TypeError) as exc:
@@ -55,21 +59,23 @@ def verify_image(source: ProofSource, keys: dict[str, ec.EllipticCurvePublicKey]
     return done
 
 
-def _layers(source: ProofSource, tag: str, what: str) -> tuple[str, list[dict]]:
+def _layers(source: ProofSource, tag: str, what: str, done: Verified) -> tuple[str, list[dict]]:
     raw = source.manifest(tag)
     if raw is None:
         raise ProofError(f"no {what} ({tag}) next to the image")
+    done.manifests[tag] = raw
     document = json.loads(raw)
     return formats.sha256_digest(raw), list(document.get("layers") or [])
 
 
 def _signature(source: ProofSource, keys: dict, expected: Expected, done: Verified) -> None:
-    done.signature, layers = _layers(source, formats.signature_tag(expected.digest), "signature")
+    done.signature, layers = _layers(source, formats.signature_tag(expected.digest), "signature",
+                                     done)
     bound = []
     for layer in layers:
         if layer.get("mediaType") != formats.SIMPLE_SIGNING:
             raise ProofError(f"signature layer of media type {layer.get('mediaType')!r}")
-        payload = source.blob(layer["digest"])
+        payload = done.payloads[layer["digest"]] = source.blob(layer["digest"])
         reference, digest = formats.parse_simple_signing(payload)
         if digest != expected.digest:
             raise ProofError(f"the signature is for {digest}, not {expected.digest}")
@@ -87,7 +93,7 @@ def _signature(source: ProofSource, keys: dict, expected: Expected, done: Verifi
 
 def _attestations(source: ProofSource, keys: dict, expected: Expected, done: Verified) -> None:
     done.attestation, layers = _layers(source, formats.attestation_tag(expected.digest),
-                                       "attestation")
+                                       "attestation", done)
     for layer in layers:
         if layer.get("mediaType") != formats.DSSE_ENVELOPE:
             raise ProofError(f"attestation layer of media type {layer.get('mediaType')!r}")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from registry.client import Manifest, RegistryClient, RegistryError, sha256_digest
 
 log = logging.getLogger(__name__)
+PARALLEL_BLOBS = 4
 
 
 class CopyError(RegistryError):
@@ -27,8 +29,11 @@ def copy_image(source: RegistryClient, source_name: str, target: RegistryClient,
         for child in json.loads(manifest.raw).get("manifests", []):
             copy_image(source, source_name, target, target_name, child["digest"])
     else:
-        for blob in referenced_blobs(manifest):
-            copy_blob(source, source_name, target, target_name, blob)
+        # Side by side: each blob is a round trip (a mount, mostly) to the same registry.
+        with ThreadPoolExecutor(PARALLEL_BLOBS) as pool:
+            for linked in [pool.submit(copy_blob, source, source_name, target, target_name, blob)
+                           for blob in referenced_blobs(manifest)]:
+                linked.result()
     stored = target.put_manifest(target_name, digest, manifest)
     if stored != digest:
         raise CopyError(f"{target_name} stored the manifest as {stored}, not {digest}")

@@ -23,7 +23,7 @@ from provenance.verify import verify_image
 from registry.client import RegistryClient
 from tests.integration.buildhelpers import LOCKMASTER, lockmaster_env
 from tests.integration.conftest import repo_entry, work
-from tests.integration.promotionkit import add_people, stage
+from tests.integration.promotionkit import PASSWORD, add_people, stage
 
 REGISTRY = RegistryClient(f"http://{REGISTRY_ADDR}")
 
@@ -77,7 +77,10 @@ def test_unsigned_images_are_refused_overridden_backfilled_and_rotation_keeps_th
     with pytest.raises(SigningKeyError, match="is not the active key"):
         worker_signer(stale, runtime.db)
 
-    new = stage(app, source_repo, size=4096)  # signed with the new key
+    new = stage(app, source_repo, size=4096)  # signed with the new key, no SBOM gate ran
+    page = _page(app, new.id)
+    assert "signed" in page and "no SBOM attestation" in page and "made after the fact" not in page
+    assert "made after the fact" in _page(app, old.id)
     _approve(app, new)
     assert _promotions(app)[-1].status == "promoted", _promotions(app)[-1].reason
     sig_before = REGISTRY.manifest(production, formats.signature_tag(old.digest)).raw
@@ -116,6 +119,14 @@ def _proof(app, build_id):
 def _audited(app, action):
     with app.extensions["lockmaster"].db.session() as session:
         return [e.actor for e in session.query(AuditEvent).filter(AuditEvent.action == action)]
+
+
+def _page(app, build_id) -> str:
+    web = app.test_client()
+    form = web.get("/login").text
+    token = form.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    web.post("/login", data={"username": "erin", "password": PASSWORD, "csrf_token": token})
+    return web.get(f"/builds/{build_id}").get_data(as_text=True)
 
 
 def _lockmaster(app, *args):
