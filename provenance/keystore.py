@@ -6,6 +6,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from config import Settings
 from lineage.db import Database
@@ -35,11 +36,14 @@ def worker_signer(settings: Settings, db: Database) -> ImageSigner:
     active = _active(db)
     if active is None:
         signer = keys.load_or_create(path)
-        with db.session() as session:
-            if session.get(SigningKeyRecord, signer.key_id) is None:
-                session.add(SigningKeyRecord(key_id=signer.key_id, public_pem=signer.public_pem,
-                                             status="active"))
-                return signer
+        try:
+            with db.session() as session:
+                if session.get(SigningKeyRecord, signer.key_id) is None:
+                    session.add(SigningKeyRecord(key_id=signer.key_id,
+                                                 public_pem=signer.public_pem, status="active"))
+                    return signer
+        except IntegrityError:  # another worker sharing the key recorded it just now
+            active = _active(db)
     elif not path.exists():
         raise SigningKeyError(f"this worker has no image-signing key at {path}: copy the active "
                               f"key {active.key_id[:16]} there (or set signing.key_file)")

@@ -54,7 +54,9 @@ def test_a_staged_image_carries_proofs_that_other_tools_verify_and_promotion_che
     att = REGISTRY.manifest(staging, formats.attestation_tag(digest))
     assert (sig.digest, att.digest) == (proof["signature"], proof["attestation"])
     _check_signature(tmp_path, staging, sig, digest, pem)
-    _check_attestations(tmp_path, staging, att, digest, keys[0], pem, source_repo.head)
+    builder = getattr(app.extensions["lockmaster"].settings.repository_named("acme/web"),
+                      "builder", "legacy")  # the repository's `builder` setting, once it exists
+    _check_attestations(tmp_path, staging, att, digest, keys[0], pem, source_repo.head, builder)
 
     page = _page(app, build_id)
     assert "signed" in page and proof["signature"] in page and "SBOM attested" in page
@@ -116,7 +118,7 @@ def _check_signature(tmp_path, staging, sig, digest, pem):
                                  + b"}", annotation)
 
 
-def _check_attestations(tmp_path, staging, att, digest, key, pem, commit):
+def _check_attestations(tmp_path, staging, att, digest, key, pem, commit, builder):
     """Every DSSE envelope verifies with securesystemslib and openssl; the statements parse
     strictly with the in-toto protobuf bindings."""
     layers = json.loads(att.raw)["layers"]
@@ -141,7 +143,7 @@ def _check_attestations(tmp_path, staging, att, digest, key, pem, commit):
                                              ["payload"]))["predicate"]
     parsed = json_format.Parse(json.dumps(provenance), provenance_pb2.Provenance())
     assert parsed.build_definition.resolved_dependencies[0].digest["gitCommit"] == commit
-    assert parsed.build_definition.internal_parameters["builder"] == "legacy"
+    assert parsed.build_definition.internal_parameters["builder"] == builder
     assert {b.name for b in parsed.run_details.byproducts} == {"sbom", "log"}
     try:
         json_format.Parse(json.dumps({**provenance, "extra": 1}), provenance_pb2.Provenance())
