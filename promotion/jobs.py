@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait
 
 from bootstrap import Runtime, current_runtime
 from builder.tags import branch_name, ref_to_tag, short_sha, tag_name
@@ -20,6 +20,7 @@ from provenance.verify import Verified
 from registry.access import registry_client
 from registry.client import Manifest, RegistryClient, RegistryError
 from registry.copy import copy_image
+from registry.parallel import pool
 
 LOCK_SECONDS = 900
 log = logging.getLogger(__name__)
@@ -76,12 +77,16 @@ class PromotionRun:
         target = registry.path(promotion.to_environment, promotion.image)
         tags = tags_for(rules, build)
         try:
-            with ThreadPoolExecutor(1) as pool:  # the proofs are checked while tags are read
-                verifying = pool.submit(self._verify, build, promotion, source)
+            # The proofs are checked while the tags are read.
+            verifying = pool().submit(self._verify, build, promotion, source)
+            try:
                 for tag in tags:
                     current = self.registry.manifest_digest(target, tag)
                     check_tag_move(tag, current, promotion.digest, rules.moving_tags)
-                verified = verifying.result()
+            except (Refused, RegistryError):
+                wait([verifying])  # nothing of this promotion runs on once it has ended
+                raise
+            verified = verifying.result()
             manifest, checked = self._copy_with_proofs(build, promotion, source, target,
                                                        verified)
             for tag in tags:
@@ -116,12 +121,14 @@ class PromotionRun:
         if isinstance(verified, dict):  # overridden: nothing to carry
             return copy_image(self.registry, source, self.registry, target,
                               promotion.digest), verified
-        with ThreadPoolExecutor(1) as pool:
-            copying = pool.submit(copy_image, self.registry, source, self.registry, target,
-                                  promotion.digest)
+        copying = pool().submit(copy_image, self.registry, source, self.registry, target,
+                                promotion.digest)
+        try:
             checked = carry_proofs(self.runtime, self.proof_registry, build, promotion, source,
                                    target, verified)
-            return copying.result(), checked
+        finally:
+            manifest = copying.result()
+        return manifest, checked
 
     def _load(self) -> Promotion | None:
         with self.runtime.db.session() as session:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from contextlib import nullcontext
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from provenance import formats
 from provenance.formats import Layer
 from provenance.keys import ImageSigner
 from registry.client import Manifest, RegistryClient
-
-PARALLEL = 4
+from registry.parallel import pool, wait_all
 
 
 @dataclass(frozen=True)
@@ -66,17 +64,14 @@ def attach(client: RegistryClient, name: str, reference: str, digest: str,
 
 
 def push_manifest(client: RegistryClient, name: str, tag: str, layers: list[Layer],
-                  linked: frozenset[str] = frozenset(), pool: Executor | None = None,
-                  waiting: list[Future] = ()) -> str:
+                  linked: frozenset[str] = frozenset(), waiting: list[Future] = ()) -> str:
     """Upload the layers and config (but those already linked) side by side, wait for them
     and for `waiting`, then put the manifest under tag; returns its digest. A signature or an
     envelope is new bytes: no HEAD asks first."""
     raw, config = formats.proof_manifest(layers)
     blobs = [b for b in [config, *(layer.data for layer in layers)]
              if formats.sha256_digest(b) not in linked]
-    with ThreadPoolExecutor(PARALLEL) if pool is None else nullcontext(pool) as workers:
-        for done in [*waiting, *(workers.submit(push_blob, client, name, b) for b in blobs)]:
-            done.result()
+    wait_all([*waiting, *(pool().submit(push_blob, client, name, b) for b in blobs)])
     return client.put_manifest(name, tag, Manifest(formats.sha256_digest(raw),
                                                    formats.OCI_MANIFEST, raw))
 

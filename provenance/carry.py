@@ -4,7 +4,6 @@ signed for the target repository's reference."""
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 from provenance import formats
 from provenance.attach import push_manifest, signature_layer
@@ -13,8 +12,7 @@ from provenance.keys import ImageSigner
 from provenance.verify import Verified
 from registry.client import Manifest, RegistryClient
 from registry.copy import copy_blob
-
-PARALLEL = 6
+from registry.parallel import pool, wait_all
 
 
 def carry(client: RegistryClient, source: str, target: str, reference: str, digest: str,
@@ -25,20 +23,17 @@ def carry(client: RegistryClient, source: str, target: str, reference: str, dige
     known = known or Verified()
     att_tag, sig_tag = formats.attestation_tag(digest), formats.signature_tag(digest)
     attestation = _manifest(client, source, att_tag, known)
-    with ThreadPoolExecutor(PARALLEL) as pool:
-        copied = pool.submit(_copy, client, source, target, att_tag, attestation, pool) \
-            if source != target else None
-        signature = _signature(client, source, target, reference, digest, signer, optional,
-                               known, pool)
-        if copied:
-            copied.result()
+    copied = pool().submit(_copy, client, source, target, att_tag, attestation) \
+        if source != target else None
+    signature = _signature(client, source, target, reference, digest, signer, optional, known)
+    if copied:
+        copied.result()
     return {"signature": signature, "attestation": attestation.digest,
             "tags": [sig_tag, att_tag]}
 
 
 def _signature(client: RegistryClient, source: str, target: str, reference: str, digest: str,
-               signer: ImageSigner, optional: dict, known: Verified,
-               pool: ThreadPoolExecutor) -> str:
+               signer: ImageSigner, optional: dict, known: Verified) -> str:
     """The target's `.sig`: the source's layers unchanged, plus one for reference if none of
     them binds it yet."""
     tag = formats.signature_tag(digest)
@@ -48,15 +43,15 @@ def _signature(client: RegistryClient, source: str, target: str, reference: str,
                 or b"".join(client.blob_chunks(source, layer["digest"])) for layer in layers}
     if any(formats.parse_simple_signing(p)[0] == reference for p in payloads.values()):
         if source != target:
-            _copy(client, source, target, tag, manifest, pool)
+            _copy(client, source, target, tag, manifest)
         return manifest.digest
-    linking = [pool.submit(copy_blob, client, source, client, target, layer["digest"])
+    linking = [pool().submit(copy_blob, client, source, client, target, layer["digest"])
                for layer in layers if source != target]
     kept = [Layer(layer["mediaType"], payloads[layer["digest"]], layer.get("annotations") or {})
             for layer in layers]
     return push_manifest(client, target, tag,
                          [*kept, signature_layer(signer, reference, digest, optional)],
-                         linked=frozenset(payloads), pool=pool, waiting=linking)
+                         linked=frozenset(payloads), waiting=linking)
 
 
 def _manifest(client: RegistryClient, name: str, tag: str, known: Verified) -> Manifest:
@@ -67,11 +62,10 @@ def _manifest(client: RegistryClient, name: str, tag: str, known: Verified) -> M
                                                                     formats.OCI_MANIFEST), raw)
 
 
-def _copy(client: RegistryClient, source: str, target: str, tag: str, manifest: Manifest,
-          pool: ThreadPoolExecutor) -> None:
+def _copy(client: RegistryClient, source: str, target: str, tag: str,
+          manifest: Manifest) -> None:
     """Link the manifest's blobs into target (side by side) and put the same bytes under tag."""
     document = json.loads(manifest.raw)
     digests = [blob["digest"] for blob in [document["config"], *document.get("layers", [])]]
-    for linked in [pool.submit(copy_blob, client, source, client, target, d) for d in digests]:
-        linked.result()
+    wait_all([pool().submit(copy_blob, client, source, client, target, d) for d in digests])
     client.put_manifest(target, tag, manifest)

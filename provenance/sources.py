@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
 from provenance.formats import FormatError, sha256_digest
 from registry.client import MANIFEST_TYPES, RegistryClient, RegistryError
+from registry.parallel import pool, wait_all
 
 MAX_PROOF_BYTES = 16 * 1024 * 1024  # an SBOM envelope of a large image stays well below
 MAX_LAYERS = 32  # more signatures or envelopes than any promotion chain makes
-PARALLEL = 4
 
 
 class ProofSource(Protocol):
@@ -51,12 +50,14 @@ class Prefetched:
     (each round trip to a busy registry costs as much as the rest of the check)."""
 
     def __init__(self, source: ProofSource, tags: list[str]):
-        with ThreadPoolExecutor(PARALLEL) as pool:
-            self.manifests = dict(zip(tags, pool.map(source.manifest, tags), strict=True))
-            digests = list(dict.fromkeys(
-                layer["digest"] for raw in self.manifests.values() if raw is not None
-                for layer in (json.loads(raw).get("layers") or [])[:MAX_LAYERS]))
-            self.blobs = dict(zip(digests, pool.map(source.blob, digests), strict=True))
+        workers = pool()
+        self.manifests = dict(zip(tags, wait_all([workers.submit(source.manifest, tag)
+                                                  for tag in tags]), strict=True))
+        digests = list(dict.fromkeys(
+            layer["digest"] for raw in self.manifests.values() if raw is not None
+            for layer in (json.loads(raw).get("layers") or [])[:MAX_LAYERS]))
+        self.blobs = dict(zip(digests, wait_all([workers.submit(source.blob, digest)
+                                                 for digest in digests]), strict=True))
         self.source = source
 
     def manifest(self, tag: str) -> bytes | None:

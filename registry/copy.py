@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 from registry.client import Manifest, RegistryClient, RegistryError, sha256_digest
+from registry.parallel import pool, wait_all
 
 log = logging.getLogger(__name__)
-PARALLEL_BLOBS = 4
 
 
 class CopyError(RegistryError):
@@ -30,10 +29,8 @@ def copy_image(source: RegistryClient, source_name: str, target: RegistryClient,
             copy_image(source, source_name, target, target_name, child["digest"])
     else:
         # Side by side: each blob is a round trip (a mount, mostly) to the same registry.
-        with ThreadPoolExecutor(PARALLEL_BLOBS) as pool:
-            for linked in [pool.submit(copy_blob, source, source_name, target, target_name, blob)
-                           for blob in referenced_blobs(manifest)]:
-                linked.result()
+        wait_all([pool().submit(copy_blob, source, source_name, target, target_name, blob)
+                  for blob in referenced_blobs(manifest)])
     stored = target.put_manifest(target_name, digest, manifest)
     if stored != digest:
         raise CopyError(f"{target_name} stored the manifest as {stored}, not {digest}")
