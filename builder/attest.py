@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 from docker.errors import DockerException
 from sqlalchemy import select
@@ -63,15 +62,11 @@ def build_facts(runtime: Runtime, build: Build, repo: RepositoryConfig | None,
         log_digest=log_digest, backfilled=backfilled)
 
 
-def base_images(client, dockerfile: Path) -> list[tuple[str, str]]:
+def base_images(client, dockerfile_text: str) -> list[tuple[str, str]]:
     """(name, digest) of each base image the Dockerfile names, as this engine has it: its
     registry digest, else its image ID (a base image made on this host has no other)."""
-    try:
-        text = dockerfile.read_bytes()[:MAX_DOCKERFILE_BYTES].decode(errors="replace")
-    except OSError:
-        return []
     found, stages = [], set()
-    for match in _FROM.finditer(text):
+    for match in _FROM.finditer(dockerfile_text[:MAX_DOCKERFILE_BYTES]):
         name, alias = match.group(1), match.group(2)
         if name.lower() not in stages and name != "scratch" and "$" not in name:
             digest = _engine_digest(client, name)

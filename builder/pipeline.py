@@ -51,6 +51,7 @@ class BuildRun:
         self.build_id = build_id
         self.stage = "clone"
         self.engine_build: EngineBuild | None = None
+        self.dockerfile_text = ""
         self.prep: EnginePrep | None = None
 
     def run(self) -> str:
@@ -149,6 +150,7 @@ class BuildRun:
             return
         self.stage = "push"
         signer = worker_signer_or_fail(self.runtime)  # before pushing: a wrong key stages nothing
+        self.log.add_secret(signer.private_pem)
         log_digest = sha256_digest(self.log.text().encode())  # the log up to the checks' end
         with self._advancing(BuildStatus.PUSHING) as (session, pushing):
             # Tags for every ref this build answers whose newest build it is (read just now).
@@ -160,7 +162,7 @@ class BuildRun:
                                        auth_config=push_auth(self.runtime)),
                             tags, self.log, registry)
         proof = sign_staged(self.runtime, build, repo, pushed, registry, signer, log_digest,
-                            base_images(client, build_paths(build, repo, workspace)[1]))
+                            base_images(client, self.dockerfile_text))
         self.log.write(f"signed {repository}@{pushed.digest}: {proof['signature']}, "
                        f"attestations {proof['attestation']}")
         size = client.images.get(image_id).attrs.get("Size")
@@ -181,6 +183,7 @@ class BuildRun:
     def _build(self, client, build: Build, repo: RepositoryConfig, workspace,
                args: dict[str, str]) -> str:
         context, dockerfile, text = build_paths(build, repo, workspace)
+        self.dockerfile_text = text  # the provenance names its base images
         request = BuildRequest(
             context=context, dockerfile=dockerfile, dockerfile_text=text,
             labels=image_labels(build), build_args=args,

@@ -70,6 +70,13 @@ class ImageSigner:
         """The PEM of this key's public half."""
         return public_pem(self.private_key.public_key())
 
+    @property
+    def private_pem(self) -> str:
+        """The private key as PKCS#8 PEM (for the build log's masker: never to be shown)."""
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()).decode()
+
     def sign(self, data: bytes) -> bytes:
         """An ASN.1 (DER) ECDSA-P256/SHA-256 signature of data."""
         return self.private_key.sign(data, ec.ECDSA(hashes.SHA256()))
