@@ -1,14 +1,14 @@
 """image proofs: signing keys, and the signature/attestation digests of builds and promotions
 
 Revision ID: 0015
-Revises: 0010
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
