@@ -1,14 +1,14 @@
 """image proofs: signing keys, and the signature/attestation digests of builds and promotions
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0017
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0011"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
