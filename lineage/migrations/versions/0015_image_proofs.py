@@ -1,14 +1,14 @@
 """image proofs: signing keys, and the signature/attestation digests of builds and promotions
 
 Revision ID: 0015
-Revises: 0017
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0017"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
