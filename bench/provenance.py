@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import docker
+from cryptography.hazmat.primitives.asymmetric import ec
 
 # This file is bench/provenance.py: keep its folder from hiding the `provenance` package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
@@ -36,6 +37,7 @@ from devstack.baseimage import ensure_base_image
 from devstack.services import REGISTRY_ADDR
 from lineage.migrate import upgrade
 from lineage.models import Build
+from provenance.keys import ImageSigner
 from tests.integration.sourcerepo import SourceRepo
 
 ROUNDS = 7  # builds with and without proofs
@@ -84,7 +86,8 @@ def unsigned():
     """The push stage without its signing step (the baseline)."""
     saved = pipeline.sign_staged, pipeline.worker_signer_or_fail
     pipeline.sign_staged = lambda *args, **kwargs: {"signature": "-", "attestation": "-"}
-    pipeline.worker_signer_or_fail = lambda runtime: None
+    unused = ImageSigner(ec.generate_private_key(ec.SECP256R1()))  # never signs anything
+    pipeline.worker_signer_or_fail = lambda runtime: unused
     try:
         yield
     finally:

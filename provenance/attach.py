@@ -55,10 +55,11 @@ def envelope_layer(signer: ImageSigner, name: str, digest: str, predicate: Predi
 def attach(client: RegistryClient, name: str, reference: str, digest: str,
            signer: ImageSigner, predicates: list[Predicate], optional: dict) -> Attached:
     """Sign digest for reference and attest it; push both manifests into repository name."""
-    sig = push_manifest(client, name, formats.signature_tag(digest),
-                        [signature_layer(signer, reference, digest, optional)])
+    signing = pool().submit(push_manifest, client, name, formats.signature_tag(digest),
+                            [signature_layer(signer, reference, digest, optional)])
     layers = [envelope_layer(signer, reference, digest, p) for p in predicates]
     att = push_manifest(client, name, formats.attestation_tag(digest), layers)
+    sig = signing.result()  # both pushed side by side
     return Attached(sig, att, {p.predicate_type: formats.sha256_digest(layer.data)
                                for p, layer in zip(predicates, layers, strict=True)})
 
