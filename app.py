@@ -17,6 +17,7 @@ from config import ConfigError, Settings, load_settings, missing_web_secrets
 from lineage import cli as history_cli
 from ops import headers, jsonlog, multiproc
 from promotion.cli import approve
+from provenance import cli as provenance_cli
 from registry import cli as registry_cli
 from webhooks import cli as webhooks_cli
 
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, serves_web: bool = True) -> 
     from lineage.api import bp as api_bp
     from lineage.apiguard import init_api_guard
     from lineage.checks_api import bp as checks_api_bp
+    from lineage.keys_api import bp as keys_api_bp
     from ops.metrics import bp as metrics_bp
     from promotion.web import init_promotion
     from registry.views import init_registry_access
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None, *, serves_web: bool = True) -> 
     app.register_blueprint(api_bp)
     app.register_blueprint(metrics_bp)
     app.register_blueprint(checks_api_bp)
+    app.register_blueprint(keys_api_bp)
     init_auth(app)
     init_promotion(app)
     init_ui(app)
@@ -179,6 +182,7 @@ cli.add_command(history_cli.lineage)
 
 webhooks_cli.add_commands(cli)
 registry_cli.add_commands(cli)
+provenance_cli.add_commands(cli)
 register_build_commands(cli)
 
 if __name__ == "__main__":

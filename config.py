@@ -155,6 +155,18 @@ class RetentionPolicy:
 
 
 @dataclass(frozen=True)
+class SigningSettings:
+    """Image signing: where the worker's private key lives and who Lockmaster says it is."""
+
+    key_file: Path | None = None
+    builder_id: str = ""
+
+    def key_path(self, data_dir: Path) -> Path:
+        """The private key file (PKCS#8 PEM): `signing.key_file`, else under the data dir."""
+        return self.key_file or data_dir / "signing" / "image-signing.key"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a Lockmaster process needs to know, validated once at start."""
 
@@ -174,6 +186,7 @@ class Settings:
     frontend_image: str | None = None
     # web.trusted_proxies: peers whose X-Forwarded-For names the client (addresses, networks).
     trusted_proxies: tuple[str, ...] = ()
+    signing: SigningSettings = field(default_factory=SigningSettings)
 
     def repository(self, provider: str, name: str) -> RepositoryConfig | None:
         """The configured repository with this provider and full name, if any."""
@@ -251,9 +264,10 @@ class _Mapping(dict):
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 _TOP_KEYS = {"registry", "repositories", "webhooks", "checks", "gc", "api", "buildkit", "web",
-             "retention"}
+             "retention", "signing"}
 _WEB_KEYS = {"trusted_proxies"}
 _RETENTION_KEYS = {"deliveries_days", "rejected_days", "audit_days"}
+_SIGNING_KEYS = {"key_file", "builder_id"}
 _API_KEYS = {"anonymous_read"}
 _GC_KEYS = {"keep_images", "mirror_max_age_days", "layer_cache_entries",
             "build_cache_max_gb"}
@@ -348,9 +362,11 @@ def parse_config(text: str, source: str = "lockmaster.yml"):
     buildkit = _Reader(source, top.get("buildkit", dict, {}), "buildkit", BUILDKIT_KEYS)
     retention = _parse_retention(_Reader(source, top.get("retention", dict, {}), "retention",
                                          _RETENTION_KEYS))
+    signing = _parse_signing(_Reader(source, top.get("signing", dict, {}), "signing",
+                                     _SIGNING_KEYS), registry)
     return registry, tuple(repositories), {"max_webhook_bytes": max_mb * 1024 * 1024,
                                            "clone_hosts": clone_hosts, "gc": gc,
-                                           "retention": retention,
+                                           "retention": retention, "signing": signing,
                                            "frontend_image": parse_frontend_image(buildkit),
                                            "anonymous_read": api.get("anonymous_read", bool,
                                                                      False),
@@ -366,6 +382,16 @@ def _trusted_proxies(reader: _Reader) -> tuple[str, ...]:
     except ValueError as exc:
         reader.fail("trusted_proxies", f"has {exc}")
     return proxies
+
+
+def _parse_signing(reader: _Reader, registry: RegistrySettings) -> SigningSettings:
+    key_file = reader.get("key_file", str, None)
+    builder_id = reader.get("builder_id", str, None) or \
+        f"https://{registry.url}/{registry.staging}/lockmaster-builder"
+    if ":" not in builder_id:
+        reader.fail("builder_id", "must be a URI, e.g. https://lockmaster.example.com/builder")
+    return SigningSettings(key_file=Path(key_file).expanduser() if key_file else None,
+                           builder_id=builder_id)
 
 
 def _parse_gc(reader: _Reader) -> GcPolicy:

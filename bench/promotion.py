@@ -25,6 +25,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 # ruff: noqa: E402
 
 from bootstrap import Runtime
+from builder.attest import sign_image
 from config import load_settings
 from devstack.baseimage import ensure_base_image
 from devstack.services import REGISTRY_ADDR
@@ -32,6 +33,7 @@ from lineage.migrate import upgrade
 from lineage.models import Build, utcnow
 from promotion.jobs import PromotionRun
 from promotion.models import Promotion
+from provenance.keystore import worker_signer
 from registry.client import RegistryClient
 
 SIZES = {"small": 2 * 1024 * 1024, "large": 200 * 1024 * 1024}
@@ -99,12 +101,24 @@ def lockmaster_copy(workdir: Path, label: str, digest: str) -> float:
         session.add(promotion)
         session.flush()
         promotion_id = promotion.id
+    sign_staged_image(runtime, build, label, digest)  # the push stage's proofs, not timed
     started = time.perf_counter()
     status = PromotionRun(runtime, promotion_id).run()
     elapsed = time.perf_counter() - started
     if status != "promoted":
         raise RuntimeError(f"promotion ended {status}")
     return elapsed
+
+
+def sign_staged_image(runtime: Runtime, build: Build, label: str, digest: str) -> None:
+    """Sign and attest the staging image with this installation's key, as the push stage does."""
+    registry = runtime.settings.registry
+    name = registry.path("staging", label)
+    proof = sign_image(runtime, build, None, name, f"{registry.url}/{name}", digest,
+                       RegistryClient(registry.base_url),
+                       worker_signer(runtime.settings, runtime.db), [], None)
+    with runtime.db.session() as session:
+        session.get(Build, build.id).proof = proof
 
 
 def skopeo_copy(label: str, digest: str) -> float:

@@ -19,6 +19,7 @@ from builder.source import LAST_USED, locked
 from builder.states import BuildStatus
 from builder.watchdog import containers_key
 from lineage.models import Build
+from provenance.formats import is_proof_tag
 
 
 def collect(runtime: Runtime, dry_run: bool = False) -> dict[str, list[str]]:
@@ -61,7 +62,7 @@ def _old_images(runtime: Runtime, client, ours: dict[str, str]) -> list[str]:
         if image.labels.get(BUILD_ID_LABEL) not in ours:
             continue
         for tag in image.tags:
-            if tag.startswith(prefix):
+            if tag.startswith(prefix) and not is_proof_tag(tag.rsplit(":", 1)[-1]):
                 by_repository[tag.rsplit(":", 1)[0]].append((image.attrs["Created"], tag))
     keep = runtime.settings.gc.keep_images
     old = []

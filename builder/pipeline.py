@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bootstrap import Runtime
+from builder.attest import base_images, sign_staged, worker_signer_or_fail
 from builder.bkrun import buildkit_build
 from builder.buildlog import BuildLog
 from builder.checks.runner import run_gates
@@ -32,6 +33,7 @@ from lineage.models import ROW_ONLY, Build, utcnow
 from lineage.triggers import current_refs
 from notify.publish import publish
 from ops import metrics
+from provenance.formats import sha256_digest
 from registry.access import push_auth, registry_client
 from webhooks.admission import forget_build
 
@@ -49,6 +51,7 @@ class BuildRun:
         self.build_id = build_id
         self.stage = "clone"
         self.engine_build: EngineBuild | None = None
+        self.dockerfile_text = ""
         self.prep: EnginePrep | None = None
 
     def run(self) -> str:
@@ -146,18 +149,26 @@ class BuildRun:
         if self._checks(build, repo, image_id, workspace):
             return
         self.stage = "push"
+        signer = worker_signer_or_fail(self.runtime)  # before pushing: a wrong key stages nothing
+        self.log.add_secret(signer.private_pem)
+        log_digest = sha256_digest(self.log.text().encode())  # the log up to the checks' end
         with self._advancing(BuildStatus.PUSHING) as (session, pushing):
             # Tags for every ref this build answers whose newest build it is (read just now).
             tags = image_tags(pushing, current_refs(session, pushing))
         repository = self.runtime.settings.registry.repository("staging", repo.image)
+        registry = registry_client(self.runtime, "builder")
         pushed = tag_pushed(self.runtime.settings.registry,
                             push_image(client, image_id, repository, tags, self.log,
                                        auth_config=push_auth(self.runtime)),
-                            tags, self.log, registry_client(self.runtime, "builder"))
+                            tags, self.log, registry)
+        proof = sign_staged(self.runtime, build, repo, pushed, registry, signer, log_digest,
+                            base_images(client, self.dockerfile_text))
+        self.log.write(f"signed {repository}@{pushed.digest}: {proof['signature']}, "
+                       f"attestations {proof['attestation']}")
         size = client.images.get(image_id).attrs.get("Size")
         self.log.write(f"staged {repository}@{pushed.digest}")
         self._advance(BuildStatus.STAGED, digest=pushed.digest, image_repository=repository,
-                      tags=pushed.tags, size=size)
+                      tags=pushed.tags, size=size, proof=proof)
         tag_locally(client, image_id, pushed, self.log)
 
     def _checks(self, build: Build, repo: RepositoryConfig, image_id: str, workspace) -> bool:
@@ -172,6 +183,7 @@ class BuildRun:
     def _build(self, client, build: Build, repo: RepositoryConfig, workspace,
                args: dict[str, str]) -> str:
         context, dockerfile, text = build_paths(build, repo, workspace)
+        self.dockerfile_text = text  # the provenance names its base images
         request = BuildRequest(
             context=context, dockerfile=dockerfile, dockerfile_text=text,
             labels=image_labels(build), build_args=args,

@@ -12,7 +12,7 @@ from auth.tokens import TokenRefused, bearer_user
 from bootstrap import current_runtime
 
 PREFIX = "/api/v1/"
-PUBLIC = {"/api/v1/openapi.json"}
+PUBLIC = {"/api/v1/openapi.json", "/api/v1/signing-keys"}  # public keys are public
 PROBLEM = "application/problem+json"
 # Writes need scope `build`, except deciding on a digest, which needs `approve`.
 WRITE_SCOPES = {"promotion_api.post_approval": "approve"}

@@ -156,6 +156,9 @@ class Build(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Added by migration 0013: `acme/web #42`, given when the build is first flushed.
     number: Mapped[int | None] = mapped_column(Integer)
+    # Added by migration 0015: digests of the image's signature and attestations (or the
+    # admin override that lets it be promoted without them).
+    proof: Mapped[dict | None] = mapped_column(JSON)
 
     delivery: Mapped[Delivery | None] = relationship(back_populates="builds")
 
@@ -167,6 +170,7 @@ from lineage import checks as _checks  # noqa: E402, F401  (the gates' tables jo
 from lineage import history_indexes as _history_indexes  # noqa: E402, F401  (API's indexes)
 from lineage import notifications as _notifications  # noqa: E402, F401  (registers the table)
 from lineage import numbers as _numbers  # noqa: E402, F401  (registers build_counters)
+from lineage import signing_keys as _signing_keys  # noqa: E402, F401  (image-signing keys)
 from lineage.triggers import BuildTrigger  # noqa: E402, F401  (registers the build_triggers table)
 from promotion import models as _promotion_models  # noqa: E402, F401
 from registry import models as _registry_models  # noqa: E402, F401  (robots, registry events)

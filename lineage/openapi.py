@@ -25,6 +25,9 @@ def _page(item: str, cursor: dict) -> dict:
 
 
 SCHEMAS = {
+    "SigningKeys": _obj({"keys": {"type": "array", "items": _obj(
+        {"id": STR, "status": {"enum": ["active", "retired"]}, "algorithm": STR,
+         "public_key": STR, "created_at": STR, "retired_at": NSTR})}}),
     "Problem": _obj({"type": STR, "title": STR, "status": {"type": "integer"}, "detail": STR},
                     error=STR),
     "Commit": _obj({"sha": STR, "message": NSTR, "author": NSTR}),
@@ -41,7 +44,7 @@ SCHEMAS = {
                        "tags": {"type": "array", "items": STR}, "actor": NSTR,
                        "approvals": {"type": "array", "items": _ref("Approval")},
                        "replaced_digest": NSTR, "created_at": NSTR, "started_at": NSTR,
-                       "finished_at": NSTR}),
+                       "finished_at": NSTR}, proof={"type": ["object", "null"]}),
     "Build": _obj({"id": STR, "number": NINT, "repository": STR, "ref": STR, "refs": ARR,
                    "commit": _ref("Commit"), "pusher": NSTR, "pusher_accounts": ARR,
                    "status": STR, "error": NSTR, "failed_stage": NSTR,
@@ -50,7 +53,8 @@ SCHEMAS = {
                    "promotions": {"type": "array", "items": _ref("Promotion")},
                    "history": ARR, "notifications": ARR, "stages": OBJ, "artifacts": OBJ,
                    "build_args": OBJ, "retry_of": NSTR, "cancelled_by": NSTR, "links": OBJ,
-                   "created_at": NSTR, "started_at": NSTR, "finished_at": NSTR}),
+                   "created_at": NSTR, "started_at": NSTR, "finished_at": NSTR},
+                  proof={"type": ["object", "null"]}),
     "BuildPage": _page("BuildSummary", NSTR),
     "CommitBuilds": _obj({"sha": STR, "builds": {"type": "array",
                                                  "items": _ref("BuildSummary")}}),
@@ -165,6 +169,10 @@ PATHS = {
     "/api/v1/environments/{environment}/{image}": _get(
         "An environment's timeline for an image", "Environment",
         [_path("environment", "environment name"), _path("image", "image name")]),
+    "/api/v1/signing-keys": {"get": {
+        "summary": "Image-signing public keys (PEM, ids, active/retired); no token needed",
+        "security": [], "responses": {"200": {"description": "OK", "content": {
+            "application/json": {"schema": _ref("SigningKeys")}}}}}},
     "/api/v1/audit": _get("Audit events, newest first", "AuditPage", [
         _query("actor", "who did it"), _query("action", "what was done"), SINCE, UNTIL, LIMIT,
         _query("cursor", "the previous page's `next`", {"type": "integer", "minimum": 1})],

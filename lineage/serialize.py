@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from lineage.checks import CheckRecord
 from lineage.models import Build
 from lineage.triggers import refs_of
+from provenance.formats import CYCLONEDX, SLSA_PROVENANCE_V1
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -35,6 +36,7 @@ def build_document(build: Build) -> dict:
         "error": build.error,
         "failed_stage": build.failed_stage,
         "image": image,
+        "proof": proof_document(build),
         "checks": [check_document(c) for c in build.checks],
         "promotions": [promotion_document(p) for p in getattr(build, "promotions", [])],
         "history": list(build.history or []),
@@ -54,6 +56,20 @@ def build_document(build: Build) -> dict:
         "started_at": iso(build.started_at),
         "finished_at": iso(build.finished_at),
     }
+
+
+def proof_document(build: Build) -> dict | None:
+    """What proves the build's image: signed, provenance, SBOM attested, with digests."""
+    proof = build.proof or {}
+    if not build.digest:
+        return None
+    envelopes = proof.get("envelopes") or {}
+    return {"signed": bool(proof.get("signature")), "signature": proof.get("signature"),
+            "attestation": proof.get("attestation"), "key_id": proof.get("key_id"),
+            "provenance": envelopes.get(SLSA_PROVENANCE_V1),
+            "sbom_attested": CYCLONEDX in envelopes, "sbom_attestation": envelopes.get(CYCLONEDX),
+            "sbom": proof.get("sbom"), "backfilled": bool(proof.get("backfilled")),
+            "override": proof.get("override")}
 
 
 def build_summary(build: Build) -> dict:
@@ -115,6 +131,7 @@ def promotion_document(promotion) -> dict:
                        "comment": a.comment, "self_approval": a.self_approval, "via": a.via,
                        "at": iso(a.at)} for a in promotion.approvals],
         "replaced_digest": promotion.replaced_digest,
+        "proof": promotion.proof,
         "created_at": iso(promotion.created_at),
         "started_at": iso(promotion.started_at),
         "finished_at": iso(promotion.finished_at),

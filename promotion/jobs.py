@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import wait
 
 from bootstrap import Runtime, current_runtime
 from builder.tags import branch_name, ref_to_tag, short_sha, tag_name
@@ -13,10 +14,13 @@ from ops import metrics
 from promotion import environments
 from promotion.models import Promotion
 from promotion.policy import Refused, check_tag_move, render_tags
+from promotion.proofs import ProofRefused, carry_proofs, overridden, verify_source
 from promotion.settings import PromotionRules
+from provenance.verify import Verified
 from registry.access import registry_client
-from registry.client import RegistryClient, RegistryError
+from registry.client import Manifest, RegistryClient, RegistryError
 from registry.copy import copy_image
+from registry.parallel import pool
 
 LOCK_SECONDS = 900
 log = logging.getLogger(__name__)
@@ -41,6 +45,8 @@ class PromotionRun:
         self.runtime = runtime
         self.promotion_id = promotion_id
         self.registry = registry or registry_client(runtime, "promoter")
+        # Proofs travel beside the image copy: a client (connection) of their own.
+        self.proof_registry = registry or registry_client(runtime, "promoter")
 
     def run(self) -> str:
         """Promote unless already finished; returns the promotion's status."""
@@ -71,10 +77,18 @@ class PromotionRun:
         target = registry.path(promotion.to_environment, promotion.image)
         tags = tags_for(rules, build)
         try:
-            for tag in tags:
-                current = self.registry.manifest_digest(target, tag)
-                check_tag_move(tag, current, promotion.digest, rules.moving_tags)
-            manifest = copy_image(self.registry, source, self.registry, target, promotion.digest)
+            # The proofs are checked while the tags are read.
+            verifying = pool().submit(self._verify, build, promotion, source)
+            try:
+                for tag in tags:
+                    current = self.registry.manifest_digest(target, tag)
+                    check_tag_move(tag, current, promotion.digest, rules.moving_tags)
+            except (Refused, RegistryError):
+                wait([verifying])  # nothing of this promotion runs on once it has ended
+                raise
+            verified = verifying.result()
+            manifest, checked = self._copy_with_proofs(build, promotion, source, target,
+                                                       verified)
             for tag in tags:
                 stored = self.registry.put_manifest(target, tag, manifest)
                 if stored != promotion.digest:
@@ -83,10 +97,38 @@ class PromotionRun:
             audit(self.runtime.db, "tag-move", promotion.actor, f"{target}", outcome="refused",
                   detail=str(exc), promotion=self.promotion_id)
             return self._finish("failed", reason=str(exc), replaced_digest=replaced)
+        except ProofRefused as exc:
+            audit(self.runtime.db, "proof-check", promotion.actor,
+                  f"{source}@{promotion.digest}", outcome="refused", detail=str(exc),
+                  promotion=self.promotion_id)
+            return self._finish("failed", reason=str(exc), replaced_digest=replaced)
         except RegistryError as exc:
             return self._finish("failed", reason=f"the registry refused the copy: {exc}",
                                 replaced_digest=replaced)
-        return self._finish("promoted", tags=tags, replaced_digest=replaced)
+        return self._finish("promoted", tags=tags, replaced_digest=replaced, proof=checked)
+
+    def _verify(self, build: Build, promotion: Promotion, source: str) -> Verified | dict:
+        """The source's verified proofs, or the admin override that lets it go without."""
+        override = overridden(build)
+        if override:
+            return {"override": override}
+        return verify_source(self.runtime, self.proof_registry, build, promotion, source)
+
+    def _copy_with_proofs(self, build: Build, promotion: Promotion, source: str, target: str,
+                          verified: Verified | dict) -> tuple[Manifest, dict]:
+        """Copy the image and carry its verified proofs side by side, neither waiting for the
+        other's round trips; returns the manifest and the promotion's proof record."""
+        if isinstance(verified, dict):  # overridden: nothing to carry
+            return copy_image(self.registry, source, self.registry, target,
+                              promotion.digest), verified
+        copying = pool().submit(copy_image, self.registry, source, self.registry, target,
+                                promotion.digest)
+        try:
+            checked = carry_proofs(self.runtime, self.proof_registry, build, promotion, source,
+                                   target, verified)
+        finally:
+            manifest = copying.result()
+        return manifest, checked
 
     def _load(self) -> Promotion | None:
         with self.runtime.db.session() as session:

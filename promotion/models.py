@@ -34,6 +34,8 @@ class Promotion(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Added by migration 0015: what was verified and the proof tags written in the target.
+    proof: Mapped[dict | None] = mapped_column(JSON)
 
     build: Mapped[Build] = relationship(
         backref=backref("promotions", lazy="selectin", order_by="Promotion.id"))

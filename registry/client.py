@@ -108,6 +108,15 @@ class RegistryClient:
             raw=response.content,
         )
 
+    def manifest_or_none(self, name: str, reference: str) -> Manifest | None:
+        """The manifest of name at reference, or None if there is none (one request)."""
+        response = self.request("GET", f"/v2/{name}/manifests/{reference}", (200, 404),
+                                headers={"Accept": ", ".join(MANIFEST_TYPES)})
+        if response.status_code == 404:
+            return None
+        return Manifest(response.headers.get("Docker-Content-Digest", ""),
+                        response.headers.get("Content-Type", ""), response.content)
+
     def manifest_digest(self, name: str, reference: str) -> str | None:
         """The digest name:reference points at, or None if there is no such manifest."""
         response = self.request("HEAD", f"/v2/{name}/manifests/{reference}", (200, 404),

@@ -6,6 +6,7 @@ import json
 import logging
 
 from registry.client import Manifest, RegistryClient, RegistryError, sha256_digest
+from registry.parallel import pool, wait_all
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,9 @@ def copy_image(source: RegistryClient, source_name: str, target: RegistryClient,
         for child in json.loads(manifest.raw).get("manifests", []):
             copy_image(source, source_name, target, target_name, child["digest"])
     else:
-        for blob in referenced_blobs(manifest):
-            copy_blob(source, source_name, target, target_name, blob)
+        # Side by side: each blob is a round trip (a mount, mostly) to the same registry.
+        wait_all([pool().submit(copy_blob, source, source_name, target, target_name, blob)
+                  for blob in referenced_blobs(manifest)])
     stored = target.put_manifest(target_name, digest, manifest)
     if stored != digest:
         raise CopyError(f"{target_name} stored the manifest as {stored}, not {digest}")

@@ -1,5 +1,5 @@
-"""The registry's periodic duties, run by every worker: probe the registry, write the token
-service's counts to the audit. A plain function of the runtime that the worker's periodic duties run."""
+"""The registry's periodic duties, one of every worker's periodic duties: probe the registry,
+write the token service's counts to the audit."""
 
 from __future__ import annotations
 

@@ -11,8 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from config import Settings
 from lineage.audit import audit
 from lineage.db import Database
+from lineage.models import Build
 from ops import metrics
 from promotion.models import Promotion
+from provenance.formats import is_proof_tag
 from registry.client import MANIFEST_TYPES
 from registry.models import RegistryEvent
 from registry.tokenservice import layout
@@ -96,6 +98,14 @@ def _judge(session, settings: Settings, change: Change) -> str | None:
     own = select(Promotion).where(Promotion.image == image,
                                   Promotion.to_environment == environment,
                                   Promotion.status.in_(OWN_STATUSES))
+    if change.tag and is_proof_tag(change.tag):
+        # A signature tag's own digest is its manifest's; what it signs is in the tag name.
+        signed = "sha256:" + change.tag[len("sha256-"):-len(".sig")]
+        if session.scalars(own.where(Promotion.digest == signed)).first():
+            return None
+        return (f"signature tag {change.tag} of {change.repository} was pushed by "
+                f"{change.actor or 'an unknown identity'} for a digest no Lockmaster promotion "
+                "made")
     made = session.scalars(own.where(Promotion.digest == change.digest)).all()
     if any(change.tag is None or p.status == "promoting" or change.tag in (p.tags or [])
            for p in made):
@@ -104,7 +114,17 @@ def _judge(session, settings: Settings, change: Change) -> str | None:
         return None  # a child manifest of an index being copied by a running promotion
     what = f"tag {change.tag}" if change.tag else "a manifest"
     return (f"{what} of {change.repository} was pushed as {change.digest} by "
-            f"{change.actor or 'an unknown identity'}, and no Lockmaster promotion made it")
+            f"{change.actor or 'an unknown identity'}, and no Lockmaster promotion made it; "
+            f"{_signed_by_lockmaster(session, change.digest)}")
+
+
+def _signed_by_lockmaster(session, digest: str | None) -> str:
+    """Whether Lockmaster built and signed the digest (its build record holds a signature)."""
+    build = session.scalars(select(Build).where(Build.digest == digest)).first() \
+        if digest else None
+    if build is not None and (build.proof or {}).get("signature"):
+        return f"the digest carries Lockmaster's signature (build {build.id})"
+    return "the digest carries no Lockmaster signature"
 
 
 def _target(change: Change) -> str:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from bootstrap import Runtime
 from promotion import environments
+from provenance.formats import is_proof_tag
 from registry.access import registry_client
 
 MISMATCHES_KEY = "lockmaster:registry-mismatches"
@@ -31,7 +32,9 @@ def mismatches(runtime: Runtime) -> list[str]:
             name = registry.path(environment, repo.image)
             with runtime.db.session() as session:
                 expected = expected_tags(session, repo.image, environment)
-            for tag in sorted(set(expected) | set(client.tags(name))):
+            # Signature tags (.sig/.att) are proofs of a digest, not tags Lockmaster promotes.
+            served_tags = {tag for tag in client.tags(name) if not is_proof_tag(tag)}
+            for tag in sorted(set(expected) | served_tags):
                 served = client.manifest_digest(name, tag)
                 if served != expected.get(tag):
                     found.append(f"{name}:{tag} serves {served or 'nothing'}; the record says "

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from auth.users import add_user, link
+from builder.attest import sign_image
 from devstack.gitpush import account_id
+from devstack.services import REGISTRY_ADDR
 from lineage.models import Build, utcnow
+from provenance.keystore import worker_signer
+from registry.client import RegistryClient
 from tests.integration.ociimages import push_image, push_index
 from tests.integration.sourcerepo import SourceRepo
 
@@ -45,4 +49,19 @@ def stage(app, source: SourceRepo, kind: str = "docker", ref: str = "refs/heads/
                   tags=[sha[:12]], history=[], created_at=utcnow(), finished_at=utcnow())
     with app.extensions["lockmaster"].db.session() as session:
         session.add(build)
+    sign(app, build, name)
     return build
+
+
+def sign(app, build: Build, name: str) -> dict:
+    """Sign and attest a staged build's digest as the push stage does, and record it (straight
+    to the registry, past any fault-injecting proxy the settings name)."""
+    runtime = app.extensions["lockmaster"]
+    registry = runtime.settings.registry
+    proof = sign_image(runtime, build, runtime.settings.repository_named(build.repository),
+                       name, f"{registry.url}/{name}", build.digest,
+                       RegistryClient(f"http://{REGISTRY_ADDR}"), worker_signer(runtime.settings,
+                                                                        runtime.db), [], None)
+    with runtime.db.session() as session:
+        session.get(Build, build.id).proof = build.proof = proof
+    return proof

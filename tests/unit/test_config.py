@@ -1,6 +1,7 @@
 """lockmaster.yml validation: every mistake names the file, the line and the key."""
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -230,3 +231,16 @@ def test_the_retention_policy_has_defaults_and_is_validated():
         parse_config("registry: {}\nretention:\n  rejected_days: 0\n")
     with pytest.raises(ConfigError, match="line 2: unknown key 'bodies_days' in retention"):
         parse_config("retention:\n  bodies_days: 3\n")
+
+
+def test_signing_names_the_key_file_and_the_builder_id_or_defaults_them():
+    _registry, _repositories, limits = parse_config(GOOD)
+    signing = limits["signing"]
+    assert signing.builder_id == "https://127.0.0.1:5000/staging/lockmaster-builder"
+    assert str(signing.key_path(Path("/data"))) == "/data/signing/image-signing.key"
+    given = parse_config(GOOD + "signing:\n  key_file: /etc/lm/key.pem\n"
+                                "  builder_id: https://lm.example.com/builder\n")[2]["signing"]
+    assert str(given.key_path(Path("/data"))) == "/etc/lm/key.pem"
+    assert given.builder_id == "https://lm.example.com/builder"
+    with pytest.raises(ConfigError, match="'builder_id' in signing must be a URI"):
+        parse_config(GOOD + "signing:\n  builder_id: lockmaster\n")

@@ -105,6 +105,7 @@ def test_a_build_is_staged_and_promoted_with_auth_on_and_raises_no_alert(
     alert = next(e for e in _events(guarded) if e.alert)
     assert alert.tag == "latest" and alert.actor == name
     assert "no Lockmaster promotion made it" in alert.alert
+    assert "the digest carries no Lockmaster signature" in alert.alert
     assert [a.target for a in guarded.audit("integrity-alert")] == [
         f"{alert.repository}:latest@{alert.digest}"]
     banner = browser.get("/").get_data(as_text=True)
