@@ -29,6 +29,7 @@ from devstack.gitpush import signed_headers
 from devstack.postgres import admin_url, postgres_service
 from devstack.services import REGISTRY_ADDR, ServiceSet
 from lineage.migrate import upgrade
+from tests.integration.browserkit import browser  # noqa: F401  (a fixture for every browser test)
 from tests.integration.sourcerepo import SourceRepo
 from webhooks.recorder import pending
 from webhooks.recording import record_all

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from ops.headers import CONTENT_SECURITY_POLICY
 from tests.integration.conftest import post_github
 from tests.integration.promotionkit import PASSWORD
-from tests.integration.test_web_approval import browser, web  # noqa: F401  (fixtures)
+from tests.integration.test_web_approval import web  # noqa: F401  (fixture)
 
 
 @contextmanager
@@ -32,7 +32,7 @@ def _site(html: str):
         server.shutdown()
 
 
-def _log_in(browser, base: str, next_path: str):  # noqa: F811
+def _log_in(browser, base: str, next_path: str):
     page = browser.new_context().new_page()
     page.goto(f"{base}/login?next={quote(next_path, safe='')}")
     page.fill("input[name=username]", "carol")

@@ -2,34 +2,19 @@
 
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
-from werkzeug.serving import make_server
 
 from lineage.audit import AuditEvent
 from promotion.decisions import decide
 from promotion.models import Promotion
+from tests.integration.browserkit import served
 from tests.integration.conftest import post_github, registry_get, repo_entry, work
 from tests.integration.promotionkit import PASSWORD, add_people
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's Chromium, never a browser Playwright downloads."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                              args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -37,11 +22,8 @@ def web(make_app, source_repo):
     """The app served on a free local port (threaded, like gunicorn's concurrent requests)."""
     app = make_app([repo_entry(source_repo)])
     add_people(app)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with served(app) as base:
+        yield app, base
 
 
 def _staged(app, source_repo, secret) -> dict:

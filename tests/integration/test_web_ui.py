@@ -5,14 +5,13 @@ import os
 import uuid
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from auth.tokens import create_token
 from auth.users import add_user, link
 from lineage.audit import AuditEvent
 from lineage.models import Build, utcnow
 from tests.integration.browserkit import (
-    CHROMIUM_ARGS,
     NARROW,
     ROOT,
     log_in,
@@ -26,16 +25,6 @@ from tests.integration.promotionkit import PASSWORD, add_people
 
 ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
 SHOTS = os.environ.get("LOCKMASTER_UPDATE_SCREENSHOT")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's Chromium, never a browser Playwright downloads."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                              args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
