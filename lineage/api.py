@@ -136,14 +136,17 @@ def event_stream(runtime, build_id: str, statuses: bool = False) -> Response:
 
 def _read_build(runtime, build_id: str, read):
     """read(build), or None if there is no such build — after recording the deliveries
-    answered but not yet recorded, since a Git host or script told the id may ask at once."""
+    answered but not yet recorded, since a Git host or script told the id may ask at once.
+    It looks again even when nothing was left to record: a recorder may have written the
+    build between the first look and the check."""
     for asked_again in (False, True):
         with runtime.db.session() as session:
             build = session.get(Build, build_id)
             if build is not None:
                 return read(build) if _may_read(build.repository) else None
-        if asked_again or not settle(runtime):
+        if asked_again:
             return None
+        settle(runtime)
     return None
 
 
