@@ -13,6 +13,7 @@ from promotion.models import Promotion
 from provenance.carry import carry
 from provenance.keystore import worker_signer
 from registry.access import registry_client
+from states import BuildStatus, PromotionStatus
 
 
 def backfill(runtime: Runtime, repository: str | None = None) -> list[str]:
@@ -47,7 +48,7 @@ def backfill(runtime: Runtime, repository: str | None = None) -> list[str]:
 
 def _unsigned(runtime: Runtime, repository: str | None) -> list[tuple[Build, list[str]]]:
     with runtime.db.session() as session:
-        query = select(Build).where(Build.status == "staged", Build.digest.is_not(None),
+        query = select(Build).where(Build.status == BuildStatus.STAGED, Build.digest.is_not(None),
                                     Build.commit_sha != "", Build.clone_url != "")
         if repository:
             query = query.where(Build.repository == repository)
@@ -56,7 +57,7 @@ def _unsigned(runtime: Runtime, repository: str | None) -> list[tuple[Build, lis
             if (build.proof or {}).get("signature"):
                 continue
             promoted = session.scalars(select(Promotion.to_environment).where(
-                Promotion.build_id == build.id, Promotion.status == "promoted")).all()
+                Promotion.build_id == build.id, Promotion.status == PromotionStatus.PROMOTED)).all()
             found.append((build, sorted(set(promoted))))
         return found
 

@@ -9,6 +9,7 @@ import click
 
 from bootstrap import Runtime
 from config import ConfigError, load_settings
+from states import BuildStatus
 
 
 def _runtime() -> Runtime:
@@ -60,7 +61,7 @@ def cancel(build_id: str, by: str | None) -> None:
         outcome = cancel_build(_runtime(), build_id, by or _user())
     except (BuildNotFound, BuildConflict) as exc:
         raise click.ClickException(str(exc)) from exc
-    if outcome.status == "cancelled":
+    if outcome.status == BuildStatus.CANCELLED:
         click.echo(f"build {build_id} cancelled by {outcome.cancelled_by}")
     else:
         click.echo(f"build {build_id} is {outcome.status}: its worker is stopping it "

@@ -10,8 +10,8 @@ from rq.job import Job
 
 from bootstrap import Runtime
 from builder.dispatch import build_job_id, enqueue_build
-from builder.states import BuildStatus
 from lineage.models import Build, utcnow
+from states import BuildStatus
 from webhooks.admission import forget_build
 
 
@@ -80,8 +80,8 @@ def retry_build(runtime: Runtime, build_id: str, by: str) -> str:
             commit_author=old.commit_author, pusher=old.pusher,
             pusher_accounts=list(old.pusher_accounts or []), source_url=old.source_url,
             clone_url=old.clone_url, dockerfile=old.dockerfile, context=old.context,
-            status="queued", tags=[], retry_of=old.id, created_at=now,
-            history=[{"status": "queued", "at": now.isoformat() + "Z", "retry_of": old.id,
+            status=BuildStatus.QUEUED, tags=[], retry_of=old.id, created_at=now,
+            history=[{"status": BuildStatus.QUEUED, "at": now.isoformat() + "Z", "retry_of": old.id,
                       "by": by}],
         )
         session.add(new)

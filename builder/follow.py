@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from redis import Redis
 
 from builder.buildlog import stream_key
-from builder.states import BuildStatus
 from lineage.db import Database
 from lineage.models import Build
+from states import BuildStatus
 
 BLOCK_MILLISECONDS = 1000
 MAX_IDLE_POLLS = 4 * 3600  # a follower never hangs for ever on a build nobody runs

@@ -16,10 +16,10 @@ from builder.checks.layerstore import prune
 from builder.image import remove_container
 from builder.recipe import BUILD_ID_LABEL
 from builder.source import LAST_USED, locked
-from builder.states import BuildStatus
 from builder.watchdog import containers_key
 from lineage.models import Build
 from provenance.formats import is_proof_tag
+from states import BuildStatus
 
 
 def collect(runtime: Runtime, dry_run: bool = False) -> dict[str, list[str]]:

@@ -26,7 +26,7 @@ from builder.recipe import BUILD_ID_LABEL as BUILD_ID_LABEL
 from builder.recipe import build_args, build_paths, image_labels, image_tags
 from builder.source import checkout
 from builder.stages import record_stage
-from builder.states import BuildStatus, check_transition
+from builder.states import check_transition
 from builder.watchdog import BuildInterrupted, Watchdog, containers_key, ref_lock
 from config import RepositoryConfig
 from lineage.models import ROW_ONLY, Build, utcnow
@@ -35,6 +35,7 @@ from notify.publish import publish
 from ops import metrics
 from provenance.formats import sha256_digest
 from registry.access import push_auth, registry_client
+from states import BuildStatus
 from webhooks.admission import forget_build
 
 NOTIFIED = {"staged", "rejected", "failed"}

@@ -14,9 +14,9 @@ from bootstrap import Runtime
 from builder.dispatch import build_job_id, enqueue_build
 from builder.image import remove_container
 from builder.stages import STAGE_OF, record_stage
-from builder.states import RUNNING_STATUSES, BuildStatus
 from builder.watchdog import containers_key, heartbeat_key, release_ref_lock
 from lineage.models import Build, utcnow
+from states import RUNNING_STATUSES, BuildStatus
 from webhooks.admission import forget_build
 
 MAX_ATTEMPTS = 2

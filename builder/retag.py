@@ -10,6 +10,7 @@ from builder.recipe import image_tags
 from lineage.models import Build
 from lineage.triggers import current_refs
 from registry.access import registry_client
+from states import BuildStatus
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def add_ref_tags(build_id: str) -> list[str]:
     runtime.after_fork()
     with runtime.db.session() as session:
         build = session.get(Build, build_id)
-        if build is None or build.status != "staged":
+        if build is None or build.status != BuildStatus.STAGED:
             return []
         missing = [t for t in image_tags(build, current_refs(session, build))
                    if t not in build.tags]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from builder.states import BuildStatus
+from states import BuildStatus
 
 STAGE_OF = {BuildStatus.CLONING: "clone", BuildStatus.BUILDING: "build",
             BuildStatus.CHECKING: "checks", BuildStatus.PUSHING: "push"}

@@ -3,41 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from enum import StrEnum
 
-
-class BuildStatus(StrEnum):
-    """Where a build is in its life."""
-
-    QUEUED = "queued"
-    CLONING = "cloning"
-    BUILDING = "building"
-    CHECKING = "checking"
-    PUSHING = "pushing"
-    STAGED = "staged"
-    FAILED = "failed"
-    REJECTED = "rejected"
-    SUPERSEDED = "superseded"
-    CANCELLED = "cancelled"
-
-    @property
-    def is_final(self) -> bool:
-        """True when nothing more will happen to the build."""
-        return self in FINAL_STATUSES
-
-    @property
-    def is_running(self) -> bool:
-        """True while a worker is working on the build."""
-        return self in RUNNING_STATUSES
-
-
-RUNNING_STATUSES = frozenset(
-    {BuildStatus.CLONING, BuildStatus.BUILDING, BuildStatus.CHECKING, BuildStatus.PUSHING}
-)
-FINAL_STATUSES = frozenset(
-    {BuildStatus.STAGED, BuildStatus.FAILED, BuildStatus.REJECTED,
-     BuildStatus.SUPERSEDED, BuildStatus.CANCELLED}
-)
+from states import RUNNING_STATUSES, BuildStatus
 
 _PIPELINE = [BuildStatus.QUEUED, BuildStatus.CLONING, BuildStatus.BUILDING,
              BuildStatus.CHECKING, BuildStatus.PUSHING, BuildStatus.STAGED]

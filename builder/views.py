@@ -8,8 +8,8 @@ from sqlalchemy import select
 from auth.access import api_refusal
 from bootstrap import current_runtime
 from builder.control import BuildConflict, BuildNotFound, cancel_build, retry_build
-from builder.states import BuildStatus
 from lineage.models import Build
+from states import BuildStatus
 
 bp = Blueprint("build_control", __name__, url_prefix="/api/v1")
 
@@ -40,7 +40,7 @@ def retry(build_id: str):
     """Queue a new build of the same commit, linked to this one."""
     _check("retry", build_id)
     new_id = retry_build(current_runtime(), build_id, _caller())
-    return jsonify({"id": new_id, "status": "queued", "retry_of": build_id,
+    return jsonify({"id": new_id, "status": BuildStatus.QUEUED, "retry_of": build_id,
                     "url": f"/api/v1/builds/{new_id}"}), 201
 
 

@@ -14,8 +14,8 @@ from bootstrap import Runtime
 from builder.dispatch import build_job_id
 from builder.duties import Duties
 from builder.reconcile import end_build, reconcile, release_build, remove_build_containers
-from builder.states import BuildStatus
 from notify.publish import requeue_pending
+from states import BuildStatus
 from webhooks.recording import RecorderProcess
 
 MAINTENANCE_INTERVAL_SECONDS = 60

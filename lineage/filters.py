@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from builder.states import BuildStatus
+from states import BuildStatus
 
 MAX_LIMIT = 200
 LATEST = datetime(9999, 12, 31)

@@ -29,6 +29,8 @@ from sqlalchemy.orm import (
     relationship,
 )
 
+from states import BuildStatus
+
 
 class Base(DeclarativeBase):
     """Declarative base of all lineage tables."""
@@ -133,7 +135,7 @@ class Build(Base):
     clone_url: Mapped[str] = mapped_column(Text)
     dockerfile: Mapped[str] = mapped_column(Text)
     context: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="queued")
+    status: Mapped[str] = mapped_column(String(20), default=BuildStatus.QUEUED)
     # repository@sha#settings while the build may still give an image; one build per commit.
     dedupe_key: Mapped[str | None] = mapped_column(String(400))
     error: Mapped[str | None] = mapped_column(Text)

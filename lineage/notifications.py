@@ -8,6 +8,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from lineage.models import Base, Build, utcnow
+from states import NotificationStatus
 
 
 class Notification(Base):
@@ -25,7 +26,7 @@ class Notification(Base):
     kind: Mapped[str] = mapped_column(String(10))
     secret_env: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[dict] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=NotificationStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=5)
     backoff_seconds: Mapped[int] = mapped_column(Integer, default=2)

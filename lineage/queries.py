@@ -14,6 +14,7 @@ from lineage.models import ROW_ONLY, Build
 from lineage.serialize import build_document, build_summary, iso, promotion_document
 from promotion import environments
 from promotion.models import Promotion
+from states import BuildStatus, PromotionStatus
 
 
 def id_floor(moment: datetime) -> str:
@@ -110,16 +111,18 @@ def image_lineage(session: Session, settings: Settings, digest: str) -> dict | N
 def _whereabouts(session: Session, settings: Settings, image: str | None, builds: list[Build],
                  promotions: list[Promotion]) -> list[dict]:
     places = []
-    staged = [b for b in builds if b.status == "staged"]
+    staged = [b for b in builds if b.status == BuildStatus.STAGED]
     if staged:
         newest = session.scalar(select(Build.digest).where(
-            Build.image_repository == staged[-1].image_repository, Build.status == "staged")
+            Build.image_repository == staged[-1].image_repository,
+            Build.status == BuildStatus.STAGED)
             .order_by(Build.id.desc()).limit(1))
         places.append({"environment": "staging", "repository": staged[-1].image_repository,
                        "tags": list(staged[-1].tags or []), "since": iso(staged[-1].finished_at),
                        "current": newest == staged[-1].digest})
-    for env in dict.fromkeys(p.to_environment for p in promotions if p.status == "promoted"):
-        last = [p for p in promotions if p.to_environment == env and p.status == "promoted"][-1]
+    promoted = [p for p in promotions if p.status == PromotionStatus.PROMOTED]
+    for env in dict.fromkeys(p.to_environment for p in promoted):
+        last = [p for p in promoted if p.to_environment == env][-1]
         now = environments.current(session, last.image, env)
         places.append({"environment": env,
                        "repository": settings.registry.repository(env, last.image),
@@ -155,7 +158,7 @@ def _serving(session: Session, settings: Settings, repo: RepositoryConfig, env: 
     where = {"environment": env, "repository": settings.registry.repository(env, repo.image)}
     if env == "staging":
         build = session.scalar(select(Build).where(
-            Build.repository == repo.name, Build.status == "staged")
+            Build.repository == repo.name, Build.status == BuildStatus.STAGED)
             .order_by(Build.id.desc()).limit(1))
         return {**where, "digest": build.digest if build else None,
                 "build_id": build.id if build else None,

@@ -12,6 +12,7 @@ from config import RetentionPolicy
 from lineage.audit import AuditEvent
 from lineage.db import Database
 from lineage.models import Delivery, RejectedDeliveries, utcnow
+from states import DeliveryOutcome
 
 
 def apply_retention(db: Database, policy: RetentionPolicy, dry_run: bool = False,
@@ -22,7 +23,7 @@ def apply_retention(db: Database, policy: RetentionPolicy, dry_run: bool = False
     rejected_until = now - timedelta(days=policy.rejected_days)
     bodies = [Delivery.outcome != "rejected", Delivery.received_at < kept_until,
               or_(Delivery.body.is_not(None), Delivery.headers.is_not(None))]
-    rejected = [Delivery.outcome == "rejected", Delivery.received_at < rejected_until]
+    rejected = [Delivery.outcome == DeliveryOutcome.REJECTED, Delivery.received_at < rejected_until]
     counts = [RejectedDeliveries.minute < rejected_until]
     audit = [AuditEvent.at < now - timedelta(days=policy.audit_days)] \
         if policy.audit_days else [False]

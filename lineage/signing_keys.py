@@ -8,6 +8,7 @@ from sqlalchemy import DateTime, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lineage.models import Base, utcnow
+from states import SigningKeyStatus
 
 
 class SigningKeyRecord(Base):
@@ -17,6 +18,6 @@ class SigningKeyRecord(Base):
 
     key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     public_pem: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="active")  # active | retired
+    status: Mapped[str] = mapped_column(String(10), default=SigningKeyStatus.ACTIVE)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(DateTime)

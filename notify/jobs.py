@@ -13,6 +13,7 @@ from bootstrap import current_runtime
 from builder.masking import url_secrets, without_credentials
 from lineage.models import utcnow
 from lineage.notifications import Notification
+from states import NotificationStatus
 from webhooks.signatures import hmac_sha256_hex
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ def deliver(notification_id: int) -> str:
     runtime.after_fork()
     with runtime.db.session() as session:
         row = session.get(Notification, notification_id)
-        if row is None or row.status != "pending":
+        if row is None or row.status != NotificationStatus.PENDING:
             return row.status if row else "missing"
         body = json.dumps(row.body).encode()
         headers = _headers(row, body)
@@ -33,9 +34,9 @@ def deliver(notification_id: int) -> str:
         if attempt:
             time.sleep(backoff * 2 ** (attempt - 1))
         status, error = _post(url, body, headers)
-        outcome = "delivered" if status and 200 <= status < 300 else None
+        outcome = NotificationStatus.DELIVERED if status and 200 <= status < 300 else None
         if outcome is None and attempt == attempts - 1:
-            outcome = "failed"
+            outcome = NotificationStatus.FAILED
         _record(runtime, notification_id, status, error, outcome)
         if outcome:
             return outcome
@@ -78,5 +79,5 @@ def _record(runtime, notification_id: int, status: int | None, error: str | None
         row.last_status_code, row.last_error = status, error
         if outcome:
             row.status = outcome
-            row.delivered_at = utcnow() if outcome == "delivered" else None
+            row.delivered_at = utcnow() if outcome == NotificationStatus.DELIVERED else None
     log.info("notification %s attempt: %s", notification_id, outcome or error)

@@ -13,6 +13,7 @@ from lineage.models import Build, utcnow
 from lineage.notifications import Notification
 from lineage.serialize import build_document
 from notify.messages import ALERT, alert_body, message_body
+from states import NotificationStatus
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ def requeue_pending(runtime: Runtime, grace_seconds: int = 30) -> list[int]:
     born_before = utcnow() - timedelta(seconds=grace_seconds)
     with runtime.db.session() as session:
         rows = list(session.scalars(select(Notification).where(
-            Notification.status == "pending", Notification.created_at < born_before)))
+            Notification.status == NotificationStatus.PENDING,
+            Notification.created_at < born_before)))
     lost = [row for row in rows
             if not Job.exists(_job_id(row.id), connection=runtime.redis)]
     return _queue(runtime, lost, "notify again (its job was lost)") if lost else []

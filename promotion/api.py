@@ -14,6 +14,7 @@ from promotion import environments
 from promotion.decisions import decide
 from promotion.facts import NotFound
 from promotion.policy import Refused
+from states import BuildStatus
 
 bp = Blueprint("promotion_api", __name__, url_prefix="/api/v1")
 HISTORY_LIMIT = 100  # the newest promotions an environment's timeline shows
@@ -74,7 +75,7 @@ def get_environment(environment: str, image: str):
 def _staging(session, settings, image: str) -> dict:
     repository = settings.registry.repository("staging", image)
     builds = list(session.scalars(select(Build).where(
-        Build.image_repository == repository, Build.status == "staged")
+        Build.image_repository == repository, Build.status == BuildStatus.STAGED)
         .order_by(Build.id.desc()).limit(50)))
     history = [{"build_id": b.id, "digest": b.digest, "tags": b.tags,
                 "finished_at": iso(b.finished_at)} for b in builds]

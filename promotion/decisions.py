@@ -25,6 +25,7 @@ from promotion.policy import (
     next_environment,
 )
 from promotion.settings import PromotionRules
+from states import PromotionStatus
 
 DECISIONS = ("approve", "reject")
 
@@ -69,10 +70,10 @@ def _decide(runtime: Runtime, build_id: str, username: str, decision: str, diges
         request = past[-1] if past else None
         # A late approval of a promotion already under way is still recorded (two approvers
         # clicking at once); a rejected one is closed; a failed one is decided afresh.
-        if request is not None and request.status == "rejected":
+        if request is not None and request.status == PromotionStatus.REJECTED:
             raise Refused(f"the promotion of this digest to {target} was rejected; "
                           "push a new commit instead")
-        if request is not None and request.status == "failed":
+        if request is not None and request.status == PromotionStatus.FAILED:
             request = None
         attempt = len(past) + (1 if request is None else 0)
         candidate = _candidate(runtime, session, build, where, request)
@@ -109,7 +110,8 @@ def _open(runtime: Runtime, key: str, build_id: str, image: str, digest: str, so
     try:
         with runtime.db.session() as session:
             row = Promotion(request_key=key, build_id=build_id, image=image, digest=digest,
-                            from_environment=source, to_environment=target, status="pending")
+                            from_environment=source, to_environment=target,
+                            status=PromotionStatus.PENDING)
             session.add(row)
             session.flush()
             return row.id
@@ -135,17 +137,18 @@ def _settle(runtime: Runtime, promotion_id: int, decision: str, rules: Promotion
     with runtime.db.session() as session:
         approvals = session.scalar(select(func.count()).select_from(Approval).where(
             Approval.promotion_id == promotion_id, Approval.decision == "approve"))
-        settled = "rejected" if decision == "reject" else (
-            "approved" if enough_approvals(rules, approvals) else None)
+        settled = PromotionStatus.REJECTED if decision == "reject" else (
+            PromotionStatus.APPROVED if enough_approvals(rules, approvals) else None)
         won = settled is not None and session.execute(
-            update(Promotion).where(Promotion.id == promotion_id, Promotion.status == "pending")
+            update(Promotion).where(Promotion.id == promotion_id,
+                                    Promotion.status == PromotionStatus.PENDING)
             .values(status=settled, actor=username)).rowcount == 1
         promotion = session.get(Promotion, promotion_id)
         detail = "self-approval allowed by promotion.allow_self_approval" if is_self else None
         audit(session, decision, username, f"build {promotion.build_id}", detail=detail,
               digest=promotion.digest, environment=promotion.to_environment,
               comment=comment or None, approvals=approvals, needed=rules.approvals)
-    if won and settled == "approved":
+    if won and settled == PromotionStatus.APPROVED:
         enqueue_promotion(runtime, promotion_id)
         publish(runtime, promotion.build_id, "approved")
     return Decided(promotion_id, promotion.status, approvals, rules.approvals, is_self)

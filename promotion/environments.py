@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from lineage.models import Build
 from promotion.models import Promotion
 from promotion.settings import PromotionRules
+from states import BuildStatus, PromotionStatus
 
 
 def history(session: Session, image: str, environment: str, limit: int | None = None) \
@@ -15,7 +16,7 @@ def history(session: Session, image: str, environment: str, limit: int | None = 
     """Finished promotions into an environment, newest first (the newest `limit` only)."""
     query = (select(Promotion)
              .where(Promotion.image == image, Promotion.to_environment == environment,
-                    Promotion.status == "promoted")
+                    Promotion.status == PromotionStatus.PROMOTED)
              .order_by(Promotion.finished_at.desc(), Promotion.id.desc()).limit(limit))
     return list(session.scalars(query))
 
@@ -28,10 +29,10 @@ def current(session: Session, image: str, environment: str) -> Promotion | None:
 
 def reached(session: Session, rules: PromotionRules, build: Build) -> str | None:
     """The furthest environment this build's digest has reached (staging once staged)."""
-    if build.status != "staged" or not build.digest:
+    if build.status != BuildStatus.STAGED or not build.digest:
         return None
     done = {p.to_environment for p in build.promotions
-            if p.status == "promoted" and p.digest == build.digest}
+            if p.status == PromotionStatus.PROMOTED and p.digest == build.digest}
     furthest = "staging"
     for environment in rules.environments:
         if environment in done:

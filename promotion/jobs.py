@@ -21,6 +21,7 @@ from registry.access import registry_client
 from registry.client import Manifest, RegistryClient, RegistryError
 from registry.copy import copy_image
 from registry.parallel import pool
+from states import PromotionStatus
 
 LOCK_SECONDS = 900
 log = logging.getLogger(__name__)
@@ -51,12 +52,13 @@ class PromotionRun:
     def run(self) -> str:
         """Promote unless already finished; returns the promotion's status."""
         promotion = self._load()
-        if promotion is None or promotion.status not in ("approved", "promoting"):
+        if promotion is None or promotion.status not in (PromotionStatus.APPROVED,
+                                                         PromotionStatus.PROMOTING):
             return promotion.status if promotion else "missing"
         lock = self.runtime.redis.lock(lock_name(promotion.image, promotion.to_environment),
                                        timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS)
         if not lock.acquire():
-            return self._finish("failed", reason="another promotion of this image to "
+            return self._finish(PromotionStatus.FAILED, reason="another promotion of this image to "
                                 f"{promotion.to_environment} held the lock too long; retry")
         try:
             return self._promote(promotion)
@@ -67,7 +69,7 @@ class PromotionRun:
         with self.runtime.db.session() as session:
             build = session.get(Build, promotion.build_id)
             now = environments.current(session, promotion.image, promotion.to_environment)
-            session.get(Promotion, self.promotion_id).status = "promoting"
+            session.get(Promotion, self.promotion_id).status = PromotionStatus.PROMOTING
             session.get(Promotion, self.promotion_id).started_at = utcnow()
         replaced = now.digest if now else None
         repo = self.runtime.settings.repository_named(build.repository)
@@ -96,16 +98,18 @@ class PromotionRun:
         except Refused as exc:
             audit(self.runtime.db, "tag-move", promotion.actor, f"{target}", outcome="refused",
                   detail=str(exc), promotion=self.promotion_id)
-            return self._finish("failed", reason=str(exc), replaced_digest=replaced)
+            return self._finish(PromotionStatus.FAILED, reason=str(exc), replaced_digest=replaced)
         except ProofRefused as exc:
             audit(self.runtime.db, "proof-check", promotion.actor,
                   f"{source}@{promotion.digest}", outcome="refused", detail=str(exc),
                   promotion=self.promotion_id)
-            return self._finish("failed", reason=str(exc), replaced_digest=replaced)
+            return self._finish(PromotionStatus.FAILED, reason=str(exc), replaced_digest=replaced)
         except RegistryError as exc:
-            return self._finish("failed", reason=f"the registry refused the copy: {exc}",
+            return self._finish(PromotionStatus.FAILED,
+                                reason=f"the registry refused the copy: {exc}",
                                 replaced_digest=replaced)
-        return self._finish("promoted", tags=tags, replaced_digest=replaced, proof=checked)
+        return self._finish(PromotionStatus.PROMOTED, tags=tags, replaced_digest=replaced,
+                            proof=checked)
 
     def _verify(self, build: Build, promotion: Promotion, source: str) -> Verified | dict:
         """The source's verified proofs, or the admin override that lets it go without."""
@@ -143,12 +147,12 @@ class PromotionRun:
             action = "rollback" if promotion.kind == "rollback" else "promotion"
             audit(session, action, promotion.actor,
                   f"{promotion.image}@{promotion.digest} → {promotion.to_environment}",
-                  outcome="ok" if status == "promoted" else "failed",
+                  outcome="ok" if status == PromotionStatus.PROMOTED else "failed",
                   detail=promotion.reason, promotion=promotion.id, tags=promotion.tags,
                   replaced=promotion.replaced_digest, repository=promotion.build.repository)
             observe(promotion)
         log.info("promotion %s %s", self.promotion_id, status)
-        if status == "promoted":
+        if status == PromotionStatus.PROMOTED:
             publish(self.runtime, promotion.build_id, "promoted")
         return status
 

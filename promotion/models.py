@@ -8,6 +8,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text,
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from lineage.models import Base, Build, utcnow
+from states import PromotionStatus
 
 
 class Promotion(Base):
@@ -26,7 +27,7 @@ class Promotion(Base):
     digest: Mapped[str] = mapped_column(String(80))
     from_environment: Mapped[str] = mapped_column(String(50))
     to_environment: Mapped[str] = mapped_column(String(50))
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=PromotionStatus.PENDING)
     tags: Mapped[list] = mapped_column(JSON, default=list)
     actor: Mapped[str | None] = mapped_column(String(100))
     reason: Mapped[str | None] = mapped_column(Text)

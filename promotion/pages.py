@@ -19,6 +19,7 @@ from promotion import environments
 from promotion.changes import commits_between
 from promotion.facts import gate_outcomes
 from promotion.policy import next_environment
+from states import BuildStatus
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def dashboard(runtime: Runtime) -> dict:
         pending = []
         for build in builds:
             repo = settings.repository_named(build.repository)
-            if repo and build.status == "staged":
+            if repo and build.status == BuildStatus.STAGED:
                 target = next_environment(repo.promotion,
                                           environments.reached(session, repo.promotion, build))
                 if target:
@@ -87,7 +88,7 @@ def _links_to_nobody(runtime: Runtime, author: str | None) -> bool:
 
 
 def _changes(runtime: Runtime, build: Build, live_build: Build | None):
-    if build.status != "staged":
+    if build.status != BuildStatus.STAGED:
         return [], None
     try:
         return commits_between(runtime, build, live_build.commit_sha if live_build else None), None

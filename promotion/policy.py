@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from auth.roles import may_approve
 from promotion.settings import PromotionRules
+from states import BuildStatus
 
 PASSING_GATES = {"pass", "warn"}
 
@@ -80,7 +81,7 @@ def check_decision(rules: PromotionRules, person: Person, candidate: Candidate,
                        candidate.team):
         raise Refused(f"{person.username} ({person.role}) may not approve "
                       f"{candidate.repository}: ask an admin for approver rights on it")
-    if candidate.status != "staged":
+    if candidate.status != BuildStatus.STAGED:
         raise Refused(f"the build is {candidate.status}; only staged builds can be approved")
     failed = [o for o in candidate.gate_outcomes if o not in PASSING_GATES]
     if failed:

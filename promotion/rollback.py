@@ -15,6 +15,7 @@ from promotion.dispatch import enqueue_promotion
 from promotion.facts import NotFound, person, rules_for
 from promotion.models import Approval, Promotion
 from promotion.policy import Candidate, Refused, check_four_eyes, is_pusher_or_author
+from states import PromotionStatus
 
 
 def rollback(runtime: Runtime, username: str, environment: str, image: str, digest: str,
@@ -47,7 +48,7 @@ def _open_rollback(runtime: Runtime, username: str, environment: str, image: str
         row = Promotion(request_key=f"rollback:{uuid.uuid4()}", kind="rollback",
                         build_id=earlier.build_id, image=image, digest=digest,
                         from_environment=environment, to_environment=environment,
-                        status="approved", actor=username)
+                        status=PromotionStatus.APPROVED, actor=username)
         row.approvals.append(Approval(username=username, decision="approve", digest=digest,
                                       comment=comment or None, via="rollback"))
         session.add(row)

@@ -14,6 +14,7 @@ from lineage.models import utcnow
 from lineage.signing_keys import SigningKeyRecord
 from provenance import keys
 from provenance.keys import ImageSigner, SigningKeyError
+from states import SigningKeyStatus
 
 
 def all_keys(db: Database) -> list[SigningKeyRecord]:
@@ -21,7 +22,7 @@ def all_keys(db: Database) -> list[SigningKeyRecord]:
     with db.session() as session:
         rows = list(session.scalars(select(SigningKeyRecord)
                                     .order_by(SigningKeyRecord.created_at.desc())))
-    return sorted(rows, key=lambda row: row.status != "active")
+    return sorted(rows, key=lambda row: row.status != SigningKeyStatus.ACTIVE)
 
 
 def trusted_keys(db: Database) -> dict[str, ec.EllipticCurvePublicKey]:
@@ -40,7 +41,8 @@ def worker_signer(settings: Settings, db: Database) -> ImageSigner:
             with db.session() as session:
                 if session.get(SigningKeyRecord, signer.key_id) is None:
                     session.add(SigningKeyRecord(key_id=signer.key_id,
-                                                 public_pem=signer.public_pem, status="active"))
+                                                 public_pem=signer.public_pem,
+                                                 status=SigningKeyStatus.ACTIVE))
                     return signer
         except IntegrityError:  # another worker sharing the key recorded it just now
             active = _active(db)
@@ -59,7 +61,7 @@ def worker_signer(settings: Settings, db: Database) -> ImageSigner:
 def _active(db: Database) -> SigningKeyRecord | None:
     with db.session() as session:
         return session.scalars(select(SigningKeyRecord)
-                               .where(SigningKeyRecord.status == "active")).first()
+                               .where(SigningKeyRecord.status == SigningKeyStatus.ACTIVE)).first()
 
 
 def rotate(settings: Settings, db: Database) -> ImageSigner:
@@ -68,8 +70,8 @@ def rotate(settings: Settings, db: Database) -> ImageSigner:
     signer = keys.replace(path)
     with db.session() as session:
         for row in session.scalars(select(SigningKeyRecord).where(
-                SigningKeyRecord.status == "active")):
-            row.status, row.retired_at = "retired", utcnow()
+                SigningKeyRecord.status == SigningKeyStatus.ACTIVE)):
+            row.status, row.retired_at = SigningKeyStatus.RETIRED, utcnow()
         session.add(SigningKeyRecord(key_id=signer.key_id, public_pem=signer.public_pem,
-                                     status="active"))
+                                     status=SigningKeyStatus.ACTIVE))
     return signer

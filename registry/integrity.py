@@ -18,9 +18,10 @@ from provenance.formats import is_proof_tag
 from registry.client import MANIFEST_TYPES
 from registry.models import RegistryEvent
 from registry.tokenservice import layout
+from states import PromotionStatus
 
 WATCHED = ("push", "delete")
-OWN_STATUSES = ("promoting", "promoted")
+OWN_STATUSES = (PromotionStatus.PROMOTING, PromotionStatus.PROMOTED)
 
 
 @dataclass(frozen=True)
@@ -107,10 +108,11 @@ def _judge(session, settings: Settings, change: Change) -> str | None:
                 f"{change.actor or 'an unknown identity'} for a digest no Lockmaster promotion "
                 "made")
     made = session.scalars(own.where(Promotion.digest == change.digest)).all()
-    if any(change.tag is None or p.status == "promoting" or change.tag in (p.tags or [])
-           for p in made):
+    if any(change.tag is None or p.status == PromotionStatus.PROMOTING
+           or change.tag in (p.tags or []) for p in made):
         return None
-    if change.tag is None and session.scalars(own.where(Promotion.status == "promoting")).first():
+    copying = own.where(Promotion.status == PromotionStatus.PROMOTING)
+    if change.tag is None and session.scalars(copying).first():
         return None  # a child manifest of an index being copied by a running promotion
     what = f"tag {change.tag}" if change.tag else "a manifest"
     return (f"{what} of {change.repository} was pushed as {change.digest} by "

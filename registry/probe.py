@@ -18,6 +18,7 @@ from bootstrap import Runtime
 from promotion.models import Promotion
 from registry.access import registry_client
 from registry.client import RegistryError
+from states import PromotionStatus
 
 _RESULT = "lockmaster:registry-probe"
 log = logging.getLogger(__name__)
@@ -71,7 +72,8 @@ def probe_image(runtime: Runtime) -> str | None:
     with runtime.db.session() as session:
         newest = session.execute(
             select(Promotion.image, Promotion.digest, Promotion.to_environment)
-            .where(Promotion.status == "promoted", Promotion.to_environment == "production")
+            .where(Promotion.status == PromotionStatus.PROMOTED,
+                   Promotion.to_environment == "production")
             .order_by(Promotion.id.desc()).limit(1)).first()
     return f"{registry.path(newest[2], newest[0])}@{newest[1]}" if newest else None
 

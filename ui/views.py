@@ -11,12 +11,12 @@ from flask_wtf import FlaskForm
 from bootstrap import current_runtime
 from builder.control import BuildConflict, cancel_build, retry_build
 from builder.follow import events, follow
-from builder.states import BuildStatus
 from lineage import filters, queries
 from lineage.filters import MAX_ROW_ID
 from lineage.models import Build
 from lineage.numbers import build_by_number
 from promotion.views import same_origin_posts
+from states import BuildStatus
 from ui.access import readable, require
 
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static",
@@ -69,7 +69,8 @@ def cancel(build_id: str):
     _checked_post(build_id, "cancel")
     try:
         outcome = cancel_build(current_runtime(), build_id, current_user.username)
-        flash(f"Build cancelled by {outcome.cancelled_by}." if outcome.status == "cancelled"
+        cancelled = outcome.status == BuildStatus.CANCELLED
+        flash(f"Build cancelled by {outcome.cancelled_by}." if cancelled
               else "The worker is stopping the build.")
     except BuildConflict as exc:
         flash(f"Refused: {exc}")

@@ -14,6 +14,7 @@ from builder.control import BuildConflict, cancel_build
 from builder.dispatch import build_job_data, build_job_id, builds_queue
 from builder.retag import enqueue_retag
 from lineage.models import Build
+from states import BuildStatus
 from webhooks.supersede import running_to_cancel
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def new_build(plan: dict, build_id: str, at: datetime) -> Build:
         commit_author=plan["commit_author"], pusher=plan["pusher"],
         pusher_accounts=plan.get("pusher_accounts") or [],
         source_url=plan["source_url"], clone_url=plan["clone_url"],
-        dockerfile=plan["dockerfile"], context=plan["context"], status="queued",
+        dockerfile=plan["dockerfile"], context=plan["context"], status=BuildStatus.QUEUED,
         dedupe_key=plan["build_key"], tags=[],
         history=[{"status": "queued", "at": at.isoformat() + "Z"}], created_at=at)
 

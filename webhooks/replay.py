@@ -10,6 +10,7 @@ from werkzeug.datastructures import Headers
 
 from bootstrap import Runtime
 from lineage.models import Delivery
+from states import DeliveryOutcome
 from webhooks import manual
 from webhooks.intake import Outcome
 from webhooks.receive import PROVIDERS, receive
@@ -48,7 +49,7 @@ def replay(runtime: Runtime, delivery_pk: int) -> Outcome:
             raise CannotReplay(f"delivery {delivery_pk} is older than the retention of "
                                "deliveries (retention.deliveries_days in lockmaster.yml): only "
                                "its tombstone is kept; ask the Git host to redeliver it")
-        if delivery.outcome == "rejected":
+        if delivery.outcome == DeliveryOutcome.REJECTED:
             raise CannotReplay(f"delivery {delivery_pk} was rejected, so its body was not kept; "
                                "ask the Git host to redeliver it instead")
         provider, headers, body = delivery.provider, delivery.headers or {}, delivery.body

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from lineage.models import Build, utcnow
 from lineage.triggers import BuildTrigger, current_refs, refs_of
+from states import BuildStatus
 
 RUNNING = ("cloning", "building", "checking", "pushing")
 
@@ -30,7 +31,7 @@ def supersede_older(session: Session, builds: list[Build]) -> list[str]:
 def restore(session: Session, build_ids: list[str]) -> None:
     """Undo supersede_older for a delivery that is being forgotten (its job never queued)."""
     for build in session.scalars(select(Build).where(Build.id.in_(build_ids),
-                                                     Build.status == "superseded")):
+                                                     Build.status == BuildStatus.SUPERSEDED)):
         build.status, build.finished_at, build.error = "queued", None, None
         build.history = build.history[:-1]
 
@@ -62,8 +63,8 @@ def _mark(session, older: Build, newer: Build, refs: list[str]) -> bool:
     entry = {"status": "superseded", "at": now.isoformat() + "Z", "by": newer.id}
     # No session synchronisation: the session may hold hundreds of builds (a recorder's batch).
     result = session.execute(
-        update(Build).where(Build.id == older.id, Build.status == "queued").values(
-            status="superseded", finished_at=now, history=[*older.history, entry],
+        update(Build).where(Build.id == older.id, Build.status == BuildStatus.QUEUED).values(
+            status=BuildStatus.SUPERSEDED, finished_at=now, history=[*older.history, entry],
             error=f"superseded by build {newer.id}, a newer push to {', '.join(refs)}"),
         execution_options={"synchronize_session": False})
     return result.rowcount == 1

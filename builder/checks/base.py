@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
-
-class CheckStatus(StrEnum):
-    """How a gate judged the image; `fail` and (fail-closed) `error` keep it out of staging."""
-
-    PASS = "pass"
-    WARN = "warn"
-    FAIL = "fail"
-    ERROR = "error"
+from states import CheckStatus
 
 
 @dataclass

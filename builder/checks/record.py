@@ -9,6 +9,7 @@ from builder.checks.base import CheckResult
 from lineage.checks import Artifact, CheckRecord
 from lineage.db import Database
 from lineage.models import Build
+from states import BuildStatus
 
 SBOM_MEDIA_TYPE = "application/vnd.cyclonedx+json"
 
@@ -37,7 +38,7 @@ def previous_size(db: Database, build: Build) -> dict | None:
     with db.session() as session:
         earlier = session.scalars(
             select(Build).where(Build.repository == build.repository, Build.ref == build.ref,
-                                Build.status == "staged", Build.id != build.id)
+                                Build.status == BuildStatus.STAGED, Build.id != build.id)
             .order_by(Build.id.desc()).limit(1)).first()
         if earlier is None:
             return None

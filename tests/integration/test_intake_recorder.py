@@ -10,10 +10,10 @@ from rq import Queue
 from sqlalchemy import func, select
 
 from builder.reconcile import end_build
-from builder.states import BuildStatus
 from devstack.gitpush import signed_headers
 from lineage.models import Build, Delivery
 from lineage.triggers import BuildTrigger
+from states import BuildStatus
 from tests.integration.buildhelpers import start_worker, stop_worker, wait_for
 from tests.integration.conftest import post_github, repo_entry
 from tests.integration.webserver import gunicorn

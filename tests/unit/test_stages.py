@@ -1,7 +1,7 @@
 """Stage times: each status begins a stage and finishes the one before."""
 
 from builder.stages import record_stage
-from builder.states import BuildStatus as S
+from states import BuildStatus as S
 
 
 def test_each_stage_starts_when_the_previous_one_finishes():

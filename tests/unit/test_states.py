@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 
-from builder.states import BuildStatus as S
 from builder.states import InvalidTransition, check_transition
+from states import BuildStatus as S
 
 PIPELINE = [S.QUEUED, S.CLONING, S.BUILDING, S.CHECKING, S.PUSHING, S.STAGED]
 
