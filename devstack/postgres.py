@@ -43,7 +43,8 @@ def postgres_answers() -> bool:
         return False
 
 
-def _bin(name: str) -> str:
+def server_binary(name: str) -> str:
+    """The newest installed PostgreSQL server program called name (initdb, postgres)."""
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     if not found:
         raise ServiceError("PostgreSQL is not installed: apt-get install -y postgresql")
@@ -58,16 +59,17 @@ def _postgres_command(data_dir: Path) -> list[str]:
     if not (cluster / "PG_VERSION").exists():
         shutil.rmtree(cluster, ignore_errors=True)
         cluster.mkdir(parents=True)
-        _own(folder, user)
-        _as(user, [_bin("initdb"), "-D", str(cluster), "-U", PG_USER, "--auth=trust",
+        give_to(folder, user)
+        _as(user, [server_binary("initdb"), "-D", str(cluster), "-U", PG_USER, "--auth=trust",
                    "--encoding=UTF8", "--no-sync"])
     runtime.mkdir(parents=True, exist_ok=True)
-    _own(runtime, user)
-    return [_bin("postgres"), "-D", str(cluster), "-h", PG_HOST, "-p", str(PG_PORT),
+    give_to(runtime, user)
+    return [server_binary("postgres"), "-D", str(cluster), "-h", PG_HOST, "-p", str(PG_PORT),
                "-k", str(runtime), "-c", "fsync=off", "-c", "max_connections=200"]
 
 
-def _own(path: Path, user) -> None:
+def give_to(path: Path, user) -> None:
+    """Make path (and all below it) the server user's, reachable through its parents."""
     if user is None:
         return
     for folder in [path, *path.rglob("*")]:

@@ -46,7 +46,7 @@ class EngineImage(ImageArchive):
         if len(folders) != len(diff_ids) or not all(os.access(f, os.R_OK | os.X_OK)
                                                     for f in folders):
             return None
-        history = _history(image.history(), len(diff_ids))
+        history = layer_history(image.history(), len(diff_ids))
         if history is None:
             return None
         config = {"architecture": image.attrs.get("Architecture", "amd64"),
@@ -119,7 +119,7 @@ def _opaque(path: Path) -> bool:
     return False
 
 
-def _history(entries: list[dict], layers: int) -> list[dict] | None:
+def layer_history(entries: list[dict], layers: int) -> list[dict] | None:
     """The config's history from the engine's (newest first), with its empty-layer marks."""
     history = []
     for entry in reversed(entries):

@@ -33,7 +33,7 @@ def image_sbom(context) -> dict:
     later, components, seen = LaterLayers(context), [], set()
     for index, layer in enumerate(layers):
         for component in layer["components"]:
-            home = _home(component)
+            home = component_home(component)
             key = identity(component)
             if (home and later.replaced(index, home)) or key in seen:
                 continue
@@ -61,7 +61,7 @@ def identity(component: dict) -> tuple:
             component.get("purl"))
 
 
-def _home(component: dict) -> str | None:
+def component_home(component: dict) -> str | None:
     """The file a component was read from: its package database, or its first location."""
     paths = [p["value"] for p in component.get("properties", [])
              if p.get("name", "").startswith("syft:location:") and p["name"].endswith(":path")]

@@ -36,7 +36,7 @@ PATTERNS: list[tuple[str, tuple[bytes, ...], re.Pattern]] = [
 ]
 _KEY_LINE = re.compile(rb"[A-Za-z0-9+/=]{16,}")
 _DIGITS = b"0123456789"
-_BASE62 = (_DIGITS + b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+BASE62_ALPHABETS = (_DIGITS + b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
            _DIGITS + b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
@@ -98,10 +98,11 @@ def is_github_token(found: re.Match) -> bool:
     if token.startswith(b"github_pat_"):
         return True  # fine-grained tokens: the shape is all GitHub documents
     body, check = token[4:34], token[34:]
-    return any(_base62(zlib.crc32(body), alphabet) == check for alphabet in _BASE62)
+    return any(base62(zlib.crc32(body), alphabet) == check for alphabet in BASE62_ALPHABETS)
 
 
-def _base62(number: int, alphabet: bytes) -> bytes:
+def base62(number: int, alphabet: bytes) -> bytes:
+    """number written in base 62 with alphabet, six digits (a token's checksum part)."""
     digits = b""
     while number:
         number, rest = divmod(number, 62)

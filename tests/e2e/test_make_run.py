@@ -2,44 +2,20 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 
 from tests.integration.conftest import REDIS_DB
+from tests.support.processes import free_port, read_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _read_until(process, marker: str, timeout: float) -> str:
-    """Collect the process's output until a line contains marker (or fail after timeout)."""
-    seen, deadline = [], time.monotonic() + timeout
-    os.set_blocking(process.stdout.fileno(), False)
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if line:
-            seen.append(line)
-            if marker in line:
-                return "".join(seen)
-        elif process.poll() is not None:
-            break
-        else:
-            time.sleep(0.1)
-    raise AssertionError(f"no '{marker}' within {timeout}s; output:\n{''.join(seen)}")
-
-
 def test_first_start_stages_the_demo_and_ctrl_c_stops_it(services, tmp_path, database_url):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "LOCKMASTER_DATA_DIR": str(tmp_path / "var"),
            "LOCKMASTER_CONFIG": str(tmp_path / "lockmaster.yml"),
            "LOCKMASTER_WEB_PORT": str(port), "LOCKMASTER_DATABASE_URL": database_url,
@@ -48,7 +24,7 @@ def test_first_start_stages_the_demo_and_ctrl_c_stops_it(services, tmp_path, dat
     process = subprocess.Popen([sys.executable, "-m", "devstack", "run"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        output = _read_until(process, "Lockmaster is running", timeout=180)
+        output = read_until(process, "Lockmaster is running", timeout=180)
         assert "build " in output and ": queued" in output and ": staged" in output
         assert "staged 127.0.0.1:5000/staging/demo/hello@sha256:" in output
         assert "created user 'admin' with the one-time password: " in output
@@ -68,7 +44,7 @@ def test_first_start_stages_the_demo_and_ctrl_c_stops_it(services, tmp_path, dat
     again = subprocess.Popen([sys.executable, "-m", "devstack", "run"], cwd=ROOT, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        output = _read_until(again, "Lockmaster is running", timeout=120)
+        output = read_until(again, "Lockmaster is running", timeout=120)
         assert "created the demo repository" not in output
         builds = requests.get(f"http://127.0.0.1:{port}/api/v1/builds", timeout=5).json()
         assert len(builds["items"]) == 1

@@ -15,9 +15,10 @@ import requests
 from lineage.db import Database
 from ops.tls import DOCKER_CERTS
 from registry.models import RegistryEvent
-from tests.e2e.test_make_run import ROOT, _free_port, _read_until
+from tests.e2e.test_make_run import ROOT
 from tests.integration.buildhelpers import wait_for
 from tests.integration.conftest import REDIS_DB
+from tests.support.processes import free_port, read_until
 
 MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 
@@ -25,7 +26,7 @@ MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 @pytest.fixture
 def tls_stack(services, tmp_path, database_url):
     """`python -m devstack run` with TLS on free ports; yields (web URL, registry, CA, output)."""
-    port, registry = _free_port(), f"127.0.0.1:{_free_port()}"
+    port, registry = free_port(), f"127.0.0.1:{free_port()}"
     env = {**os.environ, "LOCKMASTER_TLS": "1", "LOCKMASTER_DATA_DIR": str(tmp_path / "var"),
            "LOCKMASTER_CONFIG": str(tmp_path / "lockmaster.yml"),
            "LOCKMASTER_WEB_PORT": str(port),
@@ -38,7 +39,7 @@ def tls_stack(services, tmp_path, database_url):
     process = subprocess.Popen([sys.executable, "-m", "devstack", "run"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        output = _read_until(process, "Lockmaster is running", timeout=150)
+        output = read_until(process, "Lockmaster is running", timeout=150)
         yield f"https://127.0.0.1:{port}", registry, tmp_path / "var/tls/ca.crt", output
     finally:
         process.send_signal(signal.SIGINT)

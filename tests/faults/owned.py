@@ -11,7 +11,7 @@ from pathlib import Path
 from redis import Redis
 from redis.exceptions import RedisError
 
-from devstack.postgres import _bin, _own
+from devstack.postgres import give_to, server_binary
 from tests.integration.webserver import free_port
 
 
@@ -66,8 +66,8 @@ class OwnPostgres:
         (folder / "run").mkdir()
         if root:
             import pwd
-            _own(folder, pwd.getpwnam("postgres"))
-        self._as([_bin("initdb"), "-D", str(cluster), "-U", "lockmaster", "--auth=trust",
+            give_to(folder, pwd.getpwnam("postgres"))
+        self._as([server_binary("initdb"), "-D", str(cluster), "-U", "lockmaster", "--auth=trust",
                   "--no-sync"], check=True)
 
     @property
@@ -77,7 +77,7 @@ class OwnPostgres:
 
     def start(self) -> OwnPostgres:
         """Start the server and wait until it takes logins."""
-        command = [_bin("postgres"), "-D", str(self.folder / "data"), "-h", "127.0.0.1",
+        command = [server_binary("postgres"), "-D", str(self.folder / "data"), "-h", "127.0.0.1",
                    "-p", str(self.port), "-k", str(self.folder / "run"), "-c", "fsync=off"]
         with open(self.folder / "postgres.log", "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,

@@ -11,7 +11,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from builder.checks.secretshapes import _BASE62, _base62
+from builder.checks.secretshapes import BASE62_ALPHABETS, base62
 
 AWS_KEY_ID = "AKIA" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
 AWS_SECRET = "".join(secrets.choice(string.ascii_letters + string.digits + "/+")
@@ -31,7 +31,7 @@ ENV AWS_ACCESS_KEY_ID={key_id} AWS_SECRET_ACCESS_KEY={secret}
 def github_token() -> str:
     """A classic personal access token of the documented shape, with its checksum."""
     body = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(30))
-    return f"ghp_{body}{_base62(zlib.crc32(body.encode()), _BASE62[0]).decode()}"
+    return f"ghp_{body}{base62(zlib.crc32(body.encode()), BASE62_ALPHABETS[0]).decode()}"
 
 
 def write_corpus(folder: Path, base: str) -> dict[str, str]:

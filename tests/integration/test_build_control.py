@@ -1,14 +1,11 @@
 """Cancel, retry, live logs and worker shutdowns, with a real `lockmaster worker` process."""
 
-import signal
-import time
 import uuid
 
 import pytest
 from click.testing import CliRunner
 
 from app import cli
-from builder.workers import COLD_SHUTDOWN
 from tests.integration.buildhelpers import (
     assert_no_container_left,
     assert_no_step_left,
@@ -140,38 +137,6 @@ def test_log_follow_streams_lines_while_the_build_runs(app, client, source_repo,
                for _key, data in lines)
     assert events[-1] == 'event: end\ndata: {"status": "staged"}\n\n'
     assert any(data.startswith("data: staged 127.0.0.1:5000/") for _key, data in lines)
-
-
-def test_sigterm_lets_the_running_build_finish(app, client, source_repo, secret, slow_build,
-                                               tmp_path):
-    marker = slow_build(2)
-    build_id = push(client, source_repo, secret)
-    worker = start_worker(app, tmp_path / "worker.log")
-    try:
-        wait_for(lambda: marker in build_log(client, build_id), 60, "the RUN step to start")
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=60) == 0
-    finally:
-        stop_worker(worker)
-    assert build_of(client, build_id)["status"] == "staged"
-
-
-def test_a_second_signal_stops_the_build_and_records_it(app, client, source_repo, secret,
-                                                        slow_build, tmp_path):
-    marker = slow_build(60)
-    build_id = push(client, source_repo, secret)
-    worker = start_worker(app, tmp_path / "worker.log")
-    try:
-        wait_for(lambda: marker in build_log(client, build_id), 60, "the RUN step to start")
-        worker.send_signal(signal.SIGTERM)
-        time.sleep(1.5)  # RQ ignores a second signal within one second of the first
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=60)
-    finally:
-        stop_worker(worker)
-    build = build_of(client, build_id)
-    assert (build["status"], build["error"]) == ("failed", COLD_SHUTDOWN)
-    assert_no_step_left(build_log(client, build_id), marker)
 
 
 def test_sigkill_of_a_worker_mid_build_is_reconciled(app, client, source_repo, secret,

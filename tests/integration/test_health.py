@@ -1,6 +1,5 @@
 """/healthz and /readyz against the real services."""
 
-import socket
 import subprocess
 import time
 
@@ -8,6 +7,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisDown
 
 from tests.integration.conftest import repo_entry
+from tests.support.processes import free_port
 
 
 def test_healthz_and_readyz_when_everything_answers(client):
@@ -25,7 +25,7 @@ def test_readyz_names_redis_when_it_does_not_answer(make_app, source_repo):
 
 def test_readyz_is_503_while_its_redis_is_stopped_and_200_once_it_is_back(make_app, source_repo,
                                                                           tmp_path):
-    port = _free_port()
+    port = free_port()
     app = make_app([repo_entry(source_repo)], redis=f"redis://127.0.0.1:{port}/0")
     client = app.test_client()
     server = _redis_server(port, tmp_path)
@@ -42,12 +42,6 @@ def test_readyz_is_503_while_its_redis_is_stopped_and_200_once_it_is_back(make_a
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _redis_server(port: int, workdir) -> subprocess.Popen:

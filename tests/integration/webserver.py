@@ -76,15 +76,15 @@ def gunicorn(settings, workers: int = 2, tls: tuple[str, str, str] | None = None
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
     base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     try:
-        _wait(process, base, log_path, tls[2] if tls else True)
+        wait_until_serving(process, base, log_path, tls[2] if tls else True)
         yield base
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def _wait(process: subprocess.Popen, base: str, log_path: Path,
-          verify: str | bool = True) -> None:
+def wait_until_serving(process: subprocess.Popen, base: str, log_path: Path,
+                       verify: str | bool = True) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -3,7 +3,7 @@
 import zlib
 
 from builder.checks.masking import find_secrets
-from builder.checks.secretshapes import _BASE62, _base62
+from builder.checks.secretshapes import BASE62_ALPHABETS, base62
 
 AWS_ID = "AKIA" + "Q3EGRXXYZ7EXAMPLE"[:16]
 KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\n"
@@ -12,7 +12,7 @@ KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\n"
        "-----END OPENSSH PRIVATE KEY-----\n")
 
 BODY = "Xq7" * 10
-TOKEN = f"ghp_{BODY}{_base62(zlib.crc32(BODY.encode()), _BASE62[0]).decode()}"
+TOKEN = f"ghp_{BODY}{base62(zlib.crc32(BODY.encode()), BASE62_ALPHABETS[0]).decode()}"
 
 
 def test_the_kinds_of_secret_are_recognised():

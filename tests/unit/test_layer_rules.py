@@ -3,11 +3,11 @@
 import io
 import tarfile
 
-from builder.checks.enginelayers import _history
+from builder.checks.enginelayers import layer_history
 from builder.checks.layercache import MemoryLayerCache
 from builder.checks.layerimage import catalogable
 from builder.checks.layers import LaterLayers
-from builder.checks.sbomlayers import _home
+from builder.checks.sbomlayers import component_home
 
 NOP = "/bin/sh -c #(nop) "
 
@@ -18,13 +18,13 @@ def test_the_engine_history_marks_metadata_steps_as_empty_layers():
                     {"CreatedBy": "/bin/sh -c useradd app", "Size": 3000},
                     {"CreatedBy": f"{NOP} ENV A=1", "Size": 0},
                     {"CreatedBy": "", "Size": 1000}]
-    history = _history(newest_first, 3)
+    history = layer_history(newest_first, 3)
     assert [h.get("empty_layer", False) for h in history] == [False, True, False, False, True]
-    assert _history(newest_first, 4) is None  # cannot be matched to the layers: export instead
+    assert layer_history(newest_first, 4) is None  # cannot be matched to the layers: export instead
     buildkit = [{"CreatedBy": "CMD [\"x\"]", "Size": 0},
                 {"CreatedBy": "COPY app.py /app/ # buildkit", "Size": 0},
                 {"CreatedBy": "ENV A=1", "Size": 0}, {"CreatedBy": "", "Size": 1000}]
-    assert [h.get("empty_layer", False) for h in _history(buildkit, 2)] == [
+    assert [h.get("empty_layer", False) for h in layer_history(buildkit, 2)] == [
         False, True, False, True]
 
 
@@ -51,8 +51,8 @@ def test_a_package_lives_in_its_database_file_first():
     component = {"properties": [
         {"name": "syft:location:0:path", "value": "/usr/share/doc/curl/copyright"},
         {"name": "syft:location:1:path", "value": "/var/lib/dpkg/status"}]}
-    assert _home(component) == "/var/lib/dpkg/status"
-    assert _home({"properties": []}) is None
+    assert component_home(component) == "/var/lib/dpkg/status"
+    assert component_home({"properties": []}) is None
 
 
 def _layer(files):

@@ -20,7 +20,7 @@ from registry.robots import own_credentials
 from tests.integration.conftest import repo_entry
 from tests.integration.ownregistry import own_registry
 from tests.integration.registryaccess.conftest import BASE, use_installation
-from tests.integration.webserver import ROOT, _wait, environment, free_port
+from tests.integration.webserver import ROOT, environment, free_port, wait_until_serving
 
 PULLERS = 20
 
@@ -31,7 +31,7 @@ def _web(settings, port: int) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "app.py", "web", "--port", str(port), "--workers", "1"], cwd=ROOT,
         env=environment(settings), stdout=subprocess.DEVNULL, stderr=log)
-    _wait(process, f"http://127.0.0.1:{port}", Path(log.name))
+    wait_until_serving(process, f"http://127.0.0.1:{port}", Path(log.name))
     return process
 
 

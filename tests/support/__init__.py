@@ -1,0 +1,1 @@
+"""Helpers the tests share (fixtures stay in each suite's conftest.py)."""
