@@ -6,7 +6,7 @@ files over several layers), then times, in the same run and on the same image:
   lockmaster  one export of the image + every gate (size, lint, sbom, vulnerabilities,
               secrets, policy, tests with a command and a structure test), concurrently.
 Prints a table of the median of a few rounds; the last line is JSON with `ratio`.
-Usage: .venv/bin/python bench/gates.py [--rounds N]
+Usage: .venv/bin/python -m bench.gates [--rounds N]
 """
 
 from __future__ import annotations

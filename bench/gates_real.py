@@ -15,6 +15,7 @@ The last line is JSON with `warm_over_raw` (target ≤ 3.0) and `cold_over_tools
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -60,6 +61,7 @@ CMD ["python3", "/home/app/app.py"]
 
 def main() -> None:
     """Run the cold and warm rounds and print the table and the JSON line."""
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     ServiceSet(ROOT / "var").ensure()
     client = docker.from_env(timeout=600)
     base = ensure_debian_base(client, ROOT / "var" / "cache", APP_PACKAGES)

@@ -1,7 +1,7 @@
 """History API speed: 100,000 builds (10 gate results each, approvals, promotions, audit) in
 SQLite and in PostgreSQL; p50/p95 of the common API calls and their query plans.
 
-Run: .venv/bin/python bench/history_api.py [--builds 100000]
+Run: .venv/bin/python -m bench.history_api [--builds 100000]
 Needs PostgreSQL on 127.0.0.1:5433 (devstack/postgres.py; started here if it does not answer)
 and uses its own database `lockmaster_bench_history`. The API is called in process through the
 Flask test client with anonymous reads, so each figure includes routing and JSON.

@@ -18,6 +18,7 @@ The last line printed is one JSON object with `ratio`, `warm_over_cold` and
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -84,6 +85,7 @@ RUN echo {marker}-serial && sleep 2 && touch /one /two
 
 def main() -> None:
     """Run both pipelines over the same commits and print the table and the JSON line."""
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     ServiceSet(ROOT / "var").ensure()
     client = docker.from_env(timeout=300)
     run_id = uuid.uuid4().hex[:8]

@@ -1,8 +1,8 @@
 """What proofs cost: commit→staged with and without signing/attestation, and a promotion that
 verifies and carries the proofs against `skopeo copy` of the same image.
 
-Run: LOCKMASTER_TEST_REDIS_DB=N PYTHONPATH=$PWD \
-       flock /tmp/lockmaster-bench.lock .venv/bin/python bench/provenance.py
+Run: LOCKMASTER_TEST_REDIS_DB=N flock /tmp/lockmaster-bench.lock \
+       .venv/bin/python -m bench.provenance
 Needs the local registry, dockerd and Redis. Builds run in this process (BuildRun, the default
 gates, SBOM included); "without" replaces the signing step of the push stage by nothing, in the
 same run, interleaved. The last line is JSON: sign_overhead (with/without, target <= 1.05) and
@@ -11,10 +11,10 @@ verify_promote_over_skopeo (target <= 1.2, the worse of a 2 MB and a 200 MB imag
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -24,11 +24,7 @@ from pathlib import Path
 import docker
 from cryptography.hazmat.primitives.asymmetric import ec
 
-# This file is bench/provenance.py: keep its folder from hiding the `provenance` package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-# ruff: noqa: E402
-
-from bench.promotion import SIZES, lockmaster_copy, skopeo_copy, staged_image
+from bench.promotion_copy import SIZES, lockmaster_copy, skopeo_copy, staged_image
 from bootstrap import Runtime
 from builder import pipeline
 from builder.pipeline import BuildRun
@@ -142,6 +138,7 @@ def promotion_against_skopeo(folder: Path, client: docker.DockerClient) -> dict:
 
 def main() -> None:
     """Measure both, print the table, end with the JSON line."""
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     client = docker.from_env(timeout=600)
     with tempfile.TemporaryDirectory() as folder:
         signed, plain, step = signing_overhead(Path(folder) / "build", client)

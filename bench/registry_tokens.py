@@ -11,7 +11,7 @@ registry with token auth (realm: the Lockmaster above) and from the same storage
 without auth, in alternating rounds. The last line is JSON with robot_ratio, user_ratio,
 robot_p99_ms, user_p99_ms and pull_ratio (authed / open wall time).
 
-    .venv/bin/python bench/registry_tokens.py [--n N] [--rounds R] [--pulls P]
+    .venv/bin/python -m bench.registry_tokens [--n N] [--rounds R] [--pulls P]
 """
 
 from __future__ import annotations

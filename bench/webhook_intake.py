@@ -7,7 +7,7 @@ from another process, in rounds alternating between the two servers. Prints a ta
 line is JSON with `ratio` and `p99_ms` (of the median rounds) and how long the recorder took to
 write every delivery.
 
-    .venv/bin/python bench/webhook_intake.py [--n N] [--rounds R]
+    .venv/bin/python -m bench.webhook_intake [--n N] [--rounds R]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Promotion speed: Lockmaster's copy by digest against `skopeo copy`, for 2 MB and 200 MB images.
 
-Run: LOCKMASTER_TEST_REDIS_DB=N .venv/bin/python bench/promotion.py
+Run: LOCKMASTER_TEST_REDIS_DB=N .venv/bin/python -m bench.promotion_copy
 Needs the local registry, dockerd and Redis (`python -m devstack up`). The two staging images
 are built once from random data layers and reused by later runs (one copy in the registry).
 The last line is JSON: ratio (Lockmaster/skopeo, the worse size) and large_over_small.
@@ -8,21 +8,17 @@ The last line is JSON: ratio (Lockmaster/skopeo, the worse size) and large_over_
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import docker
-
-# This file is bench/promotion.py: keep its folder from hiding the `promotion` package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-# ruff: noqa: E402
 
 from bootstrap import Runtime
 from builder.attest import sign_image
@@ -134,6 +130,7 @@ def skopeo_copy(label: str, digest: str) -> float:
 
 def main() -> None:
     """Measure, print the table, and end with the JSON line."""
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     client = docker.from_env(timeout=600)
     digests = {label: staged_image(client, label, size) for label, size in SIZES.items()}
     with tempfile.TemporaryDirectory() as folder:
