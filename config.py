@@ -219,7 +219,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     redis_url = env.get("LOCKMASTER_REDIS_URL", "redis://127.0.0.1:6379/0")
     if not config_path.exists():
         raise ConfigError(
-            f"{config_path} does not exist: create it (see README, 'Configuration') "
+            f"{config_path} does not exist: create it (see docs/configuration.md) "
             "or point LOCKMASTER_CONFIG at your lockmaster.yml"
         )
     registry, repositories, limits = parse_config(config_path.read_text(), str(config_path))

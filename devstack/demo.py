@@ -68,5 +68,5 @@ def write_config(config_path: Path, repo_path: Path, registry: dict | None = Non
         # The demo listens on 127.0.0.1 only: its history can be read in a browser.
         "api": {"anonymous_read": True},
     }
-    header = "# Created by `make run` for the demo; edit freely (see README, Configuration).\n"
+    header = "# Created by `make run` for the demo; edit freely (see docs/configuration.md).\n"
     config_path.write_text(header + yaml.safe_dump(document, sort_keys=False))

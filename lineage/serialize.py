@@ -1,4 +1,4 @@
-"""The JSON shapes of lineage records, as DESIGN.md's external contract fixes them."""
+"""The JSON shapes of lineage records, as the API's external contract fixes them (docs/api.md)."""
 
 from __future__ import annotations
 

@@ -136,7 +136,7 @@ def verify_registry() -> None:
               help="Serve TLS with a local-CA certificate for this name (repeatable).")
 def registry_setup(folder: str, listen: str, web_url: str, events_url: str | None,
                    storage: str, metrics_listen: str, tls_hosts: tuple[str, ...]) -> None:
-    """Write the registry's config: token auth, notifications, TLS (see README)."""
+    """Write the registry's config: token auth, notifications, TLS (docs/registry.md)."""
     from pathlib import Path
 
     from registry.setup import RegistryPlan, prepare

@@ -82,7 +82,7 @@ def test_a_build_secret_reaches_its_mount_only(make_app, source_repo, secret, ba
     monkeypatch.setenv("PIP_CONF_CONTENT", value)
     app = make_app([repo_entry(source_repo, secrets=[{"id": "pip-conf",
                                                       "env": "PIP_CONF_CONTENT"}])])
-    # A step's cache key ignores the secret's value (README): a new step, so that it runs.
+    # BuildKit's cache key of a step ignores the secret's value: a new step, so that it runs.
     dockerfile = (f"FROM {base_image}\nRUN --mount=type=secret,id=pip-conf echo {step} && "
                   "wc -c < /run/secrets/pip-conf && cat /run/secrets/pip-conf\n")
     build, log = _build(app, source_repo, secret, {"Dockerfile": dockerfile})

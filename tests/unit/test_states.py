@@ -1,4 +1,4 @@
-"""The build state machine of DESIGN.md."""
+"""The build state machine (builder/states.py)."""
 
 import itertools
 
