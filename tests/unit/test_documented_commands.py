@@ -196,3 +196,16 @@ def test_readme_fits_on_a_few_screens():
     lines = (ROOT / "README.md").read_text().splitlines()
     assert len(lines) <= 200
     assert [n for n, line in enumerate(lines, 1) if len(line) > 100] == []
+
+
+def test_lockmaster_yml_examples_are_valid():
+    """Every `lockmaster.yml` example the pages show passes the same validation as a start-up."""
+    from config import parse_config
+
+    top_level = re.compile(r"^(registry|repositories|checks|api|web|webhooks|gc|retention|"
+                           r"signing|buildkit):", re.M)
+    examples = [(page.name, body) for page in PAGES for language, body in FENCE.findall(
+        page.read_text()) if language in {"yaml", "yml"} and top_level.match(body)]
+    assert len(examples) >= 4
+    for page, body in examples:
+        parse_config(body, page)
