@@ -245,11 +245,11 @@ def missing_web_secrets(settings: Settings, environ: dict[str, str]) -> list[str
     return missing
 
 
-class _LineLoader(yaml.SafeLoader):
+class LineLoader(yaml.SafeLoader):
     """A YAML loader that remembers the line of every mapping key, for error messages."""
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
+def _construct_mapping(loader: LineLoader, node: yaml.MappingNode) -> dict:
     mapping = _Mapping(loader.construct_mapping(node, deep=True))
     mapping.lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
     mapping.line = node.start_mark.line + 1
@@ -261,7 +261,7 @@ class _Mapping(dict):
     line: int
 
 
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 _TOP_KEYS = {"registry", "repositories", "webhooks", "checks", "gc", "api", "buildkit", "web",
              "retention", "signing"}
@@ -285,7 +285,7 @@ _NOTIFY_KEYS = {"url", "format", "secret_env", "events", "attempts", "backoff_se
 _REPO_REQUIRED = ("name", "provider", "secret_env")
 
 
-class _Reader:
+class MappingReader:
     """Validates one mapping of lockmaster.yml, naming the file, line and key in every error."""
 
     def __init__(self, source: str, mapping: object, where: str, allowed: set[str]):
@@ -338,17 +338,17 @@ class _Reader:
 def parse_config(text: str, source: str = "lockmaster.yml"):
     """Parse and validate lockmaster.yml; returns (registry, repositories, limits)."""
     try:
-        document = yaml.load(text, Loader=_LineLoader) or {}
+        document = yaml.load(text, Loader=LineLoader) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source} is not valid YAML: {exc}") from exc
-    top = _Reader(source, document, "the top level", _TOP_KEYS)
-    registry = _parse_registry(_Reader(source, top.get("registry", dict, {}), "registry",
+    top = MappingReader(source, document, "the top level", _TOP_KEYS)
+    registry = _parse_registry(MappingReader(source, top.get("registry", dict, {}), "registry",
                                        _REGISTRY_KEYS))
-    hooks = _Reader(source, top.get("webhooks", dict, {}), "webhooks", _WEBHOOK_KEYS)
+    hooks = MappingReader(source, top.get("webhooks", dict, {}), "webhooks", _WEBHOOK_KEYS)
     max_mb = hooks.get("max_body_mb", int, 25)
     if max_mb < 1:
         hooks.fail("max_body_mb", "must be at least 1")
-    checks = parse_checks(_Reader, source, top.get("checks", dict, {}), "checks")
+    checks = parse_checks(MappingReader, source, top.get("checks", dict, {}), "checks")
     repositories = []
     for index, item in enumerate(top.get("repositories", list, [])):
         repositories.append(_parse_repository(source, item, index, checks))
@@ -357,12 +357,12 @@ def parse_config(text: str, source: str = "lockmaster.yml"):
     if duplicate:
         raise ConfigError(f"{source}: repository '{duplicate[1]}' is configured twice")
     clone_hosts = tuple(host.lower() for host in hooks.strings("clone_hosts", ()))
-    gc = _parse_gc(_Reader(source, top.get("gc", dict, {}), "gc", _GC_KEYS))
-    api = _Reader(source, top.get("api", dict, {}), "api", _API_KEYS)
-    buildkit = _Reader(source, top.get("buildkit", dict, {}), "buildkit", BUILDKIT_KEYS)
-    retention = _parse_retention(_Reader(source, top.get("retention", dict, {}), "retention",
+    gc = _parse_gc(MappingReader(source, top.get("gc", dict, {}), "gc", _GC_KEYS))
+    api = MappingReader(source, top.get("api", dict, {}), "api", _API_KEYS)
+    buildkit = MappingReader(source, top.get("buildkit", dict, {}), "buildkit", BUILDKIT_KEYS)
+    retention = _parse_retention(MappingReader(source, top.get("retention", dict, {}), "retention",
                                          _RETENTION_KEYS))
-    signing = _parse_signing(_Reader(source, top.get("signing", dict, {}), "signing",
+    signing = _parse_signing(MappingReader(source, top.get("signing", dict, {}), "signing",
                                      _SIGNING_KEYS), registry)
     return registry, tuple(repositories), {"max_webhook_bytes": max_mb * 1024 * 1024,
                                            "clone_hosts": clone_hosts, "gc": gc,
@@ -371,11 +371,11 @@ def parse_config(text: str, source: str = "lockmaster.yml"):
                                            "anonymous_read": api.get("anonymous_read", bool,
                                                                      False),
                                            "trusted_proxies": _trusted_proxies(
-                                               _Reader(source, top.get("web", dict, {}),
+                                               MappingReader(source, top.get("web", dict, {}),
                                                        "web", _WEB_KEYS))}
 
 
-def _trusted_proxies(reader: _Reader) -> tuple[str, ...]:
+def _trusted_proxies(reader: MappingReader) -> tuple[str, ...]:
     proxies = reader.strings("trusted_proxies", ())
     try:
         networks(proxies)
@@ -384,7 +384,7 @@ def _trusted_proxies(reader: _Reader) -> tuple[str, ...]:
     return proxies
 
 
-def _parse_signing(reader: _Reader, registry: RegistrySettings) -> SigningSettings:
+def _parse_signing(reader: MappingReader, registry: RegistrySettings) -> SigningSettings:
     key_file = reader.get("key_file", str, None)
     builder_id = reader.get("builder_id", str, None) or \
         f"https://{registry.url}/{registry.staging}/lockmaster-builder"
@@ -394,7 +394,7 @@ def _parse_signing(reader: _Reader, registry: RegistrySettings) -> SigningSettin
                            builder_id=builder_id)
 
 
-def _parse_gc(reader: _Reader) -> GcPolicy:
+def _parse_gc(reader: MappingReader) -> GcPolicy:
     defaults = GcPolicy()
     policy = GcPolicy(keep_images=reader.get("keep_images", int, defaults.keep_images),
                       mirror_max_age_days=reader.get("mirror_max_age_days", int,
@@ -409,7 +409,7 @@ def _parse_gc(reader: _Reader) -> GcPolicy:
     return policy
 
 
-def _parse_retention(reader: _Reader) -> RetentionPolicy:
+def _parse_retention(reader: MappingReader) -> RetentionPolicy:
     defaults = RetentionPolicy()
     policy = RetentionPolicy(
         deliveries_days=reader.get("deliveries_days", int, defaults.deliveries_days),
@@ -422,7 +422,7 @@ def _parse_retention(reader: _Reader) -> RetentionPolicy:
     return policy
 
 
-def _parse_registry(reader: _Reader) -> RegistrySettings:
+def _parse_registry(reader: MappingReader) -> RegistrySettings:
     defaults = RegistrySettings()
     url = reader.get("url", str, defaults.url)
     if "://" in url or url.endswith("/"):
@@ -437,7 +437,7 @@ def _parse_registry(reader: _Reader) -> RegistrySettings:
     )
 
 
-def _registry_access(reader: _Reader) -> dict:
+def _registry_access(reader: MappingReader) -> dict:
     """The token-auth keys of the registry section (see registry/policy.py)."""
     auth = reader.get("auth", str, "none")
     if auth not in ("none", "token"):
@@ -456,7 +456,7 @@ def _registry_access(reader: _Reader) -> dict:
             "ca_file": reader.get("ca_file", str)}
 
 
-def _environment_prefixes(reader: _Reader) -> dict[str, str]:
+def _environment_prefixes(reader: MappingReader) -> dict[str, str]:
     prefixes = reader.get("environments", dict, {})
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in prefixes.items()):
         reader.fail("environments", "must map environment names to repository prefixes")
@@ -464,7 +464,7 @@ def _environment_prefixes(reader: _Reader) -> dict[str, str]:
 
 
 def _parse_repository(source: str, item: object, index: int, checks: dict) -> RepositoryConfig:
-    reader = _Reader(source, item, f"repositories[{index}]", _REPO_KEYS)
+    reader = MappingReader(source, item, f"repositories[{index}]", _REPO_KEYS)
     values = {key: reader.get(key, str, required=True) for key in _REPO_REQUIRED}
     if values["provider"] not in PROVIDERS:
         reader.fail("provider", f"must be one of {', '.join(PROVIDERS)}")
@@ -488,10 +488,10 @@ def _parse_repository(source: str, item: object, index: int, checks: dict) -> Re
             _parse_notification(source, item, f"repositories[{index}].notifications[{n}]")
             for n, item in enumerate(reader.get("notifications", list, []))
         ),
-        checks=resolve(checks, parse_checks(_Reader, source, reader.get("checks", dict, {}),
+        checks=resolve(checks, parse_checks(MappingReader, source, reader.get("checks", dict, {}),
                                             f"repositories[{index}].checks")),
         team=reader.get("team", str),
-        promotion=parse_promotion(_Reader(source, reader.get("promotion", dict, {}),
+        promotion=parse_promotion(MappingReader(source, reader.get("promotion", dict, {}),
                                           f"repositories[{index}].promotion", PROMOTION_KEYS)),
         supersede_running=reader.get("supersede_running", bool, False),
         **_isolation(reader),
@@ -500,7 +500,7 @@ def _parse_repository(source: str, item: object, index: int, checks: dict) -> Re
 
 
 def _parse_notification(source: str, item: object, where: str) -> NotificationTarget:
-    reader = _Reader(source, item, where, _NOTIFY_KEYS)
+    reader = MappingReader(source, item, where, _NOTIFY_KEYS)
     url = reader.get("url", str, required=True)
     if not url.startswith(("http://", "https://")):
         reader.fail("url", "must be an http(s) URL")
@@ -519,7 +519,7 @@ def _parse_notification(source: str, item: object, where: str) -> NotificationTa
                               events=events, attempts=attempts, backoff_seconds=backoff)
 
 
-def _isolation(reader: _Reader) -> dict:
+def _isolation(reader: MappingReader) -> dict:
     """The build's isolation keys of one repository, each checked."""
     values: dict = {"submodules": reader.get("submodules", bool, True)}
     checks = {"build_args": lambda v: check_build_args({k: str(a) for k, a in v.items()}),

@@ -11,7 +11,7 @@ from pathlib import Path
 import requests
 
 from config import load_settings
-from devstack.services import Service, _binary
+from devstack.services import Service, binary
 from ops import tls
 from registry.setup import RegistryPlan, prepare
 
@@ -71,7 +71,7 @@ def _command(data_dir: Path, web_url: str) -> list[str]:
     plan = RegistryPlan(TLS_REGISTRY, web_url, web_url, str(data_dir / "registry-tls"),
                         ("127.0.0.1", "localhost"))
     config = prepare(settings, plan, tls_dir(data_dir))
-    return [_binary("docker-registry"), "serve", str(config)]
+    return [binary("docker-registry"), "serve", str(config)]
 
 
 def _events_secret(folder: Path) -> str:

@@ -121,7 +121,8 @@ def redis_answers() -> bool:
         return False
 
 
-def _binary(name: str) -> str:
+def binary(name: str) -> str:
+    """The path of program name, on PATH or in the system folders."""
     for folder in (None, "/usr/sbin:/sbin:/usr/bin"):
         found = shutil.which(name, path=folder)
         if found:
@@ -134,7 +135,7 @@ def _dockerd_command(data_dir: Path) -> list[str]:
     if os.environ.get("DOCKER_HOST"):
         raise ServiceError(f"DOCKER_HOST={os.environ['DOCKER_HOST']} does not answer; "
                            "start that engine or unset DOCKER_HOST")
-    return [_binary("dockerd"), "--bridge=none", "--iptables=false", "--ip-masq=false"]
+    return [binary("dockerd"), "--bridge=none", "--iptables=false", "--ip-masq=false"]
 
 
 def _registry_command(data_dir: Path) -> list[str]:
@@ -142,13 +143,13 @@ def _registry_command(data_dir: Path) -> list[str]:
     (folder / "data").mkdir(parents=True, exist_ok=True)
     config = folder / "config.yml"
     config.write_text(REGISTRY_CONFIG.format(root=folder / "data", addr=REGISTRY_ADDR))
-    return [_binary("docker-registry"), "serve", str(config)]
+    return [binary("docker-registry"), "serve", str(config)]
 
 
 def _redis_command(data_dir: Path) -> list[str]:
     folder = data_dir / "redis"
     folder.mkdir(parents=True, exist_ok=True)
-    return [_binary("redis-server"), "--bind", REDIS_HOST, "--port", str(REDIS_PORT),
+    return [binary("redis-server"), "--bind", REDIS_HOST, "--port", str(REDIS_PORT),
             "--dir", str(folder), "--appendonly", "yes", "--save", "", "--daemonize", "no"]
 
 

@@ -22,7 +22,7 @@ class PromotionRules:
 
 
 def parse_promotion(reader) -> PromotionRules:
-    """Validate a promotion mapping read by config's _Reader (it names file and line on error)."""
+    """Validate a promotion mapping read by config's MappingReader (it names file and line)."""
     defaults = PromotionRules()
     approvals = reader.get("approvals", int, defaults.approvals)
     if approvals < 1:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from builder.checks.settings import GATES
-from config import ConfigError, _LineLoader, _Reader
+from config import ConfigError, LineLoader, MappingReader
 
 KINDS = ("command", "structure", "service")
 _TEST_KEYS = {"name", *KINDS, "exit_code", "output", "output_not", "timeout_seconds"}
@@ -43,7 +43,7 @@ class TestsFile:
 def parse_tests_file(text: str, source: str) -> TestsFile:
     """Read a tests file; keys that try to change server gates are ignored and listed."""
     try:
-        document = yaml.load(text, Loader=_LineLoader) or {}
+        document = yaml.load(text, Loader=LineLoader) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source} is not valid YAML: {exc}") from exc
     if not isinstance(document, dict):
@@ -53,13 +53,13 @@ def parse_tests_file(text: str, source: str) -> TestsFile:
     ignored = [f"'{k}' (line {document.lines.get(k)})" for k in gate_keys]
     kept = type(document)({k: v for k, v in document.items() if k not in gate_keys})
     kept.lines, kept.line = document.lines, document.line
-    top = _Reader(source, kept, "the tests file", {"tests"})
+    top = MappingReader(source, kept, "the tests file", {"tests"})
     tests = [_test(source, item, n) for n, item in enumerate(top.get("tests", list, []))]
     return TestsFile(tests, ignored)
 
 
 def _test(source: str, item: object, index: int) -> RegressionTest:
-    reader = _Reader(source, item, f"tests[{index}]", _TEST_KEYS)
+    reader = MappingReader(source, item, f"tests[{index}]", _TEST_KEYS)
     kinds = [k for k in KINDS if k in reader.mapping]
     if len(kinds) != 1:
         raise ConfigError(f"{source}: tests[{index}] needs exactly one of "
@@ -71,7 +71,7 @@ def _test(source: str, item: object, index: int) -> RegressionTest:
             reader.fail("command", "must be a string (run by /bin/sh) or a list")
     else:
         allowed = _STRUCTURE_KEYS if kind == "structure" else _SERVICE_KEYS
-        spec = dict(_Reader(source, spec, f"tests[{index}].{kind}", allowed).mapping)
+        spec = dict(MappingReader(source, spec, f"tests[{index}].{kind}", allowed).mapping)
     if kind == "service":
         _service(source, spec, index)
     return RegressionTest(
@@ -83,11 +83,11 @@ def _test(source: str, item: object, index: int) -> RegressionTest:
 
 def _service(source: str, spec: dict, index: int) -> None:
     where = f"tests[{index}].service"
-    reader = _Reader(source, spec, where, _SERVICE_KEYS)
+    reader = MappingReader(source, spec, where, _SERVICE_KEYS)
     port = reader.get("port", int, required=True)
     if not 1 <= port <= 65535:
         reader.fail("port", "must be a TCP port from 1 to 65535")
     if reader.get("wait", str, "port") not in ("port", "healthy"):
         reader.fail("wait", "must be 'port' or 'healthy'")
     for n, request in enumerate(reader.get("requests", list, [])):
-        _Reader(source, request, f"{where}.requests[{n}]", _REQUEST_KEYS)
+        MappingReader(source, request, f"{where}.requests[{n}]", _REQUEST_KEYS)
