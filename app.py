@@ -52,34 +52,24 @@ def create_app(settings: Settings | None = None, *, serves_web: bool = True) -> 
     app.json.sort_keys = False
     app.extensions["lockmaster"] = Runtime(settings)
 
+    from api import bp as api_bp
     from auth.sessions import init_auth
-    from builder.views import bp as build_control_bp
     from health import bp as health_bp
-    from lineage.api import bp as api_bp
-    from lineage.apiguard import init_api_guard
-    from lineage.checks_api import bp as checks_api_bp
-    from lineage.keys_api import bp as keys_api_bp
     from ops.metrics import bp as metrics_bp
     from promotion.web import init_promotion
     from registry.views import init_registry_access
     from ui import init_ui
-    from webhooks.api import bp as manual_builds_bp
     from webhooks.views import bp as webhooks_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(metrics_bp)
-    app.register_blueprint(checks_api_bp)
-    app.register_blueprint(keys_api_bp)
     init_auth(app)
     init_promotion(app)
     init_ui(app)
     init_registry_access(app)
-    app.register_blueprint(manual_builds_bp)
-    app.register_blueprint(build_control_bp)
     app.register_error_handler(413, _too_large)
-    init_api_guard(app)
     headers.init_app(app)
     return app
 

@@ -11,7 +11,7 @@ from builder.control import BuildConflict, BuildNotFound, cancel_build, retry_bu
 from lineage.models import Build
 from states import BuildStatus
 
-bp = Blueprint("build_control", __name__, url_prefix="/api/v1")
+bp = Blueprint("build_control", __name__)
 
 
 @bp.errorhandler(BuildNotFound)

@@ -11,13 +11,13 @@ from bootstrap import current_runtime
 from builder.buildlog import live_lines
 from builder.follow import FOLLOWERS_PER_PROCESS, events, follow
 from lineage import filters, queries
-from lineage.apiguard import problem
 from lineage.models import Build
 from lineage.openapi import document as openapi_document
 from lineage.serialize import build_document, build_summary
+from ops.problems import problem
 from webhooks.recording import settle
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = Blueprint("history", __name__)
 
 
 @bp.errorhandler(filters.BadFilter)

@@ -9,7 +9,7 @@ from bootstrap import current_runtime
 from lineage.checks import Artifact
 from lineage.models import Build
 
-bp = Blueprint("checks_api", __name__, url_prefix="/api/v1")
+bp = Blueprint("checks", __name__)
 
 
 @bp.get("/builds/<build_id>/sbom")

@@ -7,8 +7,7 @@ from flask import Blueprint, jsonify
 from bootstrap import current_runtime
 from provenance.keystore import all_keys
 
-bp = Blueprint("keys_api", __name__, url_prefix="/api/v1")
-PATH = "/api/v1/signing-keys"
+bp = Blueprint("signing_keys", __name__)
 
 
 @bp.get("/signing-keys")

@@ -16,7 +16,7 @@ from promotion.facts import NotFound
 from promotion.policy import Refused
 from states import BuildStatus
 
-bp = Blueprint("promotion_api", __name__, url_prefix="/api/v1")
+bp = Blueprint("promotion", __name__)
 HISTORY_LIMIT = 100  # the newest promotions an environment's timeline shows
 
 

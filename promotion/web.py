@@ -1,4 +1,4 @@
-"""Wiring the promotion UI and API into the app."""
+"""Wiring the promotion UI into the app (its API is nested in the /api/v1 blueprint)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ from flask import Flask
 
 
 def init_promotion(app: Flask) -> None:
-    """Register the UI pages and the promotion API."""
-    from promotion.api import bp as api_bp
+    """Register the promotion pages."""
     from promotion.views import bp as ui_bp
 
     app.register_blueprint(ui_bp)
-    app.register_blueprint(api_bp)

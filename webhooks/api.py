@@ -9,7 +9,7 @@ from auth.access import api_refusal
 from bootstrap import current_runtime
 from webhooks.manual import trigger
 
-bp = Blueprint("manual_builds", __name__, url_prefix="/api/v1")
+bp = Blueprint("manual_builds", __name__)
 
 
 @bp.post("/builds")
