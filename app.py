@@ -9,14 +9,14 @@ import sys
 import click
 from flask import Flask
 
-from auth.cli import tokens_group, users_group
-from bootstrap import Runtime
-from builder.checks.cli import advisories
-from builder.cli import register as register_build_commands
-from config import ConfigError, Settings, load_settings, missing_web_secrets
+from auth import cli as auth_cli
+from bootstrap import CommandContext, Runtime, pass_command_context
+from builder import cli as builder_cli
+from builder.checks import cli as checks_cli
+from config import Settings, load_settings, missing_web_secrets
 from lineage import cli as history_cli
 from ops import headers, jsonlog, multiproc
-from promotion.cli import approve
+from promotion import cli as promotion_cli
 from provenance import cli as provenance_cli
 from registry import cli as registry_cli
 from webhooks import cli as webhooks_cli
@@ -79,17 +79,12 @@ def _too_large(_error):
                      "(webhooks.max_body_mb in lockmaster.yml)"}, 413
 
 
-def _settings_or_exit() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
 @click.group()
-def cli() -> None:
+@click.pass_context
+def cli(context: click.Context) -> None:
     """Lockmaster: build, check and promote container images."""
     jsonlog.configure(os.environ.get("LOCKMASTER_LOG_LEVEL", "INFO"))
+    context.obj = CommandContext(create_app)
 
 
 @cli.command()
@@ -99,9 +94,11 @@ def cli() -> None:
 @click.option("--certfile", type=click.Path(exists=True, dir_okay=False),
               help="Serve HTTPS with this certificate (and --keyfile).")
 @click.option("--keyfile", type=click.Path(exists=True, dir_okay=False))
-def web(host: str, port: int, workers: int, certfile: str | None, keyfile: str | None) -> None:
+@pass_command_context
+def web(command: CommandContext, host: str, port: int, workers: int, certfile: str | None,
+        keyfile: str | None) -> None:
     """Serve the web app (webhooks, API, UI) with gunicorn, over TLS if given a certificate."""
-    settings = _settings_or_exit()
+    settings = command.settings
     for missing in missing_web_secrets(settings, dict(os.environ)):
         click.echo(f"warning: {missing} is not set in the web's environment", err=True)
     multiproc.prepare(settings.data_dir)
@@ -116,7 +113,8 @@ def web(host: str, port: int, workers: int, certfile: str | None, keyfile: str |
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--pool", default=None, help="Build only the repositories pinned to this pool "
                                            "(`pool:` in lockmaster.yml), on this engine.")
-def worker(burst: bool, pool: str | None) -> None:
+@pass_command_context
+def worker(command: CommandContext, burst: bool, pool: str | None) -> None:
     """Run one RQ worker on the builds, promotions and notifications queues, and a recorder of
     webhook deliveries beside it (SIGTERM: finish the running build, then stop; a second
     signal stops the build and records it)."""
@@ -126,10 +124,10 @@ def worker(burst: bool, pool: str | None) -> None:
     from registry.duties import registry_duties
     from webhooks.recording import RecorderProcess, record_all
 
-    settings = _settings_or_exit()
+    settings = command.settings
     multiproc.prepare(settings.data_dir, same_files_for_children=True)
-    app = create_app(settings, serves_web=False)
-    runtime = app.extensions["lockmaster"]
+    app = command.app(serves_web=False)
+    runtime = command.runtime
     recorder = RecorderProcess()
     with app.app_context():
         names = [pool_queue(pool)] if pool else [BUILDS_QUEUE, PROMOTIONS_QUEUE,
@@ -154,26 +152,27 @@ def db() -> None:
 
 
 @db.command("upgrade")
-def db_upgrade() -> None:
+@pass_command_context
+def db_upgrade(command: CommandContext) -> None:
     """Apply all database migrations."""
     from lineage.migrate import upgrade
 
-    settings = _settings_or_exit()
+    settings = command.settings
     upgrade(settings.database_url)
     click.echo(f"database at {settings.database_url} is up to date")
 
 
-cli.add_command(advisories)
-cli.add_command(users_group)
-cli.add_command(tokens_group)
-cli.add_command(approve)
-cli.add_command(history_cli.history)
-cli.add_command(history_cli.lineage)
-
-webhooks_cli.add_commands(cli)
-registry_cli.add_commands(cli)
-provenance_cli.add_commands(cli)
-register_build_commands(cli)
+# Every command of the `lockmaster` group, in one place (each feature's cli module defines
+# its commands; none registers itself).
+for _command in (checks_cli.advisories, auth_cli.users_group, auth_cli.tokens_group,
+                 promotion_cli.approve, history_cli.history, history_cli.lineage,
+                 webhooks_cli.build, webhooks_cli.recorder, webhooks_cli.deliveries,
+                 registry_cli.robots_group, registry_cli.registry_keys,
+                 registry_cli.verify_registry, registry_cli.registry_setup,
+                 provenance_cli.signing_keys, provenance_cli.verify, provenance_cli.sign,
+                 provenance_cli.allow_unsigned, builder_cli.logs, builder_cli.cancel,
+                 builder_cli.retry, builder_cli.reconcile_command, builder_cli.gc):
+    cli.add_command(_command)
 
 if __name__ == "__main__":
     cli()

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import cached_property
 
+import click
 import docker
-from flask import current_app
+from flask import Flask, current_app
 from redis import Redis
 from rq import Queue
 
-from config import Settings
+from config import ConfigError, Settings, load_settings
 from lineage.db import Database
 
 BUILDS_QUEUE = "builds"
@@ -56,3 +58,41 @@ class Runtime:
 def current_runtime() -> Runtime:
     """The Runtime of the Flask app in context (web requests and jobs alike)."""
     return current_app.extensions["lockmaster"]
+
+
+class CommandContext:
+    """What every `lockmaster` command works with: the settings, the Runtime and, for commands
+    that run web-app code, the app; each made on first use, so `--help` and commands that need
+    none of them read no configuration. The group makes one with the app factory (the CLI sits
+    above the app; the commands below it get the app from here, not by importing it)."""
+
+    def __init__(self, make_app: Callable[..., Flask]):
+        self._make_app = make_app
+        self._app: Flask | None = None
+        self._runtime: Runtime | None = None
+
+    @cached_property
+    def settings(self) -> Settings:
+        """This installation's settings; a configuration error ends the command cleanly."""
+        try:
+            return load_settings()
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    @property
+    def runtime(self) -> Runtime:
+        """The adapters: the app's, once the command made one."""
+        if self._runtime is None:
+            self._runtime = Runtime(self.settings)
+        return self._runtime
+
+    def app(self, *, serves_web: bool = True) -> Flask:
+        """The Lockmaster app for these settings (made once; its Runtime becomes `runtime`)."""
+        if self._app is None:
+            self._app = self._make_app(self.settings, serves_web=serves_web)
+            self._runtime = self._app.extensions["lockmaster"]
+        return self._app
+
+
+# `@pass_command_context` hands a command the group's CommandContext as its first argument.
+pass_command_context = click.make_pass_decorator(CommandContext)

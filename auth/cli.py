@@ -8,23 +8,15 @@ import click
 
 from auth import credentialchanges, tokens, users
 from auth.roles import ROLES, TOKEN_SCOPES
+from bootstrap import CommandContext, pass_command_context
 
 HOSTS = ("github", "gitlab", "gitea", "bitbucket")
 IDENTITY_KINDS = (*HOSTS, *(f"{host}-id" for host in HOSTS), "email")
 
 
-def _db():
-    from app import _settings_or_exit
-    from lineage.db import Database
-
-    return Database(_settings_or_exit().database_url)
-
-
-def _forget(accounts: list[str]) -> None:
-    from app import _settings_or_exit
-
+def _forget(command: CommandContext, accounts: list[str]) -> None:
     try:
-        credentialchanges.forget(_settings_or_exit().redis_url, accounts)
+        credentialchanges.forget(command.settings.redis_url, accounts)
     except credentialchanges.NotForgotten as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -46,11 +38,13 @@ def users_group() -> None:
 @click.option("--repos", default="", help="Repositories an approver may approve, e.g. 'acme/*' "
                                           "(comma-separated patterns).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
-def users_add(name: str, role: str, repos: str, password_stdin: bool) -> None:
+@pass_command_context
+def users_add(command: CommandContext, name: str, role: str, repos: str,
+              password_stdin: bool) -> None:
     """Create a user (prompts for the password unless --password-stdin)."""
     patterns = [p.strip() for p in repos.split(",") if p.strip()]
     try:
-        users.add_user(_db(), name, role, patterns, _password(password_stdin))
+        users.add_user(command.runtime.db, name, role, patterns, _password(password_stdin))
     except users.UserError as exc:
         raise click.ClickException(str(exc)) from exc
     scope = f" on {', '.join(patterns)}" if patterns else ""
@@ -58,9 +52,10 @@ def users_add(name: str, role: str, repos: str, password_stdin: bool) -> None:
 
 
 @users_group.command("list")
-def users_list() -> None:
+@pass_command_context
+def users_list(command: CommandContext) -> None:
     """Every user with role, repositories and linked identities."""
-    for user in users.all_users(_db()):
+    for user in users.all_users(command.runtime.db):
         linked = ", ".join(f"{i.kind}:{i.value}" for i in user.identities) or "-"
         click.echo(f"{user.username}\t{user.role}\t{','.join(user.repositories) or '-'}\t{linked}")
 
@@ -68,13 +63,14 @@ def users_list() -> None:
 @users_group.command("passwd")
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
-def users_passwd(name: str, password_stdin: bool) -> None:
+@pass_command_context
+def users_passwd(command: CommandContext, name: str, password_stdin: bool) -> None:
     """Set a user's password."""
     try:
-        users.set_password(_db(), name, _password(password_stdin))
+        users.set_password(command.runtime.db, name, _password(password_stdin))
     except users.UserError as exc:
         raise click.ClickException(str(exc)) from exc
-    _forget(credentialchanges.user_accounts(_db(), name))
+    _forget(command, credentialchanges.user_accounts(command.runtime.db, name))
     click.echo(f"password of {name} changed")
 
 
@@ -89,7 +85,8 @@ def users_passwd(name: str, password_stdin: bool) -> None:
 @click.option("--bitbucket", multiple=True, help="Bitbucket nickname.")
 @click.option("--bitbucket-id", multiple=True, help="Bitbucket account_id or {uuid}.")
 @click.option("--email", multiple=True)
-def users_link(name: str, **kinds: tuple[str, ...]) -> None:
+@pass_command_context
+def users_link(command: CommandContext, name: str, **kinds: tuple[str, ...]) -> None:
     """Link Git host accounts (ids and names) and emails to a user (used by four-eyes)."""
     pairs = [(kind, value.strip()) for kind in IDENTITY_KINDS
              for value in kinds[kind.replace("-", "_")]]
@@ -97,16 +94,17 @@ def users_link(name: str, **kinds: tuple[str, ...]) -> None:
         raise click.UsageError("give at least one of --github[-id]/--gitlab[-id]/--gitea[-id]/"
                                "--bitbucket[-id]/--email")
     try:
-        users.link(_db(), name, pairs)
+        users.link(command.runtime.db, name, pairs)
     except users.UserError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"linked {', '.join(f'{k}:{v}' for k, v in pairs)} to {name}")
 
 
 @users_group.command("bootstrap-admin")
-def users_bootstrap_admin() -> None:
+@pass_command_context
+def users_bootstrap_admin(command: CommandContext) -> None:
     """Create user 'admin' with a one-time password when no user exists yet."""
-    db = _db()
+    db = command.runtime.db
     if users.all_users(db):
         return
     password = users.one_time_password()
@@ -125,10 +123,11 @@ def tokens_group() -> None:
 @click.option("--scope", type=click.Choice(TOKEN_SCOPES), default="read", show_default=True)
 @click.option("--user", "owner", required=True,
               help="The user the token acts as (within its scope and the user's rights).")
-def tokens_create(name: str, scope: str, owner: str) -> None:
+@pass_command_context
+def tokens_create(command: CommandContext, name: str, scope: str, owner: str) -> None:
     """Create a token; it is printed once, alone on the last line."""
     try:
-        token = tokens.create_token(_db(), name, scope, owner)
+        token = tokens.create_token(command.runtime.db, name, scope, owner)
     except tokens.TokenError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"token '{name}' with scope {scope}; keep it now, it is not shown again:")
@@ -136,9 +135,10 @@ def tokens_create(name: str, scope: str, owner: str) -> None:
 
 
 @tokens_group.command("list")
-def tokens_list() -> None:
+@pass_command_context
+def tokens_list(command: CommandContext) -> None:
     """Every token: name, scope, owner, created, last used, revoked."""
-    for token in tokens.all_tokens(_db()):
+    for token in tokens.all_tokens(command.runtime.db):
         when = [f"{t:%Y-%m-%d %H:%M}" if t else "-"
                 for t in (token.created_at, token.last_used_at, token.revoked_at)]
         click.echo("\t".join([token.name, token.scope, token.user.username, *when]))
@@ -146,11 +146,12 @@ def tokens_list() -> None:
 
 @tokens_group.command("revoke")
 @click.argument("name")
-def tokens_revoke(name: str) -> None:
+@pass_command_context
+def tokens_revoke(command: CommandContext, name: str) -> None:
     """Revoke a token; it stops working at once."""
     try:
-        tokens.revoke_token(_db(), name)
+        tokens.revoke_token(command.runtime.db, name)
     except tokens.TokenError as exc:
         raise click.ClickException(str(exc)) from exc
-    _forget(credentialchanges.token_accounts(_db(), name))
+    _forget(command, credentialchanges.token_accounts(command.runtime.db, name))
     click.echo(f"token '{name}' revoked")

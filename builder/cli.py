@@ -7,16 +7,8 @@ import os
 
 import click
 
-from bootstrap import Runtime
-from config import ConfigError, load_settings
+from bootstrap import CommandContext, pass_command_context
 from states import BuildStatus
-
-
-def _runtime() -> Runtime:
-    try:
-        return Runtime(load_settings())
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _user() -> str:
@@ -26,14 +18,15 @@ def _user() -> str:
 @click.command()
 @click.argument("build_id")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing lines until the build ends.")
-def logs(build_id: str, follow: bool) -> None:
+@pass_command_context
+def logs(command: CommandContext, build_id: str, follow: bool) -> None:
     """Print a build's log."""
     from builder.buildlog import live_lines
     from builder.follow import End
     from builder.follow import follow as follow_lines
     from lineage.models import Build
 
-    runtime = _runtime()
+    runtime = command.runtime
     with runtime.db.session() as session:
         build = session.get(Build, build_id)
         if build is None:
@@ -53,12 +46,13 @@ def logs(build_id: str, follow: bool) -> None:
 @click.command()
 @click.argument("build_id")
 @click.option("--by", default=None, help="Who cancels (default: $LOCKMASTER_USER or you).")
-def cancel(build_id: str, by: str | None) -> None:
+@pass_command_context
+def cancel(command: CommandContext, build_id: str, by: str | None) -> None:
     """Cancel a queued build, or stop a running one on the engine."""
     from builder.control import BuildConflict, BuildNotFound, cancel_build
 
     try:
-        outcome = cancel_build(_runtime(), build_id, by or _user())
+        outcome = cancel_build(command.runtime, build_id, by or _user())
     except (BuildNotFound, BuildConflict) as exc:
         raise click.ClickException(str(exc)) from exc
     if outcome.status == BuildStatus.CANCELLED:
@@ -71,12 +65,13 @@ def cancel(build_id: str, by: str | None) -> None:
 @click.command()
 @click.argument("build_id")
 @click.option("--by", default=None, help="Who retries (default: $LOCKMASTER_USER or you).")
-def retry(build_id: str, by: str | None) -> None:
+@pass_command_context
+def retry(command: CommandContext, build_id: str, by: str | None) -> None:
     """Queue a new build of the same commit, linked to this one."""
     from builder.control import BuildConflict, BuildNotFound, retry_build
 
     try:
-        new_id = retry_build(_runtime(), build_id, by or _user())
+        new_id = retry_build(command.runtime, build_id, by or _user())
     except (BuildNotFound, BuildConflict) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(new_id)
@@ -85,13 +80,14 @@ def retry(build_id: str, by: str | None) -> None:
 @click.command("reconcile")
 @click.option("--grace", default=30, show_default=True,
               help="Seconds a queued build may wait for its job before it counts as lost.")
-def reconcile_command(grace: int) -> None:
+@pass_command_context
+def reconcile_command(command: CommandContext, grace: int) -> None:
     """Settle builds whose job vanished or whose worker died (re-queue or fail), and queue
     again the notifications whose job was lost."""
     from builder.reconcile import reconcile
     from notify.publish import requeue_pending
 
-    runtime = _runtime()
+    runtime = command.runtime
     settled = reconcile(runtime, grace_seconds=grace)
     for item in settled:
         click.echo(f"{item.build_id} ({item.before}): {item.action}")
@@ -102,13 +98,14 @@ def reconcile_command(grace: int) -> None:
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
-def gc(dry_run: bool) -> None:
+@pass_command_context
+def gc(command: CommandContext, dry_run: bool) -> None:
     """Remove Lockmaster's dangling images, leftover build containers and old mirrors, and
     what the retention policy no longer keeps of the record (lockmaster.yml `retention:`)."""
     from builder.gc import collect
     from lineage.retention import apply_retention
 
-    runtime = _runtime()
+    runtime = command.runtime
     report = collect(runtime, dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
     for kind, items in report.items():
@@ -119,8 +116,3 @@ def gc(dry_run: bool) -> None:
                                        dry_run=dry_run).items():
         click.echo(f"{verb} {count} {kind}")
 
-
-def register(cli: click.Group) -> None:
-    """Add the build commands to the `lockmaster` command line."""
-    for command in (logs, cancel, retry, reconcile_command, gc):
-        cli.add_command(command)

@@ -8,16 +8,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from bootstrap import CommandContext, pass_command_context
 from lineage import filters, queries
 from lineage.serialize import build_summary
-
-
-def _runtime():
-    from app import _settings_or_exit
-    from lineage.db import Database
-
-    settings = _settings_or_exit()
-    return settings, Database(settings.database_url)
 
 
 @click.command()
@@ -25,15 +18,16 @@ def _runtime():
 @click.option("--status", help="only builds with this status (staged, failed, …)")
 @click.option("--limit", default=50, show_default=True, type=int, help="how many, newest first")
 @click.option("--json", "as_json", is_flag=True, help="print JSON for scripts")
-def history(repository: str | None, status: str | None, limit: int, as_json: bool) -> None:
+@pass_command_context
+def history(command: CommandContext, repository: str | None, status: str | None, limit: int,
+            as_json: bool) -> None:
     """Recent builds, newest first (the same query as GET /api/v1/builds)."""
     try:
         wanted = filters.build_filter({k: v for k, v in (
             ("repository", repository), ("status", status), ("limit", str(limit))) if v})
     except filters.BadFilter as exc:
         raise click.ClickException(str(exc)) from exc
-    _settings, db = _runtime()
-    with db.session() as session:
+    with command.runtime.db.session() as session:
         page, _next = queries.list_builds(session, wanted)
         items = [build_summary(b) for b in page]
     if as_json:
@@ -54,15 +48,16 @@ def history(repository: str | None, status: str | None, limit: int, as_json: boo
 @click.command()
 @click.argument("digest")
 @click.option("--json", "as_json", is_flag=True, help="print JSON for scripts")
-def lineage(digest: str, as_json: bool) -> None:
+@pass_command_context
+def lineage(command: CommandContext, digest: str, as_json: bool) -> None:
     """Where DIGEST came from, who let it where, and where it is now (GET /api/v1/images)."""
     try:
         digest = filters.image_digest(digest)
     except filters.BadFilter as exc:
         raise click.ClickException(str(exc)) from exc
-    settings, db = _runtime()
-    with db.session() as session:
-        found = queries.image_lineage(session, settings, digest)
+    runtime = command.runtime
+    with runtime.db.session() as session:
+        found = queries.image_lineage(session, runtime.settings, digest)
     if found is None:
         raise click.ClickException(f"no build or promotion made {digest}")
     if as_json:

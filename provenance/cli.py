@@ -6,22 +6,18 @@ from pathlib import Path
 
 import click
 
-
-def _runtime():
-    from app import _settings_or_exit
-    from bootstrap import Runtime
-
-    return Runtime(_settings_or_exit())
+from bootstrap import CommandContext, pass_command_context
 
 
 @click.command("signing-keys")
 @click.option("--rotate", is_flag=True, help="Make a new active key (run it on a worker host; "
               "copy the new key file to the other worker hosts).")
-def signing_keys(rotate: bool) -> None:
+@pass_command_context
+def signing_keys(command: CommandContext, rotate: bool) -> None:
     """The image-signing public keys (PEM), active first; --rotate makes a new active key."""
     from provenance import keystore
 
-    runtime = _runtime()
+    runtime = command.runtime
     if rotate:
         signer = keystore.rotate(runtime.settings, runtime.db)
         click.echo(f"new active key {signer.key_id} at "
@@ -38,7 +34,8 @@ def signing_keys(rotate: bool) -> None:
               help="Verify with this PEM public key instead of the record's keys.")
 @click.option("--layout", type=click.Path(exists=True, file_okay=False),
               help="Read the proofs from this OCI image layout (offline).")
-def verify(image: str, key_file: str | None, layout: str | None) -> None:
+@pass_command_context
+def verify(command: CommandContext, image: str, key_file: str | None, layout: str | None) -> None:
     """Verify IMAGE@DIGEST's signature, provenance and SBOM attestation; exit 1 on failure."""
     from provenance.verify import ProofError
 
@@ -47,7 +44,7 @@ def verify(image: str, key_file: str | None, layout: str | None) -> None:
         raise click.ClickException("give the image as REPOSITORY@sha256:<digest>, e.g. "
                                    "127.0.0.1:5000/production/acme/web@sha256:…")
     try:
-        lines = _verify(_runtime(), reference, digest, key_file, layout)
+        lines = _verify(command.runtime, reference, digest, key_file, layout)
     except ProofError as exc:
         raise click.ClickException(f"NOT VERIFIED: {exc}") from exc
     for line in lines:
@@ -106,11 +103,12 @@ def _build_of(runtime, digest: str):
 @click.option("--backfill", is_flag=True, required=True,
               help="Sign staged and promoted digests made before images were signed.")
 @click.option("--repository", help="Only this source repository (owner/name).")
-def sign(backfill: bool, repository: str | None) -> None:
+@pass_command_context
+def sign(command: CommandContext, backfill: bool, repository: str | None) -> None:
     """Sign and attest, after the fact, every digest whose build record is complete."""
     from builder.backfill import backfill as run_backfill
 
-    lines = run_backfill(_runtime(), repository)
+    lines = run_backfill(command.runtime, repository)
     for line in lines:
         click.echo(line)
     click.echo(f"{sum(line.startswith('signed') for line in lines)} image(s) signed")
@@ -120,18 +118,14 @@ def sign(backfill: bool, repository: str | None) -> None:
 @click.argument("build_id")
 @click.option("--admin", required=True, help="The admin taking responsibility.")
 @click.option("--reason", required=True, help="Why this digest may go without proofs.")
-def allow_unsigned(build_id: str, admin: str, reason: str) -> None:
+@pass_command_context
+def allow_unsigned(command: CommandContext, build_id: str, admin: str, reason: str) -> None:
     """Let an admin's override promote a build's unsigned digest (audited)."""
     from builder.backfill import allow_unsigned as record_override
 
     try:
-        record_override(_runtime(), build_id, admin, reason)
+        record_override(command.runtime, build_id, admin, reason)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"build {build_id} may be promoted without proofs (override by {admin})")
 
-
-def add_commands(cli: click.Group) -> None:
-    """Register this package's commands."""
-    for command in (signing_keys, verify, sign, allow_unsigned):
-        cli.add_command(command)

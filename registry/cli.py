@@ -5,19 +5,8 @@ from __future__ import annotations
 import click
 
 from auth import credentialchanges
+from bootstrap import CommandContext, pass_command_context
 from registry import robots, signing
-
-
-def _settings():
-    from app import _settings_or_exit
-
-    return _settings_or_exit()
-
-
-def _db():
-    from lineage.db import Database
-
-    return Database(_settings().database_url)
 
 
 @click.group("robots")
@@ -29,10 +18,11 @@ def robots_group() -> None:
 @click.argument("name")
 @click.option("--pull", "pull", multiple=True, required=True,
               help="Registry repositories it may pull, e.g. 'production/acme/*' (repeatable).")
-def robots_create(name: str, pull: tuple[str, ...]) -> None:
+@pass_command_context
+def robots_create(command: CommandContext, name: str, pull: tuple[str, ...]) -> None:
     """Create a deploy robot; prints its token once (use it as the `docker login` password)."""
     try:
-        token = robots.create_robot(_db(), name, list(pull))
+        token = robots.create_robot(command.runtime.db, name, list(pull))
     except robots.RobotError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"created robot {name} pulling {', '.join(pull)}; its token (shown once):")
@@ -41,20 +31,22 @@ def robots_create(name: str, pull: tuple[str, ...]) -> None:
 
 @robots_group.command("revoke")
 @click.argument("name")
-def robots_revoke(name: str) -> None:
+@pass_command_context
+def robots_revoke(command: CommandContext, name: str) -> None:
     """Revoke a robot's token."""
     try:
-        robots.revoke_robot(_db(), name)
-        credentialchanges.forget(_settings().redis_url, [f"robot:{name}"])
+        robots.revoke_robot(command.runtime.db, name)
+        credentialchanges.forget(command.settings.redis_url, [f"robot:{name}"])
     except (robots.RobotError, credentialchanges.NotForgotten) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"revoked robot {name}")
 
 
 @robots_group.command("list")
-def robots_list() -> None:
+@pass_command_context
+def robots_list(command: CommandContext) -> None:
     """Every robot: name, purpose, pull patterns, whether revoked."""
-    for robot in robots.all_robots(_db()):
+    for robot in robots.all_robots(command.runtime.db):
         state = "revoked" if robot.revoked_at else "active"
         click.echo(f"{robot.name}\t{robot.purpose}\t{','.join(robot.pull)}\t{state}")
 
@@ -64,9 +56,10 @@ def robots_list() -> None:
                                               "the bundle; restart the registry, then --activate.")
 @click.option("--activate", is_flag=True, help="Sign tokens with the staged key, once the "
                                                 "restarted registry trusts it.")
-def registry_keys(rotate: bool, activate: bool) -> None:
+@pass_command_context
+def registry_keys(command: CommandContext, rotate: bool, activate: bool) -> None:
     """Show the token service's certificate bundle, or rotate its key in two steps."""
-    settings = _settings()
+    settings = command.settings
     if rotate and activate:
         raise click.UsageError("--rotate and --activate are two steps: restart the registry "
                                "between them")
@@ -105,13 +98,12 @@ def _activate(settings) -> None:
 
 
 @click.command("verify-registry")
-def verify_registry() -> None:
+@pass_command_context
+def verify_registry(command: CommandContext) -> None:
     """Compare every production tag's digest with the lineage record; exit 1 on mismatch."""
-    from app import create_app
     from registry.verify import mismatches
 
-    app = create_app(_settings())
-    found = mismatches(app.extensions["lockmaster"])
+    found = mismatches(command.runtime)
     for line in found:
         click.echo(line)
     if found:
@@ -134,8 +126,10 @@ def verify_registry() -> None:
                    "on loopback or an internal network: it is unauthenticated.")
 @click.option("--tls-host", "tls_hosts", multiple=True,
               help="Serve TLS with a local-CA certificate for this name (repeatable).")
-def registry_setup(folder: str, listen: str, web_url: str, events_url: str | None,
-                   storage: str, metrics_listen: str, tls_hosts: tuple[str, ...]) -> None:
+@pass_command_context
+def registry_setup(command: CommandContext, folder: str, listen: str, web_url: str,
+                   events_url: str | None, storage: str, metrics_listen: str,
+                   tls_hosts: tuple[str, ...]) -> None:
     """Write the registry's config: token auth, notifications, TLS (docs/registry.md)."""
     from pathlib import Path
 
@@ -143,11 +137,6 @@ def registry_setup(folder: str, listen: str, web_url: str, events_url: str | Non
 
     plan = RegistryPlan(listen, web_url.rstrip("/"), (events_url or web_url).rstrip("/"),
                         storage, tls_hosts, metrics_listen)
-    path = prepare(_settings(), plan, Path(folder))
+    path = prepare(command.settings, plan, Path(folder))
     click.echo(f"wrote {path}")
 
-
-def add_commands(cli: click.Group) -> None:
-    """Register this package's commands."""
-    for command in (robots_group, registry_keys, verify_registry, registry_setup):
-        cli.add_command(command)

@@ -6,14 +6,8 @@ import json
 
 import click
 
+from bootstrap import CommandContext, pass_command_context
 from webhooks.intake import Outcome
-
-
-def _runtime():
-    from app import _settings_or_exit, create_app
-
-    app = create_app(_settings_or_exit())
-    return app, app.extensions["lockmaster"]
 
 
 def _report(runtime, outcome: Outcome) -> None:
@@ -33,11 +27,13 @@ def _report(runtime, outcome: Outcome) -> None:
 @click.option("--sha", help="Build this commit (with REF: only while REF's tip is this commit).")
 @click.option("--user", envvar="LOCKMASTER_USER", required=True,
               help="The Lockmaster user asking, recorded as the pusher (or $LOCKMASTER_USER).")
-def build(repository: str, ref: str | None, sha: str | None, user: str) -> None:
+@pass_command_context
+def build(command: CommandContext, repository: str, ref: str | None, sha: str | None,
+          user: str) -> None:
     """Build REPOSITORY at REF (branch, tag or refs/...) as if its push webhook had come."""
     from webhooks.manual import trigger
 
-    app, runtime = _runtime()
+    app, runtime = command.app(), command.runtime
     with app.app_context():
         _may_build(runtime, user, repository)
         request = {"repository": repository, "ref": ref, "sha": sha, "requested_by": user}
@@ -69,12 +65,13 @@ def deliveries() -> None:
 @click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--outcome", type=click.Choice(["accepted", "ignored", "malformed", "rejected"]))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def list_deliveries(limit: int, outcome: str | None, as_json: bool) -> None:
+@pass_command_context
+def list_deliveries(command: CommandContext, limit: int, outcome: str | None,
+                    as_json: bool) -> None:
     """The newest deliveries, with what Lockmaster made of each."""
     from webhooks.replay import recent_deliveries
 
-    _app, runtime = _runtime()
-    for row in recent_deliveries(runtime, limit, outcome):
+    for row in recent_deliveries(command.runtime, limit, outcome):
         if as_json:
             click.echo(json.dumps(row))
             continue
@@ -86,24 +83,25 @@ def list_deliveries(limit: int, outcome: str | None, as_json: bool) -> None:
 
 @deliveries.command("show")
 @click.argument("delivery", type=int)
-def show_delivery(delivery: int) -> None:
+@pass_command_context
+def show_delivery(command: CommandContext, delivery: int) -> None:
     """Print stored delivery DELIVERY: outcome, headers and raw body."""
     from webhooks.replay import CannotReplay, stored_delivery
 
-    _app, runtime = _runtime()
     try:
-        click.echo(json.dumps(stored_delivery(runtime, delivery), indent=2))
+        click.echo(json.dumps(stored_delivery(command.runtime, delivery), indent=2))
     except CannotReplay as exc:
         raise click.ClickException(str(exc)) from exc
 
 
 @deliveries.command("replay")
 @click.argument("delivery", type=int)
-def replay_delivery(delivery: int) -> None:
+@pass_command_context
+def replay_delivery(command: CommandContext, delivery: int) -> None:
     """Run stored delivery DELIVERY (its number in `deliveries list`) through intake again."""
     from webhooks.replay import CannotReplay, replay
 
-    app, runtime = _runtime()
+    app, runtime = command.app(), command.runtime
     with app.app_context():
         try:
             _report(runtime, replay(runtime, delivery))
@@ -113,18 +111,13 @@ def replay_delivery(delivery: int) -> None:
 
 @click.command("recorder")
 @click.option("--parent", type=int, help="Exit when this process (the worker) is gone.")
-def recorder(parent: int | None) -> None:
+@pass_command_context
+def recorder(command: CommandContext, parent: int | None) -> None:
     """Write admitted webhook deliveries to the database and queue their builds (each
     `lockmaster worker` runs one; run more for heavy webhook traffic)."""
     from webhooks.recording import run_recorder
 
-    app, runtime = _runtime()
+    app, runtime = command.app(), command.runtime
     with app.app_context():
         run_recorder(runtime, parent)
 
-
-def add_commands(group: click.Group) -> None:
-    """Register these commands on the `lockmaster` command group."""
-    group.add_command(build)
-    group.add_command(recorder)
-    group.add_command(deliveries)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from bootstrap import CommandContext, pass_command_context
+
 
 @click.group()
 def advisories() -> None:
@@ -14,17 +16,16 @@ def advisories() -> None:
 
 @advisories.command("import")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-def import_command(path: Path) -> None:
+@pass_command_context
+def import_command(command: CommandContext, path: Path) -> None:
     """Load OSV records from a folder or zip of JSON files (re-import updates in place)."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
-    from app import _settings_or_exit
     from builder.checks.advisorydb import AdvisoryImportError, import_advisories
-    from lineage.db import Database
 
-    settings = _settings_or_exit()
+    settings = command.settings
     try:
-        report = import_advisories(Database(settings.database_url), path)
+        report = import_advisories(command.runtime.db, path)
     except AdvisoryImportError as exc:
         raise click.ClickException(f"{exc}; nothing was imported") from exc
     except (OperationalError, ProgrammingError) as exc:
