@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from config import RepositoryConfig, Settings
 from lineage.audit import AuditEvent
 from lineage.filters import AuditFilter, BuildFilter
+from lineage.message_search import narrowing
 from lineage.models import ROW_ONLY, Build
 from lineage.serialize import build_document, build_summary, iso, promotion_document
 from promotion import environments
@@ -51,6 +52,11 @@ def list_builds(session: Session, wanted: BuildFilter, readable: list[str] | Non
     if wanted.digest:
         query = query.where(Build.digest >= wanted.digest, Build.digest < wanted.digest + "g")
     if wanted.text:
+        # ILIKE is what pg_trgm's index answers; on SQLite the FTS5 index narrows first (the
+        # condition before the ILIKE, so that SQLite reads only the rows it lets through).
+        indexed = narrowing(session, wanted.text)
+        if indexed is not None:
+            query = query.where(indexed)
         query = query.where(Build.commit_message.ilike(f"%{_escape_like(wanted.text)}%",
                                                        escape="\\"))
     if wanted.since:

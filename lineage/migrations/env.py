@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+from lineage.message_search import heal_sqlite_index, is_search_index
 from lineage.models import Base
 
 config = context.config
@@ -17,9 +18,14 @@ def run_migrations() -> None:
             connection=connection,
             target_metadata=Base.metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            include_name=lambda *named: not is_search_index(*named),
         )
         with context.begin_transaction():
             context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            # A migration that copied the builds table (batch mode) took the triggers.
+            heal_sqlite_index(connection)
+            connection.commit()
     engine.dispose()
 
 
