@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from auth.access import api_readable
 from bootstrap import current_runtime
 from builder.buildlog import live_lines
-from builder.follow import FOLLOWERS_PER_PROCESS, events, follow
+from builder.follow import FOLLOWERS_PER_PROCESS, KEEPALIVE_SECONDS, events, follow
 from lineage import filters, queries
 from lineage.models import Build
 from lineage.openapi import document as openapi_document
@@ -117,7 +118,8 @@ def list_audit():
 def event_stream(runtime, build_id: str, statuses: bool = False) -> Response:
     """The build's log as text/event-stream, resuming after the request's Last-Event-ID, if
     this process has a follower slot left (each holds a thread for the whole build; the
-    others answer webhooks)."""
+    others answer webhooks); a comment line every KEEPALIVE_SECONDS of quiet, whose write
+    frees the slot of a client that left."""
     slots = current_app.extensions.setdefault(
         "lockmaster_followers", threading.BoundedSemaphore(FOLLOWERS_PER_PROCESS))
     if not slots.acquire(blocking=False):
@@ -127,11 +129,19 @@ def event_stream(runtime, build_id: str, statuses: bool = False) -> Response:
         busy.headers["Retry-After"] = "5"
         return busy
     after = request.headers.get("Last-Event-ID") or request.args.get("after") or ""
-    lines = follow(runtime.redis, runtime.db, build_id, after[:64], statuses)
-    response = Response(events(lines), mimetype="text/event-stream",
+    lines = follow(runtime.redis, runtime.db, build_id, after[:64], statuses,
+                   keepalive_s=KEEPALIVE_SECONDS)
+    response = Response(_opened(events(lines)), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     response.call_on_close(slots.release)
     return response
+
+
+def _opened(stream: Iterator[str]) -> Iterator[str]:
+    """The stream after a comment line, so that the headers go out at once (a server sends
+    them with the first chunk: a quiet build would otherwise keep its follower waiting)."""
+    yield ": following\n\n"
+    yield from stream
 
 
 def _read_build(runtime, build_id: str, read):

@@ -108,10 +108,13 @@ def test_the_log_stream_resumes_after_the_last_event_id(make_app, source_repo):
     log.write("Step 1/2 : FROM base\nStep 2/2 : RUN make\nforged\revent: end\nFAILED at build")
     client = app.test_client()
     url = f"/api/v1/builds/{build.id}/log?follow=1"
-    events = client.get(url).get_data(as_text=True).split("\n\n")
+    events = [e for e in client.get(url).get_data(as_text=True).split("\n\n")
+              if not e.startswith(":")]  # the opening comment line
     ids = [line[4:] for event in events for line in event.split("\n") if line.startswith("id: ")]
     assert len(ids) == 4 and events[2].endswith("data: forgedevent: end")
     resumed = client.get(url, headers={"Last-Event-ID": ids[1]}).get_data(as_text=True)
+    assert resumed.startswith(": following\n\n")
+    resumed = resumed.removeprefix(": following\n\n")
     assert resumed.split("\n\n")[0] == f"id: {ids[2]}\ndata: forgedevent: end"
     ends = [event for event in resumed.split("\n\n") if event.startswith("event: end")]
     assert "Step" not in resumed and ends == ['event: end\ndata: {"status": "failed"}']
