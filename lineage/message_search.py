@@ -4,15 +4,20 @@ pg_trgm, an SQLite without FTS5) the same query walks the builds: slower, same a
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+
+from lineage.models import ROW_ONLY, Build
 
 FTS_TABLE = "builds_message_fts"
 TRGM_INDEX = "ix_builds_commit_message_trgm"
 # A trigram index has nothing to look up in a shorter text.
 MIN_INDEXED = 3
+# PostgreSQL: how many of the newest builds are searched in their order before the index is
+# asked for the older ones (see newest_with_message).
+RECENT_BUILDS = 5000
 _FTS_NAMES = {FTS_TABLE} | {f"{FTS_TABLE}_{part}" for part in
                             ("data", "idx", "content", "docsize", "config")}
 # The index follows the builds table through triggers; they refer to rows by rowid, which
@@ -77,6 +82,45 @@ def drop_sqlite_index(connection: Connection) -> None:
     for name in _TRIGGERS:
         connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+
+
+def newest_builds(session: Session, conditions: list, limit: int) -> list[Build]:
+    """The newest `limit` builds that meet every condition, newest first."""
+    return list(session.scalars(select(Build).options(ROW_ONLY).where(*conditions)
+                                .order_by(Build.id.desc()).limit(limit)))
+
+
+def newest_with_message(session: Session, conditions: list, wanted: str, limit: int) \
+        -> list[Build]:
+    """The newest `limit` builds that meet every condition and whose commit message holds
+    wanted (case-insensitive), newest first.
+
+    PostgreSQL's planner takes matches as spread evenly over time and walks the builds
+    newest first, which reads most of the table when they are all old. So the newest
+    RECENT_BUILDS are searched that way (bounded), and only if they hold too few matches are
+    the older ones found through the trigram index, then sorted (bounded by their number)."""
+    matching = [Build.commit_message.ilike(f"%{_escape_like(wanted)}%", escape="\\")]
+    narrowed = narrowing(session, wanted)
+    if narrowed is not None:  # first, so that SQLite reads only the rows the index lets through
+        matching.insert(0, narrowed)
+    if session.connection().dialect.name != "postgresql" or len(wanted) < MIN_INDEXED:
+        return newest_builds(session, conditions + matching, limit)
+    floor = session.scalar(select(Build.id).where(*conditions).order_by(Build.id.desc())
+                           .offset(RECENT_BUILDS - 1).limit(1))
+    if floor is None:
+        return newest_builds(session, conditions + matching, limit)
+    recent = newest_builds(session, [*conditions, Build.id >= floor, *matching], limit)
+    if len(recent) == limit:
+        return recent
+    older = select(Build.id).where(*conditions, Build.id < floor, *matching) \
+        .cte("older_matches").prefix_with("MATERIALIZED")
+    ids = select(older.c.id).order_by(older.c.id.desc()).limit(limit - len(recent))
+    return recent + newest_builds(session, [Build.id.in_(ids)], limit - len(recent))
+
+
+def _escape_like(wanted: str) -> str:
+    """wanted with LIKE's wildcards taken literally."""
+    return wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def narrowing(session: Session, wanted: str):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from config import RepositoryConfig, Settings
 from lineage.audit import AuditEvent
 from lineage.filters import AuditFilter, BuildFilter
-from lineage.message_search import narrowing
+from lineage.message_search import newest_builds, newest_with_message
 from lineage.models import ROW_ONLY, Build
 from lineage.serialize import build_document, build_summary, iso, promotion_document
 from promotion import environments
@@ -34,45 +34,35 @@ def list_builds(session: Session, wanted: BuildFilter, readable: list[str] | Non
         -> tuple[list[Build], str | None]:
     """One page of builds, newest first, and the cursor of the next page (None at the end);
     only builds of the readable repositories (None: all), filtered before the page is cut."""
-    query = select(Build).options(ROW_ONLY).order_by(Build.id.desc()).limit(wanted.limit + 1)
+    conditions = []
     if readable is not None:
-        query = query.where(Build.repository.in_(readable))
+        conditions.append(Build.repository.in_(readable))
     if wanted.repository:
-        query = query.where(Build.repository == wanted.repository)
+        conditions.append(Build.repository == wanted.repository)
     if wanted.ref:
         refs = [wanted.ref] if wanted.ref.startswith("refs/") else \
             [f"refs/heads/{wanted.ref}", f"refs/tags/{wanted.ref}"]
-        query = query.where(Build.ref.in_(refs))
+        conditions.append(Build.ref.in_(refs))
     if wanted.status:
-        query = query.where(Build.status == wanted.status)
+        conditions.append(Build.status == wanted.status)
     if wanted.sha:
-        query = query.where(*sha_prefix(wanted.sha))
+        conditions.extend(sha_prefix(wanted.sha))
     if wanted.pusher:
-        query = query.where(Build.pusher == wanted.pusher)
+        conditions.append(Build.pusher == wanted.pusher)
     if wanted.digest:
-        query = query.where(Build.digest >= wanted.digest, Build.digest < wanted.digest + "g")
-    if wanted.text:
-        # ILIKE is what pg_trgm's index answers; on SQLite the FTS5 index narrows first (the
-        # condition before the ILIKE, so that SQLite reads only the rows it lets through).
-        indexed = narrowing(session, wanted.text)
-        if indexed is not None:
-            query = query.where(indexed)
-        query = query.where(Build.commit_message.ilike(f"%{_escape_like(wanted.text)}%",
-                                                       escape="\\"))
+        conditions += [Build.digest >= wanted.digest, Build.digest < wanted.digest + "g"]
     if wanted.since:
-        query = query.where(Build.id >= id_floor(wanted.since))
+        conditions.append(Build.id >= id_floor(wanted.since))
     if wanted.until:
-        query = query.where(Build.id < id_floor(wanted.until + timedelta(milliseconds=1)))
+        conditions.append(Build.id < id_floor(wanted.until + timedelta(milliseconds=1)))
     if wanted.cursor:
-        query = query.where(Build.id < wanted.cursor)
-    builds = list(session.scalars(query))
+        conditions.append(Build.id < wanted.cursor)
+    if wanted.text:
+        builds = newest_with_message(session, conditions, wanted.text, wanted.limit + 1)
+    else:
+        builds = newest_builds(session, conditions, wanted.limit + 1)
     page = builds[:wanted.limit]
     return page, page[-1].id if len(builds) > wanted.limit else None
-
-
-def _escape_like(text: str) -> str:
-    """text with LIKE's wildcards taken literally."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def builds_of_commit(session: Session, prefix: str, readable: list[str] | None = None) \

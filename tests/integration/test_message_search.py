@@ -50,7 +50,11 @@ def _found(db: Database, query: str, **more) -> list[str]:
 def test_q_finds_the_same_builds_with_the_index_as_without(database_url, monkeypatch):
     db = _database(database_url)
     indexed = {(q, r): _found(db, q, repository=r) for q in QUERIES for r in (None, "acme/r1")}
-    monkeypatch.setattr("lineage.queries.narrowing", lambda _session, _text: None)
+    # PostgreSQL searches the newest builds first, then asks the index for older ones.
+    monkeypatch.setattr("lineage.message_search.RECENT_BUILDS", 4)
+    assert indexed == {(q, r): _found(db, q, repository=r) for q, r in indexed}
+    monkeypatch.setattr("lineage.message_search.RECENT_BUILDS", 10**6)
+    monkeypatch.setattr("lineage.message_search.narrowing", lambda _session, _text: None)
     with db.engine.begin() as conn:
         conn.execute(text(f"DROP INDEX IF EXISTS {message_search.TRGM_INDEX}"))
     plain = {(q, r): _found(db, q, repository=r) for q in QUERIES for r in (None, "acme/r1")}
