@@ -122,6 +122,33 @@ def test_one_hash_a_minute_per_password_and_a_revoke_holds_at_once(door):
     assert _token(door, ("anyone", api_token)).status_code == 401
 
 
+def test_a_role_or_scope_change_holds_at_once_for_the_user_and_their_tokens(door):
+    def actions(auth, scope=None) -> list:
+        answer = _token(door, auth, scope=scope)
+        assert answer.status_code == 200, answer.text
+        claims = jwt.decode(answer.json()["token"], options={"verify_signature": False})
+        return [a for entry in claims["access"] for a in entry["actions"]]
+
+    made = CliRunner().invoke(cli, ["tokens", "create", "ci", "--user", "carol"])
+    api_token = made.output.strip().splitlines()[-1]
+    assert actions(("carol", PASSWORD)) == ["pull"]  # approver of acme/*: remembered now
+    assert actions(("anyone", api_token)) == ["pull"]
+    narrowed = CliRunner().invoke(cli, ["users", "set", "carol", "--repos", "other/*"])
+    assert narrowed.exit_code == 0, narrowed.output
+    assert "carol is now approver on other/*" in narrowed.output
+    assert actions(("carol", PASSWORD)) == []  # neither the check nor a token is reused
+    assert actions(("anyone", api_token)) == []
+    catalog = "registry:catalog:*"
+    assert actions(("carol", PASSWORD), catalog) == []
+    promoted = CliRunner().invoke(cli, ["users", "set", "carol", "--role", "admin"])
+    assert promoted.exit_code == 0, promoted.output
+    assert actions(("carol", PASSWORD), catalog) == ["*"]
+    assert actions(("carol", PASSWORD)) == ["pull"]
+    refused = CliRunner().invoke(cli, ["users", "set", "nobody", "--role", "viewer"])
+    assert refused.exit_code != 0 and "no user named 'nobody'" in refused.output
+    assert CliRunner().invoke(cli, ["users", "set", "carol"]).exit_code == 2
+
+
 def test_without_redis_tokens_come_from_the_database(make_app, source_repo, registry_prefix):
     app = make_app([repo_entry(source_repo)], redis=f"redis://127.0.0.1:{free_port()}/0",
                    api_token=False, registry={"auth": "token", "production": "production"})
