@@ -4,9 +4,9 @@ Tokens: Lockmaster's GET /auth/token (gunicorn as `make run` starts it: `lockmas
 gthread workers on 127.0.0.1 with ops/gunicorn_conf.py) for a deploy robot and for a user with
 a password, against the bare GET /auth/token of bench/bare_app.py served by the very same
 gunicorn command line (app.gunicorn_argv: worker class, threads, connections, keep-alive,
-logger; no access log for either). N requests at
-concurrency C, each for a different repository scope and on a new connection, fired from
-another process after an untimed warm-up, in rounds alternating between the three.
+logger; no access log for either). N requests at concurrency C, each for a different
+repository scope and on a new connection, fired from another process after an untimed
+warm-up, in rounds alternating between the three.
 
 Pulls: 20 concurrent `skopeo copy` of a 20-layer production image into 20 directories, from a
 registry with token auth (realm: the Lockmaster above) and from the same storage served
