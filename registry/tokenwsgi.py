@@ -2,8 +2,9 @@
 and Flask's request context, session, login and API hooks (none of which applies to a token
 request) cost as much CPU as the token itself. The answer is the view's: the same
 `tokenrequest.answer`, the same headers (X-Request-ID, the security headers, HSTS over TLS), the
-same metrics and the same access line for everything but a full grant, which the audit counts
-in aggregate instead (a line per pull would be the only per-request record left)."""
+same metrics and the same access line for everything but a full grant: grants are counted in
+`lockmaster_registry_tokens_total` and audited per account, scope and minute, not line by
+line."""
 
 from __future__ import annotations
 
