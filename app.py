@@ -102,11 +102,18 @@ def web(command: CommandContext, host: str, port: int, workers: int, certfile: s
     for missing in missing_web_secrets(settings, dict(os.environ)):
         click.echo(f"warning: {missing} is not set in the web's environment", err=True)
     multiproc.prepare(settings.data_dir)
+    tls = ("--certfile", certfile, "--keyfile", keyfile or certfile) if certfile else ()
+    argv = gunicorn_argv(f"{host}:{port}", workers, "app:create_app()", tls)
+    os.execv(argv[0], argv)
+
+
+def gunicorn_argv(bind: str, workers: int, app_spec: str, extra: tuple[str, ...] = ()) -> list[str]:
+    """The gunicorn command line `lockmaster web` serves with (benchmarks serve their bare
+    baselines with the same one, so that only the app differs)."""
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
-    tls = ["--certfile", certfile, "--keyfile", keyfile or certfile] if certfile else []
-    os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers), *tls,
-                        "--config", "python:ops.gunicorn_conf",
-                        "--logger-class", "ops.gunicornlog.JsonLogger", "app:create_app()"])
+    return [gunicorn, "--bind", bind, "--workers", str(workers), *extra,
+            "--config", "python:ops.gunicorn_conf",
+            "--logger-class", "ops.gunicornlog.JsonLogger", app_spec]
 
 
 @cli.command()

@@ -74,6 +74,28 @@ def users_passwd(command: CommandContext, name: str, password_stdin: bool) -> No
     click.echo(f"password of {name} changed")
 
 
+@users_group.command("set")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), help="The user's new role.")
+@click.option("--repos", help="The user's new repository scope, e.g. 'acme/*' (comma-separated "
+                              "patterns; '' for none).")
+@pass_command_context
+def users_set(command: CommandContext, name: str, role: str | None, repos: str | None) -> None:
+    """Change a user's role or repository scope; registry tokens follow at once."""
+    if role is None and repos is None:
+        raise click.UsageError("give --role, --repos or both")
+    patterns = None if repos is None else [p.strip() for p in repos.split(",") if p.strip()]
+    try:
+        user = users.set_access(command.runtime.db, name, role, patterns)
+    except users.UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    # The token service remembers what a credential may do for a minute and hands a token out
+    # again for 5 s: both are keyed by the account's generation, which this forgets.
+    _forget(command, credentialchanges.user_accounts(command.runtime.db, name))
+    scope = ", ".join(user.repositories or []) or "no repositories"
+    click.echo(f"{name} is now {user.role} on {scope}")
+
+
 @users_group.command("link")
 @click.argument("name")
 @click.option("--github", multiple=True, help="GitHub login.")

@@ -1,4 +1,4 @@
-"""Managing users: create, change password, link Git identities, look up."""
+"""Managing users: create, change password, role and scope, link Git identities, look up."""
 
 from __future__ import annotations
 
@@ -55,6 +55,20 @@ def set_password(db: Database, username: str, password: str) -> None:
         user = _get(session, username)
         user.password_hash = generate_password_hash(password)
         user.must_change_password = False
+
+
+def set_access(db: Database, username: str, role: str | None = None,
+               repositories: list[str] | None = None) -> User:
+    """Change a user's role and/or repository scope (None leaves that one as it is)."""
+    if role is not None and role not in ROLES:
+        raise UserError(f"unknown role '{role}'; use one of {', '.join(ROLES)}")
+    with db.session() as session:
+        user = _get(session, username)
+        if role is not None:
+            user.role = role
+        if repositories is not None:
+            user.repositories = repositories
+        return user
 
 
 def link(db: Database, username: str, identities: list[tuple[str, str]]) -> None:

@@ -1,10 +1,12 @@
 """The registry token service under load, and pulls through it.
 
-Tokens: Lockmaster's GET /auth/token (gunicorn as `make run` starts it: `lockmaster web`, 2 sync
-workers on 127.0.0.1) for a deploy robot and for a user with a password, against the bare
-GET /auth/token of bench/bare_app.py under the same gunicorn settings. N requests at
-concurrency C, each for a different repository scope and on a new connection, fired from
-another process after an untimed warm-up, in rounds alternating between the three.
+Tokens: Lockmaster's GET /auth/token (gunicorn as `make run` starts it: `lockmaster web`, 2
+gthread workers on 127.0.0.1 with ops/gunicorn_conf.py) for a deploy robot and for a user with
+a password, against the bare GET /auth/token of bench/bare_app.py served by the very same
+gunicorn command line (app.gunicorn_argv: worker class, threads, connections, keep-alive,
+logger; no access log for either). N requests at concurrency C, each for a different
+repository scope and on a new connection, fired from another process after an untimed
+warm-up, in rounds alternating between the three.
 
 Pulls: 20 concurrent `skopeo copy` of a 20-layer production image into 20 directories, from a
 registry with token auth (realm: the Lockmaster above) and from the same storage served
@@ -153,6 +155,7 @@ def main() -> None:
         print(json.dumps(fire(args.fire, args.n, args.concurrency,
                               os.environ[CREDENTIALS_ENV], args.offset)))
         return
+    from app import gunicorn_argv
     from registry import signing
     from registry.serverconfig import RegistryServer, render
 
@@ -170,7 +173,8 @@ def main() -> None:
             open_: RegistryServer(addr=open_, root=str(tmp / "storage"))}
         for addr, server in registries.items():
             (tmp / f"{addr}.yml").write_text(render(server))
-        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        bare_metrics = tmp / "bare-metrics"  # the shared settings' child_exit hook wants one
+        bare_metrics.mkdir()
         processes = [
             subprocess.Popen([shutil.which("redis-server") or "/usr/bin/redis-server",
                               "--bind", "127.0.0.1", "--port", str(redis_port), "--dir", name,
@@ -180,8 +184,8 @@ def main() -> None:
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
               for addr in registries),
             _serve([sys.executable, "app.py", "web", "--port", str(ports["lockmaster"])], env),
-            _serve([gunicorn, "--bind", f"127.0.0.1:{ports['bare']}", "--workers", "2",
-                    "--access-logfile", "-", "bench.bare_app:create_app()"], env)]
+            _serve(gunicorn_argv(f"127.0.0.1:{ports['bare']}", 2, "bench.bare_app:create_app()"),
+                   {**env, "PROMETHEUS_MULTIPROC_DIR": str(bare_metrics)})]
         try:
             _wait_redis(redis_url)
             for port in ports.values():
@@ -196,14 +200,21 @@ def main() -> None:
     _report(tokens, pulls, args)
 
 
+def _threads() -> str:
+    from ops import gunicorn_conf as conf
+
+    return f"{conf.worker_class} x{conf.threads}, keep-alive {conf.keepalive}"
+
+
 def _median_round(rounds: list[dict]) -> dict:
     return sorted(rounds, key=lambda r: r["per_s"])[len(rounds) // 2]
 
 
 def _report(tokens: dict, pulls: dict, args) -> None:
     print(f"{args.rounds} alternating rounds of {args.n} token requests (each for another "
-          f"repository, a new connection each), concurrency {args.concurrency}, gunicorn 2 "
-          f"sync workers on 127.0.0.1; {args.pulls} concurrent skopeo pulls of 20 layers")
+          f"repository, a new connection each), concurrency {args.concurrency}, both served by "
+          f"`lockmaster web`'s gunicorn settings (2 workers, {_threads()}) on 127.0.0.1; "
+          f"{args.pulls} concurrent skopeo pulls of 20 layers")
     print(f"{'round':<7}{'who':<8}{'tokens/s':>10}{'p50 ms':>9}{'p99 ms':>9}  statuses")
     for number in range(args.rounds):
         for name in ("robot", "user", "bare"):

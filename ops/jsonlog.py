@@ -84,14 +84,19 @@ def skip_unused_record_fields() -> None:
     logging.logMultiprocessing = False
 
 
+def request_id(sent: str) -> str:
+    """The id of a request: the caller's X-Request-ID if it is a sane one, else a new one."""
+    return sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
+
+
 def init_app(app: Flask) -> None:
     """Give every request an id (X-Request-ID, kept if the caller sent a sane one) and log it."""
     access = logging.getLogger("lockmaster.access")
 
     @app.before_request
     def _start() -> None:
-        context, sent = g._get_current_object(), request.headers.get("X-Request-ID", "")
-        context.request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
+        context = g._get_current_object()
+        context.request_id = request_id(request.headers.get("X-Request-ID", ""))
         context.started = time.perf_counter()
 
     @app.after_request

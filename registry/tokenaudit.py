@@ -56,8 +56,15 @@ def count(pipe: Pipeline, actor: str, outcome: str, asked: list[str], granted: l
 def count_grants(pipe: Pipeline, minute: int, actor: str, granted: list[str],
                  times: int) -> None:
     """Add full grants of the same scopes to an account's count of that minute."""
+    count_minute(pipe, minute, {(actor, tuple(granted)): times})
+
+
+def count_minute(pipe: Pipeline, minute: int, counts: dict[tuple[str, tuple], int]) -> None:
+    """Add full grants of one minute, counted by (account, granted scopes), with one expiry
+    for the minute's key (a web process hands over a second of grants at once)."""
     key = f"{_GRANTS}:{minute}"
-    pipe.hincrby(key, json.dumps([actor, granted]), times)
+    for (actor, granted), times in counts.items():
+        pipe.hincrby(key, json.dumps([actor, list(granted)]), times)
     pipe.expire(key, _KEEP_SECONDS)
 
 

@@ -51,8 +51,11 @@ class Tally:
         if not (grants or used or issued):
             return
         with self._redis.pipeline(transaction=False) as pipe:
+            by_minute: dict[int, dict] = {}
             for (minute, actor, granted), count in grants.items():
-                tokenaudit.count_grants(pipe, minute, actor, list(granted), count)
+                by_minute.setdefault(minute, {})[(actor, granted)] = count
+            for minute, counts in by_minute.items():
+                tokenaudit.count_minute(pipe, minute, counts)
             if used:
                 tokenaudit.count_used(pipe, used)
             for key, value in issued.items():

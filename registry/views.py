@@ -25,8 +25,10 @@ HSTS = "max-age=31536000; includeSubDomains"
 def init_registry_access(app: Flask) -> None:
     """Register the token and event endpoints and the HSTS header."""
     from registry.statuspage import bp as status_bp
+    from registry.tokenwsgi import TokenEndpoint
 
     app.register_blueprint(bp)
+    app.wsgi_app = TokenEndpoint(app, app.wsgi_app)
     app.register_blueprint(status_bp)
     app.after_request(_hsts)
     app.jinja_env.globals["integrity_alerts"] = \
@@ -41,11 +43,12 @@ def _hsts(response):
 
 @bp.get("/auth/token")
 def token():
-    """The Docker registry token protocol: Basic credentials in, a signed JWT out."""
+    """The Docker registry token protocol: Basic credentials in, a signed JWT out (GET is
+    answered by registry.tokenwsgi before Flask reaches here; this view answers HEAD)."""
     started = time.perf_counter()
     runtime = current_runtime()
     address = client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
-                             _trusted(runtime.settings.trusted_proxies))
+                             trusted_networks(runtime.settings.trusted_proxies))
     scopes, authorization = request.args.getlist("scope"), request.headers.get("Authorization")
     service = request.args.get("service", runtime.settings.registry.service)
     try:
@@ -62,7 +65,8 @@ def token():
 
 
 @lru_cache(maxsize=4)
-def _trusted(proxies: tuple[str, ...]) -> tuple:
+def trusted_networks(proxies: tuple[str, ...]) -> tuple:
+    """web.trusted_proxies parsed once: whose X-Forwarded-For is believed."""
     return networks(proxies)
 
 

@@ -4,6 +4,7 @@ hash a minute, a revoke holds at once, and nonsense credentials are a 401."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,12 +13,16 @@ import jwt
 import pytest
 import requests
 from click.testing import CliRunner
+from werkzeug.test import Client as FlaskClient
+from werkzeug.wrappers import Response
 
 from app import cli
 from devstack.gitpush import signed_headers
 from lineage.audit import AuditEvent
+from ops.headers import HEADERS
 from registry import tokentally
 from registry.robots import all_robots, create_robot
+from registry.views import HSTS
 from tests.integration.conftest import repo_entry
 from tests.integration.promotionkit import PASSWORD, add_people
 from tests.integration.registryaccess.conftest import Guarded, use_installation
@@ -120,6 +125,64 @@ def test_one_hash_a_minute_per_password_and_a_revoke_holds_at_once(door):
     assert _token(door, ("anyone", api_token)).status_code == 200  # now remembered
     assert CliRunner().invoke(cli, ["tokens", "revoke", "ci"]).exit_code == 0
     assert _token(door, ("anyone", api_token)).status_code == 401
+
+
+def test_a_role_or_scope_change_holds_at_once_for_the_user_and_their_tokens(door):
+    def actions(auth, scope=None) -> list:
+        answer = _token(door, auth, scope=scope)
+        assert answer.status_code == 200, answer.text
+        claims = jwt.decode(answer.json()["token"], options={"verify_signature": False})
+        return [a for entry in claims["access"] for a in entry["actions"]]
+
+    made = CliRunner().invoke(cli, ["tokens", "create", "ci", "--user", "carol"])
+    api_token = made.output.strip().splitlines()[-1]
+    assert actions(("carol", PASSWORD)) == ["pull"]  # approver of acme/*: remembered now
+    assert actions(("anyone", api_token)) == ["pull"]
+    narrowed = CliRunner().invoke(cli, ["users", "set", "carol", "--repos", "other/*"])
+    assert narrowed.exit_code == 0, narrowed.output
+    assert "carol is now approver on other/*" in narrowed.output
+    assert actions(("carol", PASSWORD)) == []  # neither the check nor a token is reused
+    assert actions(("anyone", api_token)) == []
+    catalog = "registry:catalog:*"
+    assert actions(("carol", PASSWORD), catalog) == []
+    promoted = CliRunner().invoke(cli, ["users", "set", "carol", "--role", "admin"])
+    assert promoted.exit_code == 0, promoted.output
+    assert actions(("carol", PASSWORD), catalog) == ["*"]
+    assert actions(("carol", PASSWORD)) == ["pull"]
+    refused = CliRunner().invoke(cli, ["users", "set", "nobody", "--role", "viewer"])
+    assert refused.exit_code != 0 and "no user named 'nobody'" in refused.output
+    assert CliRunner().invoke(cli, ["users", "set", "carol"]).exit_code == 2
+
+
+def test_the_token_endpoint_before_flask_answers_as_the_flask_view(make_app, source_repo,
+                                                                  caplog):
+    app = make_app([repo_entry(source_repo)], registry={"auth": "token",
+                                                        "production": "production"})
+    token = create_robot(app.extensions["lockmaster"].db, "deploy-web", ["production/*"])
+    query = {"service": "lockmaster-registry", "scope": "repository:production/acme/web:pull"}
+    fast, view = app.test_client(), FlaskClient(app.wsgi_app.wrapped, Response)
+    for auth, status in ((("deploy-web", token), 200), (("deploy-web", "lmr_wrong"), 401)):
+        answers = [client.get("/auth/token", query_string=query, auth=auth,
+                              base_url="https://lockmaster.test",
+                              headers={"X-Request-ID": f"r-{status}"})
+                   for client in (fast, view)]
+        assert [a.status_code for a in answers] == [status, status]
+        assert answers[0].headers["Strict-Transport-Security"] == HSTS
+        assert answers[0].headers["X-Request-ID"] == f"r-{status}"
+        # the view's "Vary: Cookie" is Flask-Login looking at a session a token never reads
+        assert set(answers[0].headers.keys()) == set(answers[1].headers.keys()) - {"Vary"}
+        for name in ("Content-Type", "WWW-Authenticate", *HEADERS):
+            assert answers[0].headers.get(name) == answers[1].headers.get(name)
+        bodies = [a.get_json() for a in answers]
+        assert bodies[0].keys() == bodies[1].keys()
+    with caplog.at_level(logging.INFO, logger="lockmaster.access"):
+        caplog.clear()  # the comparison above logged too
+        fast.get("/auth/token", query_string=query, auth=("deploy-web", token))
+        fast.get("/auth/token", query_string=query, auth=("deploy-web", "lmr_wrong"))
+    logged = [r.status for r in caplog.records if r.name == "lockmaster.access"]
+    assert logged == [401]  # a full grant is audited in aggregate, a refusal line by line
+    assert fast.head("/auth/token", query_string=query,
+                     auth=("deploy-web", token)).status_code == 200  # HEAD: the Flask view
 
 
 def test_without_redis_tokens_come_from_the_database(make_app, source_repo, registry_prefix):
