@@ -31,8 +31,7 @@ from devstack.services import REGISTRY_ADDR, ServiceSet
 from lineage.migrate import upgrade
 from tests.integration.browserkit import browser  # noqa: F401  (a fixture for every browser test)
 from tests.integration.sourcerepo import SourceRepo
-from webhooks.recorder import pending
-from webhooks.recording import record_all
+from webhooks.recorder import pending, record_all
 
 ROOT = Path(__file__).resolve().parents[2]
 # Each test run owns two Redis databases: REDIS_DB and REDIS_DB + 1 (the e2e stack's).

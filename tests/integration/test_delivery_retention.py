@@ -15,7 +15,7 @@ from lineage.models import Build, Delivery, RejectedDeliveries, utcnow
 from tests.integration.buildhelpers import lockmaster_env
 from tests.integration.conftest import post_github
 from webhooks import rejections
-from webhooks.recording import record_all
+from webhooks.recorder import record_all
 
 
 def _deliveries(app) -> list[Delivery]:

@@ -17,10 +17,10 @@ from states import BuildStatus
 from tests.integration.buildhelpers import start_worker, stop_worker, wait_for
 from tests.integration.conftest import post_github, repo_entry
 from tests.integration.webserver import gunicorn
-from webhooks.admission import GROUP, STREAM
-from webhooks.receive import PROVIDERS, receive
-from webhooks.recorder import claim_abandoned, ensure_group, pending
-from webhooks.recording import record_all
+from webhooks.admit import PROVIDERS, admit
+from webhooks.intake_stream import GROUP, STREAM
+from webhooks.recorder import record_all
+from webhooks.recorder.write import claim_abandoned, ensure_group, pending
 
 
 @pytest.fixture
@@ -43,8 +43,8 @@ def _admit(app, source_repo, secret, delivery: str, **payload_args):
     body = json.dumps(source_repo.payload(**payload_args)).encode()
     runtime = app.extensions["lockmaster"]
     with app.app_context():
-        return receive(runtime, PROVIDERS["github"], signed_headers(body, secret,
-                                                                    delivery=delivery), body)
+        return admit(runtime, PROVIDERS["github"],
+                     signed_headers(body, secret, delivery=delivery), body)
 
 
 def test_an_answered_delivery_waits_in_the_stream_until_recorded(app, source_repo, secret):
