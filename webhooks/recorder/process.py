@@ -33,8 +33,10 @@ def run_recorder(runtime: Runtime, parent_pid: int | None = None) -> None:
                                                      or os.getppid() == parent_pid))
 
 
-def recorder_loop(runtime: Runtime, keep_going: Callable[[], bool]) -> None:
-    """Record admitted deliveries while keep_going() (asked at least every second)."""
+def recorder_loop(runtime: Runtime, keep_going: Callable[[], bool],
+                  block_ms: int = 1000) -> None:
+    """Record admitted deliveries while keep_going() (asked at least every second, or every
+    block_ms if sooner)."""
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     if threading.current_thread() is not threading.main_thread():  # a recorder in a thread
         consumer += f"-{threading.get_native_id()}"
@@ -46,7 +48,7 @@ def recorder_loop(runtime: Runtime, keep_going: Callable[[], bool]) -> None:
                 claim_abandoned(runtime, consumer)
                 rejections.flush(runtime.redis, runtime.db)
                 last_claim = time.monotonic()
-            record_new(runtime, consumer, block_ms=1000)
+            record_new(runtime, consumer, block_ms=block_ms)
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):  # Redis lost the stream: make the group again
                 log.exception("the recorder could not read the intake stream")
