@@ -3,12 +3,12 @@ intake stream is written to the database in batches (write.py), and the new buil
 to the workers (handover.py). It runs as a process beside each worker (process.py)."""
 
 from webhooks.recorder.process import (
-           NICENESS,
-           RecorderProcess,
-           record_all,
-           recorder_loop,
-           run_recorder,
-           settle,
+    NICENESS,
+    RecorderProcess,
+    record_all,
+    recorder_loop,
+    run_recorder,
+    settle,
 )
 from webhooks.recorder.write import pending
 
