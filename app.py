@@ -129,7 +129,7 @@ def worker(command: CommandContext, burst: bool, pool: str | None) -> None:
     from builder.dispatch import pool_queue
     from builder.workers import LockmasterWorker
     from registry.duties import registry_duties
-    from webhooks.recording import RecorderProcess, record_all
+    from webhooks.recorder import RecorderProcess, record_all
 
     settings = command.settings
     multiproc.prepare(settings.data_dir, same_files_for_children=True)
@@ -144,7 +144,9 @@ def worker(command: CommandContext, burst: bool, pool: str | None) -> None:
             record_all(runtime)
         else:
             recorder.ensure_running()
-        lockmaster_worker = LockmasterWorker(queues, runtime, recorder=recorder)
+        lockmaster_worker = LockmasterWorker(queues, runtime)
+        lockmaster_worker.duties.register("recorder", recorder.CHECK_SECONDS,
+                                          recorder.keep_running)
         lockmaster_worker.duties.register("registry", settings.registry.probe_seconds,
                                           lambda: registry_duties(runtime), shared=True)
         try:

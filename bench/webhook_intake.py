@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 SECRET_ENV = "LOCKMASTER_BENCH_SECRET"
-from webhooks.recording import NICENESS  # noqa: E402
+from webhooks.recorder import NICENESS  # noqa: E402
 
 
 def fire(port: int, n: int, concurrency: int, secret: str) -> dict:
@@ -168,7 +168,7 @@ def _recorded(redis_url: str, database_url: str, timeout: float = 300) -> int:
     from redis import Redis
     from sqlalchemy import create_engine, text
 
-    from webhooks.admission import STREAM
+    from webhooks.intake_stream import STREAM
 
     redis, deadline = Redis.from_url(redis_url), time.monotonic() + timeout
     while redis.xlen(STREAM) and time.monotonic() < deadline:

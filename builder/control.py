@@ -10,9 +10,9 @@ from rq.job import Job
 
 from bootstrap import Runtime
 from builder.dispatch import build_job_id, enqueue_build
+from buildkeys import forget_build
 from lineage.models import Build, utcnow
 from states import BuildStatus
-from webhooks.admission import forget_build
 
 
 class BuildNotFound(Exception):

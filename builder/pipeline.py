@@ -28,6 +28,7 @@ from builder.source import checkout
 from builder.stages import record_stage
 from builder.states import check_transition
 from builder.watchdog import BuildInterrupted, Watchdog, containers_key, ref_lock
+from buildkeys import forget_build
 from config import RepositoryConfig
 from lineage.models import ROW_ONLY, Build, utcnow
 from lineage.triggers import current_refs
@@ -36,7 +37,6 @@ from ops import metrics
 from provenance.formats import sha256_digest
 from registry.access import push_auth, registry_client
 from states import BuildStatus
-from webhooks.admission import forget_build
 
 NOTIFIED = {"staged", "rejected", "failed"}
 WORKER_LOST_DURING_PUSH = ("worker lost during push: the image may be half pushed, so it is not "

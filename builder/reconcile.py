@@ -15,9 +15,9 @@ from builder.dispatch import build_job_id, enqueue_build
 from builder.image import remove_container
 from builder.stages import STAGE_OF, record_stage
 from builder.watchdog import containers_key, heartbeat_key, release_ref_lock
+from buildkeys import forget_build
 from lineage.models import Build, utcnow
 from states import RUNNING_STATUSES, BuildStatus
-from webhooks.admission import forget_build
 
 MAX_ATTEMPTS = 2
 WORKER_LOST = "worker lost"

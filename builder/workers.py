@@ -1,5 +1,5 @@
 """The RQ worker Lockmaster runs: jobs in the worker's own process, warm shutdown on SIGTERM
-(RQ's own), periodic duties (reconcile, the recorder kept running) in a thread that ticks
+(RQ's own), periodic duties (reconcile, and what the entry point registers) in a thread that ticks
 whether the worker is idle or busy, and a record of a build stopped by a second signal."""
 
 from __future__ import annotations
@@ -16,13 +16,11 @@ from builder.duties import Duties
 from builder.reconcile import end_build, reconcile, release_build, remove_build_containers
 from notify.publish import requeue_pending
 from states import BuildStatus
-from webhooks.recording import RecorderProcess
 
 MAINTENANCE_INTERVAL_SECONDS = 60
 # A build whose worker died is settled within heartbeat TTL + this (the issue asks for two
 # minutes); one worker of all reconciles per interval.
 RECONCILE_INTERVAL_SECONDS = 30
-RECORDER_CHECK_SECONDS = 5
 # Imported once by the worker, so that no job pays for importing them.
 JOB_MODULES = ("builder.jobs", "builder.retag", "notify.jobs", "promotion.jobs")
 COLD_SHUTDOWN = ("stopped: the worker got a second stop signal (cold shutdown) during the "
@@ -40,17 +38,13 @@ class LockmasterWorker(SimpleWorker):
     forked work horse started every job with cold connections and caches (~60 ms a build).
     A job that kills the process loses its build to reconcile, as a lost worker does."""
 
-    def __init__(self, queues, runtime: Runtime, recorder: RecorderProcess | None = None,
-                 **kwargs):
+    def __init__(self, queues, runtime: Runtime, **kwargs):
         super().__init__(queues, connection=runtime.redis,
                          maintenance_interval=MAINTENANCE_INTERVAL_SECONDS, **kwargs)
         self.runtime = runtime
-        self.recorder = recorder
         self.duties = Duties(runtime.redis)
         self.duties.register("reconcile", RECONCILE_INTERVAL_SECONDS, self._reconcile,
                              shared=True)
-        if recorder is not None:
-            self.duties.register("recorder", RECORDER_CHECK_SECONDS, self._keep_recorder)
         self.running_job_id: str | None = None
         self.cold_shutdown = False
         for module in JOB_MODULES:
@@ -75,10 +69,6 @@ class LockmasterWorker(SimpleWorker):
                 self._reconcile()
             except Exception:  # a burst run is short; the next worker's duties reconcile
                 log.exception("reconcile failed")
-
-    def _keep_recorder(self) -> None:
-        if self.recorder.process is not None:
-            self.recorder.ensure_running()
 
     def _reconcile(self) -> None:
         """Settle the builds nobody works on, and queue again lost notifications."""

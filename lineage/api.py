@@ -16,7 +16,7 @@ from lineage.models import Build
 from lineage.openapi import document as openapi_document
 from lineage.serialize import build_document, build_summary
 from ops.problems import problem
-from webhooks.recording import settle
+from webhooks.recorder import settle
 
 bp = Blueprint("history", __name__)
 

@@ -14,7 +14,7 @@ from lineage.models import ROW_ONLY, Build
 from promotion.views import same_origin_posts
 from ui.access import readable, require
 from webhooks.manual import trigger
-from webhooks.recording import settle
+from webhooks.recorder import settle
 
 bp = Blueprint("repos_ui", __name__, template_folder="templates")
 bp.before_request(same_origin_posts)

@@ -7,12 +7,12 @@ import json
 import click
 
 from bootstrap import CommandContext, pass_command_context
-from webhooks.intake import Outcome
+from webhooks.outcomes import Outcome
 
 
 def _report(runtime, outcome: Outcome) -> None:
     """Print the answer once its rows are written (so `deliveries list` shows them)."""
-    from webhooks.recording import record_all
+    from webhooks.recorder import record_all
 
     if outcome.status != 503:
         record_all(runtime)
@@ -115,7 +115,7 @@ def replay_delivery(command: CommandContext, delivery: int) -> None:
 def recorder(command: CommandContext, parent: int | None) -> None:
     """Write admitted webhook deliveries to the database and queue their builds (each
     `lockmaster worker` runs one; run more for heavy webhook traffic)."""
-    from webhooks.recording import run_recorder
+    from webhooks.recorder import run_recorder
 
     app, runtime = command.app(), command.runtime
     with app.app_context():

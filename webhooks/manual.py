@@ -10,11 +10,11 @@ from bootstrap import Runtime
 from builder.gitcmd import GitFailed, run_git
 from builder.masking import without_credentials
 from builder.source import git_env
-from webhooks import intake
-from webhooks.admission import IntakeUnavailable
+from webhooks import outcomes
+from webhooks.admit import build_or_ignore
 from webhooks.events import MalformedPayload, PushEvent
-from webhooks.intake import Outcome, Received
-from webhooks.receive import build_or_ignore
+from webhooks.intake_stream import IntakeUnavailable
+from webhooks.outcomes import Outcome, Received
 from webhooks.rules import is_valid_ref
 
 PROVIDER = "manual"
@@ -30,7 +30,7 @@ def trigger(runtime: Runtime, request: dict, replay_of: int | None = None) -> Ou
     try:
         return _trigger(runtime, request, received)
     except IntakeUnavailable:
-        return intake.unavailable()
+        return outcomes.unavailable()
 
 
 def _trigger(runtime: Runtime, request: dict, received: Received) -> Outcome:
@@ -44,11 +44,11 @@ def _trigger(runtime: Runtime, request: dict, received: Received) -> Outcome:
                          pusher_host=PUSHER_HOST)
         return build_or_ignore(runtime, received, PROVIDER, repo, [push])
     except MalformedPayload as exc:
-        return intake.record(runtime, received, "malformed", 400, str(exc), event=PROVIDER)
+        return outcomes.record(runtime, received, "malformed", 400, str(exc), event=PROVIDER)
     except _UnknownRepository as exc:
-        return intake.record(runtime, received, "rejected", 404, str(exc), event=PROVIDER)
+        return outcomes.record(runtime, received, "rejected", 404, str(exc), event=PROVIDER)
     except _NotTheTip as exc:
-        return intake.record(runtime, received, "rejected", 409, str(exc), event=PROVIDER)
+        return outcomes.record(runtime, received, "rejected", 409, str(exc), event=PROVIDER)
 
 
 class _UnknownRepository(Exception):

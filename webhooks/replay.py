@@ -12,8 +12,8 @@ from bootstrap import Runtime
 from lineage.models import Delivery
 from states import DeliveryOutcome
 from webhooks import manual
-from webhooks.intake import Outcome
-from webhooks.receive import PROVIDERS, receive
+from webhooks.admit import PROVIDERS, admit
+from webhooks.outcomes import Outcome
 
 
 class CannotReplay(Exception):
@@ -55,7 +55,7 @@ def replay(runtime: Runtime, delivery_pk: int) -> Outcome:
         provider, headers, body = delivery.provider, delivery.headers or {}, delivery.body
     if provider == manual.PROVIDER:
         return manual.trigger(runtime, json.loads(body), replay_of=delivery_pk)
-    return receive(runtime, PROVIDERS[provider], Headers(headers), body, replay_of=delivery_pk)
+    return admit(runtime, PROVIDERS[provider], Headers(headers), body, replay_of=delivery_pk)
 
 
 def _row(delivery: Delivery) -> dict:

@@ -1,4 +1,4 @@
-"""The webhook endpoints: read the body within the limit, then hand it to receive()."""
+"""The webhook endpoints: read the body within the limit, then hand it to admit()."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 from flask import Blueprint, Response, jsonify, request
 
 from bootstrap import current_runtime
+from webhooks.admit import PROVIDERS, admit
 from webhooks.bodylimit import read_body
-from webhooks.receive import PROVIDERS, receive
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
@@ -22,7 +22,7 @@ def receive_delivery(provider_name: str):
                                  f"/webhooks/{', /webhooks/'.join(PROVIDERS)}"}), 404
     runtime = current_runtime()
     body = read_body(request, runtime.settings.max_webhook_bytes)
-    outcome = receive(runtime, provider, request.headers, body)
+    outcome = admit(runtime, provider, request.headers, body)
     # json.dumps straight away: Flask's JSON provider costs more than the answer is worth.
     return Response(json.dumps(outcome.body, separators=(",", ":")), outcome.status,
                     mimetype="application/json")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -14,7 +16,6 @@ import requests
 import yaml
 from flask.testing import FlaskClient
 from redis import Redis
-from redis.exceptions import RedisError
 from rq import SimpleWorker
 from sqlalchemy import create_engine, text
 
@@ -29,10 +30,10 @@ from devstack.gitpush import signed_headers
 from devstack.postgres import admin_url, postgres_service
 from devstack.services import REGISTRY_ADDR, ServiceSet
 from lineage.migrate import upgrade
+from lineage.models import Build
 from tests.integration.browserkit import browser  # noqa: F401  (a fixture for every browser test)
 from tests.integration.sourcerepo import SourceRepo
-from webhooks.recorder import pending
-from webhooks.recording import record_all
+from webhooks.recorder import pending, recorder_loop
 
 ROOT = Path(__file__).resolve().parents[2]
 # Each test run owns two Redis databases: REDIS_DB and REDIS_DB + 1 (the e2e stack's).
@@ -40,6 +41,8 @@ REDIS_DB = int(os.environ.get("LOCKMASTER_TEST_REDIS_DB", "14"))
 SECRET_ENV = "LOCKMASTER_TEST_WEBHOOK_SECRET"
 # `sqlite` (a file per test) or `postgresql` (a database per run, emptied before each test).
 TEST_DATABASE = os.environ.get("LOCKMASTER_TEST_DATABASE", "sqlite")
+# How long a test waits for the recorder to write what it was answered (it takes milliseconds).
+RECORD_TIMEOUT = 30.0
 
 
 @pytest.fixture(scope="session")
@@ -134,10 +137,12 @@ def source_repo(tmp_path, base_image):
 @pytest.fixture
 def make_app(tmp_path, redis_url, secret, registry_prefix, database_url):
     """Build a Lockmaster app for a lockmaster.yml made of the given repositories."""
-    engines = []
+    engines, recorders = [], []
 
     def factory(repositories: list[dict], redis: str | None = None,
-                database: str | None = None, api_token: bool = True, **top):
+                database: str | None = None, api_token: bool = True, recorder: bool = True,
+                **top):
+        """recorder=False: no recorder runs (a test of the recorder's own steps)."""
         document = {"registry": {"url": REGISTRY_ADDR, "insecure": True,
                                  "staging": f"{registry_prefix}/staging",
                                  "production": f"{registry_prefix}/production"},
@@ -150,31 +155,66 @@ def make_app(tmp_path, redis_url, secret, registry_prefix, database_url):
                                   "LOCKMASTER_DATABASE_URL": database or database_url})
         upgrade(settings.database_url)
         app = create_app(settings)
-        app.test_client_class = RecordingClient
         engines.append(app.extensions["lockmaster"].db.engine)
         if api_token:
             authenticate_test_clients(app)
+        if recorder:
+            for running in recorders:  # the installation's settings changed: the new app's
+                running.stop()  # recorder records from now on
+            recorders.append(RecorderThread(app))
         return app
 
     yield factory
+    for running in recorders:
+        running.stop()
     for engine in engines:
         engine.dispose()
 
 
-class RecordingClient(FlaskClient):
-    """A test client that, before a request returns, lets the deliveries it admitted be
-    written to the database (what a worker's recorder does a few milliseconds later)."""
+class RecorderThread:
+    """The real recorder loop (what `lockmaster recorder` runs beside each worker), in a
+    thread of the test process, reading the stream every 50 ms so that it stops at once."""
 
-    def open(self, *args, **kwargs):
-        response = super().open(*args, **kwargs)
-        runtime = self.application.extensions["lockmaster"]
-        with contextlib.suppress(RedisError):
-            if pending(runtime):
-                record_all(runtime)
-        return response
+    def __init__(self, app):
+        self.app, self.stopping = app, threading.Event()
+        self.thread = threading.Thread(target=self._run, name="recorder", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with self.app.app_context():
+            recorder_loop(self.app.extensions["lockmaster"], lambda: not self.stopping.is_set(),
+                          block_ms=50)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=60)
+        assert not self.thread.is_alive(), "the test recorder did not stop within 60s"
 
 
-class TokenClient(RecordingClient):
+def wait_recorded(app, timeout: float = RECORD_TIMEOUT) -> None:
+    """Wait until the app's recorder has written every delivery admitted so far (bounded)."""
+    runtime = app.extensions["lockmaster"]
+    deadline = time.monotonic() + timeout
+    while pending(runtime):
+        assert time.monotonic() < deadline, \
+            (f"{pending(runtime)} deliveries still not recorded after {timeout:.0f}s: "
+             "does a recorder run (make_app(recorder=False) has none)?")
+        time.sleep(0.005)
+
+
+def wait_for_build(app, build_id: str, timeout: float = RECORD_TIMEOUT) -> None:
+    """Wait until the recorder has written build build_id (named in a 202) and handed it over."""
+    runtime = app.extensions["lockmaster"]
+    deadline = time.monotonic() + timeout
+    while True:
+        with runtime.db.session() as session:
+            if session.get(Build, build_id) is not None and not pending(runtime):
+                return
+        assert time.monotonic() < deadline, f"build {build_id} not recorded after {timeout:.0f}s"
+        time.sleep(0.005)
+
+
+class TokenClient(FlaskClient):
     """A test client that sends the app's test API token unless told otherwise."""
 
     def open(self, *args, **kwargs):
@@ -215,19 +255,23 @@ def client(app):
 
 
 def post_github(client, payload, secret: str, event: str = "push", delivery: str | None = None,
-                body: bytes | None = None, headers: dict | None = None):
-    """Send a GitHub delivery signed with secret through the app."""
+                body: bytes | None = None, headers: dict | None = None, wait: bool = True):
+    """Send a GitHub delivery signed with secret through the app, then (wait=True) wait until
+    the app's recorder has written it, as a Git host's next look would find it."""
     raw = body if body is not None else json.dumps(payload).encode()
     sent = signed_headers(raw, secret, event=event, delivery=delivery)
     sent.update(headers or {})
-    return client.post("/webhooks/github", data=raw, headers=sent)
+    response = client.post("/webhooks/github", data=raw, headers=sent)
+    if wait and response.status_code != 503:
+        wait_recorded(client.application)
+    return response
 
 
 def work(app) -> None:
-    """Run every queued job with a real RQ worker, then return."""
+    """Wait for the recorder, then run every queued job with a real RQ worker, and return."""
     runtime = app.extensions["lockmaster"]
+    wait_recorded(app)
     with app.app_context():
-        record_all(runtime)
         queues = [runtime.queue(name)
                   for name in (BUILDS_QUEUE, PROMOTIONS_QUEUE, NOTIFICATIONS_QUEUE)]
         SimpleWorker(queues, connection=runtime.redis).work(burst=True)

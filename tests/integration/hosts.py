@@ -12,6 +12,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
+from tests.integration.conftest import wait_recorded
 from webhooks.events import ZERO_SHA
 from webhooks.signatures import hmac_sha256_hex
 
@@ -44,12 +45,17 @@ class Host:
         return self.push_event
 
     def post(self, client, kind: str, payload: dict | None, secret: str | None,
-             delivery: str | None = None, body: bytes | None = None, headers: dict | None = None):
-        """Send a delivery of `kind` (an event name) signed with secret."""
+             delivery: str | None = None, body: bytes | None = None, headers: dict | None = None,
+             wait: bool = True):
+        """Send a delivery of `kind` (an event name) signed with secret, then (wait=True) wait
+        until the app's recorder has written it."""
         raw = body if body is not None else json.dumps(payload).encode()
         sent = self.headers(raw, secret, kind, delivery or str(uuid.uuid4()))
         sent.update(headers or {})
-        return client.post(f"/webhooks/{self.name}", data=raw, headers=sent)
+        response = client.post(f"/webhooks/{self.name}", data=raw, headers=sent)
+        if wait and response.status_code != 503:
+            wait_recorded(client.application)
+        return response
 
     def bad_auth(self, body: bytes, secret: str) -> dict[str, dict]:
         """Headers that must all be refused: wrong secret, missing, wrong prefix, truncated."""

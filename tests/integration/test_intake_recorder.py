@@ -17,15 +17,21 @@ from states import BuildStatus
 from tests.integration.buildhelpers import start_worker, stop_worker, wait_for
 from tests.integration.conftest import post_github, repo_entry
 from tests.integration.webserver import gunicorn
-from webhooks.admission import GROUP, STREAM
-from webhooks.receive import PROVIDERS, receive
-from webhooks.recorder import claim_abandoned, ensure_group, pending
-from webhooks.recording import record_all
+from webhooks.admit import PROVIDERS, admit
+from webhooks.intake_stream import GROUP, STREAM
+from webhooks.recorder import record_all
+from webhooks.recorder.write import claim_abandoned, ensure_group, pending
 
 
 @pytest.fixture
 def app(make_app, source_repo):
     """Builds main and b* branches of source_repo."""
+    return make_app([repo_entry(source_repo, branches=["main", "b*"])], recorder=False)
+
+
+@pytest.fixture
+def recorded(make_app, source_repo):
+    """The same installation with the real recorder running (what a worker runs beside it)."""
     return make_app([repo_entry(source_repo, branches=["main", "b*"])])
 
 
@@ -43,8 +49,8 @@ def _admit(app, source_repo, secret, delivery: str, **payload_args):
     body = json.dumps(source_repo.payload(**payload_args)).encode()
     runtime = app.extensions["lockmaster"]
     with app.app_context():
-        return receive(runtime, PROVIDERS["github"], signed_headers(body, secret,
-                                                                    delivery=delivery), body)
+        return admit(runtime, PROVIDERS["github"],
+                     signed_headers(body, secret, delivery=delivery), body)
 
 
 def test_an_answered_delivery_waits_in_the_stream_until_recorded(app, source_repo, secret):
@@ -91,9 +97,8 @@ def test_an_entry_recorded_twice_makes_nothing_twice(app, source_repo, secret):
     assert len(_build_jobs(runtime)) == 1
 
 
-def test_a_redelivery_after_redis_forgot_the_delivery_builds_nothing(app, client, source_repo,
-                                                                       secret):
-    runtime = app.extensions["lockmaster"]
+def test_a_redelivery_after_redis_forgot_the_delivery_builds_nothing(recorded, source_repo, secret):
+    runtime, client = recorded.extensions["lockmaster"], recorded.test_client()
     first = post_github(client, source_repo.payload(), secret, delivery="d-1")
     assert first.status_code == 202
     for key in runtime.redis.scan_iter("lockmaster:*"):  # Redis lost its memory (no AOF)
@@ -104,8 +109,8 @@ def test_a_redelivery_after_redis_forgot_the_delivery_builds_nothing(app, client
     assert _count(runtime, Build) == 1 and _count(runtime, Delivery) == 1
 
 
-def test_a_failed_build_pushed_again_builds_afresh(app, client, source_repo, secret):
-    runtime = app.extensions["lockmaster"]
+def test_a_failed_build_pushed_again_builds_afresh(recorded, source_repo, secret):
+    runtime, client = recorded.extensions["lockmaster"], recorded.test_client()
     first = post_github(client, source_repo.payload(), secret, delivery="d-1").get_json()
     failed_id = first["builds"][0]["id"]
     end_build(runtime, failed_id, BuildStatus.FAILED, "worker lost")
@@ -115,10 +120,10 @@ def test_a_failed_build_pushed_again_builds_afresh(app, client, source_repo, sec
     assert _count(runtime, Build, Build.status == "queued") == 1
 
 
-def test_a_failed_build_redis_still_offers_is_built_again(app, client, source_repo, secret):
+def test_a_failed_build_redis_still_offers_is_built_again(recorded, source_repo, secret):
     """If the end of a build could not reach Redis, the next push is answered with the old
     build, but the recorder sees it ended and builds the commit again."""
-    runtime = app.extensions["lockmaster"]
+    runtime, client = recorded.extensions["lockmaster"], recorded.test_client()
     first = post_github(client, source_repo.payload(), secret, delivery="d-1").get_json()
     failed_id = first["builds"][0]["id"]
     with runtime.db.session() as session:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app import cli
 from lineage.models import Build, Delivery
-from tests.integration.conftest import post_github, repo_entry, work
+from tests.integration.conftest import post_github, repo_entry, wait_recorded, work
 from tests.integration.hosts import HOSTS, Commit
 
 
@@ -26,6 +26,7 @@ def test_a_build_by_ref_resolves_the_commit_and_dedupes_with_the_webhook(app, cl
     hook = post_github(client, source_repo.payload(), secret)
     again = client.post("/api/v1/builds", json={"repository": "acme/web",
                                                 "sha": source_repo.head})
+    wait_recorded(app)
     ids = {r.get_json()["builds"][0]["id"] for r in (manual, hook, again)}
     assert len(ids) == 1 and _count(app, Build) == 1
 

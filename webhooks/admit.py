@@ -1,4 +1,6 @@
-"""One delivery from a Git host: authenticate, normalise, dedupe, record, enqueue."""
+"""Webhook intake's front door: admit(delivery) → answer. One delivery from a Git host is
+authenticated, normalised and judged by the repository's rules, then put on the intake stream
+(webhooks/outcomes.py); the recorder (webhooks/recorder/) writes its rows a moment later."""
 
 from __future__ import annotations
 
@@ -8,10 +10,10 @@ from types import ModuleType
 
 from bootstrap import Runtime
 from config import RepositoryConfig
-from webhooks import bitbucket, gitea, github, gitlab, intake
-from webhooks.admission import IntakeUnavailable
+from webhooks import bitbucket, gitea, github, gitlab, outcomes
 from webhooks.events import IgnoredEvent, MalformedPayload, PushEvent
-from webhooks.intake import Outcome, Plan, Received
+from webhooks.intake_stream import IntakeUnavailable
+from webhooks.outcomes import Outcome, Plan, Received
 from webhooks.rules import clone_source, ignore_reason, validate_push
 
 PROVIDERS: dict[str, ModuleType] = {m.NAME: m for m in (github, gitlab, gitea, bitbucket)}
@@ -27,20 +29,20 @@ def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower().startswith(_KEPT_PREFIXES)}
 
 
-def receive(runtime: Runtime, provider: ModuleType, headers: Mapping[str, str], body: bytes,
-            replay_of: int | None = None) -> Outcome:
-    """Handle one delivery; a replay (of a stored authentic delivery) skips authentication
-    and the delivery-id dedupe, but not the dedupe of builds by commit. Its rows are written
-    by the recorder; nothing here waits on the database."""
+def admit(runtime: Runtime, provider: ModuleType, headers: Mapping[str, str], body: bytes,
+          replay_of: int | None = None) -> Outcome:
+    """Admit one delivery and say what to answer. A replay (of a stored authentic delivery)
+    skips authentication and the delivery-id dedupe, but not the dedupe of builds by commit.
+    Its rows are written by the recorder; nothing here waits on the database."""
     received = Received(provider.NAME, provider.delivery_id(headers, body),
                         kept_headers(headers), body, replay_of)
     try:
-        return _admit(runtime, provider, headers, received)
+        return _judge(runtime, provider, headers, received)
     except IntakeUnavailable:
-        return intake.unavailable()
+        return outcomes.unavailable()
 
 
-def _admit(runtime: Runtime, provider: ModuleType, headers: Mapping[str, str],
+def _judge(runtime: Runtime, provider: ModuleType, headers: Mapping[str, str],
            received: Received) -> Outcome:
     body, replay, signer = received.body, received.replay_of is not None, None
     if not replay:
@@ -48,23 +50,23 @@ def _admit(runtime: Runtime, provider: ModuleType, headers: Mapping[str, str],
         if signer is None:
             return _refuse(runtime, provider, received)
         if not received.delivery_id:
-            return intake.record(runtime, received, "malformed", 400,
+            return outcomes.record(runtime, received, "malformed", 400,
                                  f"missing {provider.DELIVERY_HEADER} header")
     try:
         result = provider.parse(headers, body)
         if isinstance(result, IgnoredEvent):
-            return intake.record(runtime, received, "ignored", 200, result.reason,
+            return outcomes.record(runtime, received, "ignored", 200, result.reason,
                                  event=result.event, repository=result.repository)
         name = result[0].repository
         repo = signer if signer is not None and signer.name.lower() == name.lower() else \
             _repository(runtime, provider, headers, body, name, replay)
         if repo is None:
-            return intake.record(runtime, received, "rejected", 404,
+            return outcomes.record(runtime, received, "rejected", 404,
                                  f"repository '{name}' is not configured in lockmaster.yml "
                                  "with this secret", repository=name)
         return build_or_ignore(runtime, received, "push", repo, result)
     except MalformedPayload as exc:
-        return intake.record(runtime, received, "malformed", 400, str(exc))
+        return outcomes.record(runtime, received, "malformed", 400, str(exc))
 
 
 def build_or_ignore(runtime: Runtime, received: Received, event: str, repo: RepositoryConfig,
@@ -82,9 +84,9 @@ def build_or_ignore(runtime: Runtime, received: Received, event: str, repo: Repo
         clone_url = clone_source(repo.clone_url, push.clone_url, runtime.settings.clone_hosts)
         plans.append(Plan(push, repo, clone_url))
     if not plans:
-        return intake.record(runtime, received, "ignored", 200, "; ".join(reasons),
+        return outcomes.record(runtime, received, "ignored", 200, "; ".join(reasons),
                              event=event, repository=repo.name, ref=pushes[0].ref)
-    return intake.accept(runtime, received, event, plans)
+    return outcomes.accept(runtime, received, event, plans)
 
 
 def _authenticated_repository(runtime: Runtime, provider: ModuleType,
@@ -122,4 +124,4 @@ def _refuse(runtime: Runtime, provider: ModuleType, received: Received) -> Outco
     else:
         status, reason = 401, ("signature missing or wrong: set the hook's secret to the value "
                                "of the repository's secret_env in lockmaster.yml")
-    return intake.record(runtime, received, "rejected", status, reason, repository=name)
+    return outcomes.record(runtime, received, "rejected", status, reason, repository=name)

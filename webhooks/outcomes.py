@@ -1,5 +1,6 @@
-"""Admitting deliveries (building or not) and the answers the Git host gets. The database rows
-are written right after by the recorder (webhooks/recorder.py), from the intake stream."""
+"""What becomes of a delivery: accepted (one build per push), ignored, malformed or rejected,
+put on the intake stream (webhooks/intake_stream.py), and the answer the Git host gets. The
+database rows are written right after by the recorder (webhooks/recorder/), from the stream."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from redis.exceptions import RedisError
 from bootstrap import Runtime
 from config import RepositoryConfig
 from ops import metrics
-from webhooks import admission, rejections
-from webhooks.admission import IntakeUnavailable
+from webhooks import intake_stream, rejections
 from webhooks.events import PushEvent
+from webhooks.intake_stream import IntakeUnavailable
 from webhooks.rules import build_key
 
 log = logging.getLogger(__name__)
@@ -66,8 +67,8 @@ def record(runtime: Runtime, received: Received, outcome: str, status: int, reas
     answer = {"ignored": reason} if outcome == "ignored" else {"error": reason}
     meta = _meta(received, received.dedupe_key, True, event=event, outcome=outcome,
                  status=status, reason=reason, repository=repository, ref=ref)
-    fresh, stored = admission.admit(runtime.redis, meta, received.body, received.dedupe_key,
-                                    [], f"{status}\n{json.dumps(answer)}")
+    fresh, stored = intake_stream.append(runtime.redis, meta, received.body,
+                                         received.dedupe_key, [], f"{status}\n{json.dumps(answer)}")
     if not fresh:
         return stored_outcome(stored)
     metrics.deliveries.labels(received.provider, outcome).inc()
@@ -88,7 +89,7 @@ def _reject(runtime: Runtime, received: Received, status: int, reason: str,
                          reason=reason[:1000],
                          repository=(repository or "")[:rejections.REPOSITORY_CAP] or None,
                          ref=None)
-            admission.admit(runtime.redis, meta, None, None, [], "")
+            intake_stream.append(runtime.redis, meta, None, None, [], "")
     except (IntakeUnavailable, RedisError):
         log.warning("could not count a rejected %s delivery: Redis is not answering",
                     received.provider)
@@ -104,8 +105,8 @@ def accept(runtime: Runtime, received: Received, event: str, plans: list[Plan]) 
                  ref=first.ref or first.after,
                  plans=[_plan_record(plan, key) for plan, key in zip(plans, keys, strict=True)])
     try:
-        fresh, summary = admission.admit(runtime.redis, meta, received.body, received.dedupe_key,
-                                         keys, "202\n")
+        fresh, summary = intake_stream.append(runtime.redis, meta, received.body,
+                                              received.dedupe_key, keys, "202\n")
     except IntakeUnavailable:
         metrics.deliveries.labels(received.provider, "unavailable").inc()
         raise
@@ -131,7 +132,7 @@ def stored_outcome(stored: str) -> Outcome:
 def builds_answer(summary: str) -> dict:
     """The 202 body: each build once, `queued` if new, `joined` if the commit already had it."""
     builds: dict[str, bool] = {}
-    for build_id, new in admission.parse_builds(summary):
+    for build_id, new in intake_stream.parse_builds(summary):
         builds.setdefault(build_id, new)
     return {"builds": [{"id": build_id, "status": "queued" if new else "joined",
                         "url": f"/api/v1/builds/{build_id}"} for build_id, new in builds.items()]}

@@ -18,7 +18,7 @@ from states import BuildStatus
 from webhooks.supersede import running_to_cancel
 
 if TYPE_CHECKING:
-    from webhooks.recorder import Recorded
+    from webhooks.recorder.write import Recorded
 
 # A build in one of these states gives no image: the same commit pushed again builds afresh.
 RELEASED = ("failed", "cancelled", "superseded", "rejected")

@@ -1,4 +1,4 @@
-"""The recorder: writes admitted deliveries from the intake stream to the database in batches
+"""Writing admitted deliveries from the intake stream to the database in batches
 (deliveries, builds, triggers, supersedes), then hands the new builds to the workers.
 
 At least once and idempotent: an entry is acknowledged only after its rows are committed, a
@@ -16,11 +16,11 @@ from redis.exceptions import ResponseError
 from sqlalchemy import select
 
 from bootstrap import Runtime
+from buildkeys import forget_build, offer_build
 from lineage.models import Build, Delivery, new_build_id
 from lineage.triggers import BuildTrigger
-from webhooks import admission
-from webhooks.admission import GROUP, STREAM
-from webhooks.builds import RELEASED, hand_over, new_build
+from webhooks.intake_stream import GROUP, STREAM, parse_builds
+from webhooks.recorder.handover import RELEASED, hand_over, new_build
 from webhooks.supersede import supersede_older
 
 BATCH = 200
@@ -123,7 +123,7 @@ def record(runtime: Runtime, entries: list[Entry]) -> None:
                               entry.id)
     for recorded in done:
         for old_id, build in recorded.rebuilt:
-            admission.offer_build(runtime.redis, build.dedupe_key, build.id)
+            offer_build(runtime.redis, build.dedupe_key, build.id)
             log.info("build %s of %s had ended; pushed again, built as %s", old_id,
                      build.commit_sha, build.id)
     hand_over(runtime, done)
@@ -157,7 +157,7 @@ def _record(runtime: Runtime, entries: list[Entry]) -> list[Recorded]:
             recorded.new = [b for b in recorded.new if b.id not in superseded]
         released = [(b.dedupe_key, b.id) for b in batch.made if b.id in superseded]
     for build_key, build_id in released:
-        admission.forget_build(runtime.redis, build_key, build_id)
+        forget_build(runtime.redis, build_key, build_id)
     return done
 
 
@@ -251,5 +251,5 @@ def _add_build(session, batch: _Batch, plan: dict, build_id: str, at: datetime,
 def _entry(entry_id: bytes, fields: dict) -> Entry:
     meta = json.loads(fields[b"meta"])
     body = fields.get(b"body") if meta.get("has_body") else None
-    builds = [b for b, _new in admission.parse_builds(fields.get(b"builds", b"").decode())]
+    builds = [b for b, _new in parse_builds(fields.get(b"builds", b"").decode())]
     return Entry(entry_id.decode(), meta, body, builds)

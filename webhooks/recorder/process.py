@@ -9,13 +9,15 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 
 from redis.exceptions import RedisError, ResponseError
 
 from bootstrap import Runtime
 from webhooks import rejections
-from webhooks.recorder import claim_abandoned, ensure_group, pending, record_new
+from webhooks.recorder.write import claim_abandoned, ensure_group, pending, record_new
 
 NICENESS = 10
 CLAIM_EVERY_SECONDS = 15
@@ -24,19 +26,29 @@ log = logging.getLogger(__name__)
 
 def run_recorder(runtime: Runtime, parent_pid: int | None = None) -> None:
     """Record admitted deliveries until SIGTERM/SIGINT, or until the parent process is gone."""
-    consumer = f"{socket.gethostname()}-{os.getpid()}"
     stopping = []
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.append(True))
+    recorder_loop(runtime, lambda: not stopping and (parent_pid is None
+                                                     or os.getppid() == parent_pid))
+
+
+def recorder_loop(runtime: Runtime, keep_going: Callable[[], bool],
+                  block_ms: int = 1000) -> None:
+    """Record admitted deliveries while keep_going() (asked at least every second, or every
+    block_ms if sooner)."""
+    consumer = f"{socket.gethostname()}-{os.getpid()}"
+    if threading.current_thread() is not threading.main_thread():  # a recorder in a thread
+        consumer += f"-{threading.get_native_id()}"
     last_claim = 0.0
-    while not stopping and (parent_pid is None or os.getppid() == parent_pid):
+    while keep_going():
         try:
             if time.monotonic() - last_claim > CLAIM_EVERY_SECONDS:
                 ensure_group(runtime)
                 claim_abandoned(runtime, consumer)
                 rejections.flush(runtime.redis, runtime.db)
                 last_claim = time.monotonic()
-            record_new(runtime, consumer, block_ms=1000)
+            record_new(runtime, consumer, block_ms=block_ms)
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):  # Redis lost the stream: make the group again
                 log.exception("the recorder could not read the intake stream")
@@ -82,6 +94,8 @@ def settle(runtime: Runtime, timeout: float = 5.0) -> bool:
 class RecorderProcess:
     """The recorder a worker runs beside itself."""
 
+    CHECK_SECONDS = 5  # how often the worker looks whether it still runs
+
     def __init__(self):
         self.process: subprocess.Popen | None = None
 
@@ -95,6 +109,11 @@ class RecorderProcess:
             [sys.executable, "-c", "from app import cli; cli()", "recorder",
              "--parent", str(os.getpid())],
             preexec_fn=lambda: os.nice(NICENESS))
+
+    def keep_running(self) -> None:
+        """Start the recorder again if it was started and has exited (a worker's duty)."""
+        if self.process is not None:
+            self.ensure_running()
 
     def stop(self) -> None:
         """Let the recorder finish its batch and exit."""
