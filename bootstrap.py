@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 from collections.abc import Callable
 from functools import cached_property
@@ -85,6 +86,11 @@ class CommandContext:
         if self._runtime is None:
             self._runtime = Runtime(self.settings)
         return self._runtime
+
+    @property
+    def operator(self) -> str:
+        """Who runs the command, for the audit trail: $LOCKMASTER_USER, else the system user."""
+        return os.environ.get("LOCKMASTER_USER") or getpass.getuser()
 
     def app(self, *, serves_web: bool = True) -> Flask:
         """The Lockmaster app for these settings (made once; its Runtime becomes `runtime`)."""

@@ -9,6 +9,7 @@ import click
 from auth import credentialchanges, tokens, users
 from auth.roles import ROLES, TOKEN_SCOPES
 from bootstrap import CommandContext, pass_command_context
+from lineage.audit import audit
 
 HOSTS = ("github", "gitlab", "gitea", "bitbucket")
 IDENTITY_KINDS = (*HOSTS, *(f"{host}-id" for host in HOSTS), "email")
@@ -93,6 +94,8 @@ def users_set(command: CommandContext, name: str, role: str | None, repos: str |
     # again for 5 s: both are keyed by the account's generation, which this forgets.
     _forget(command, credentialchanges.user_accounts(command.runtime.db, name))
     scope = ", ".join(user.repositories or []) or "no repositories"
+    audit(command.runtime.db, "user-access", command.operator, name,
+          detail=f"role {user.role}; repositories {scope}")
     click.echo(f"{name} is now {user.role} on {scope}")
 
 
@@ -177,3 +180,4 @@ def tokens_revoke(command: CommandContext, name: str) -> None:
         raise click.ClickException(str(exc)) from exc
     _forget(command, credentialchanges.token_accounts(command.runtime.db, name))
     click.echo(f"token '{name}' revoked")
+

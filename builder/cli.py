@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import getpass
-import os
-
 import click
 
 from bootstrap import CommandContext, pass_command_context
 from states import BuildStatus
-
-
-def _user() -> str:
-    return os.environ.get("LOCKMASTER_USER") or getpass.getuser()
 
 
 @click.command()
@@ -52,7 +45,7 @@ def cancel(command: CommandContext, build_id: str, by: str | None) -> None:
     from builder.control import BuildConflict, BuildNotFound, cancel_build
 
     try:
-        outcome = cancel_build(command.runtime, build_id, by or _user())
+        outcome = cancel_build(command.runtime, build_id, by or command.operator)
     except (BuildNotFound, BuildConflict) as exc:
         raise click.ClickException(str(exc)) from exc
     if outcome.status == BuildStatus.CANCELLED:
@@ -71,7 +64,7 @@ def retry(command: CommandContext, build_id: str, by: str | None) -> None:
     from builder.control import BuildConflict, BuildNotFound, retry_build
 
     try:
-        new_id = retry_build(command.runtime, build_id, by or _user())
+        new_id = retry_build(command.runtime, build_id, by or command.operator)
     except (BuildNotFound, BuildConflict) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(new_id)

@@ -145,8 +145,14 @@ def test_a_role_or_scope_change_holds_at_once_for_the_user_and_their_tokens(door
     assert actions(("anyone", api_token)) == []
     catalog = "registry:catalog:*"
     assert actions(("carol", PASSWORD), catalog) == []
-    promoted = CliRunner().invoke(cli, ["users", "set", "carol", "--role", "admin"])
+    promoted = CliRunner().invoke(cli, ["users", "set", "carol", "--role", "admin"],
+                                  env={"LOCKMASTER_USER": "root-on-host"})
     assert promoted.exit_code == 0, promoted.output
+    audited = door.app.test_client().get(
+        "/api/v1/audit?action=user-access",
+        headers={"Authorization": f"Bearer {door.app.config['TEST_TOKEN']}"}).get_json()
+    assert [(e["actor"], e["target"]) for e in audited["items"]][:1] == [("root-on-host",
+                                                                          "carol")]
     assert actions(("carol", PASSWORD), catalog) == ["*"]
     assert actions(("carol", PASSWORD)) == ["pull"]
     refused = CliRunner().invoke(cli, ["users", "set", "nobody", "--role", "viewer"])
