@@ -34,7 +34,7 @@ from devstack.services import REGISTRY_ADDR
 from lineage.migrate import upgrade
 from lineage.models import Build
 from provenance.keys import ImageSigner
-from tests.integration.sourcerepo import SourceRepo
+from tests.support.sourcerepo import SourceRepo
 
 ROUNDS = 7  # builds with and without proofs
 PROMOTION_ROUNDS = 9  # a promotion is short: more rounds steady its median

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import requests
 
-from tests.integration.conftest import REDIS_DB
 from tests.support.processes import free_port, read_until
+from tests.support.stack import REDIS_DB
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,10 +15,9 @@ import requests
 from lineage.db import Database
 from ops.tls import DOCKER_CERTS
 from registry.models import RegistryEvent
-from tests.e2e.test_make_run import ROOT
-from tests.integration.buildhelpers import wait_for
-from tests.integration.conftest import REDIS_DB
+from tests.support.buildhelpers import wait_for
 from tests.support.processes import free_port, read_until
+from tests.support.stack import REDIS_DB, ROOT
 
 MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 

@@ -5,9 +5,7 @@ from sqlalchemy import create_engine, text
 
 from devstack.postgres import admin_url, postgres_service
 from devstack.services import ServiceSet
-from tests.integration.conftest import (  # noqa: F401  (fixtures)  # noqa: E402
-    REDIS_DB,
-    ROOT,
+from tests.integration.conftest import (  # noqa: F401  (fixtures)
     app,
     base_image,
     client,
@@ -21,6 +19,7 @@ from tests.integration.conftest import (  # noqa: F401  (fixtures)  # noqa: E402
     services,
     source_repo,
 )
+from tests.support.stack import REDIS_DB, ROOT
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from tests.integration.buildhelpers import push, start_worker, stop_worker, wait_for
-from tests.integration.conftest import repo_entry
-from tests.integration.hosts import HOSTS, Commit
-from tests.integration.webserver import gunicorn
+from tests.support.buildhelpers import push, start_worker, stop_worker, wait_for
+from tests.support.hosts import HOSTS, Commit
+from tests.support.stack import repo_entry
+from tests.support.webserver import gunicorn
 
 FOLLOWERS, DELIVERIES, SENDERS, TICKS = 20, 200, 10, 20
 

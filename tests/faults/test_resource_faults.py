@@ -12,7 +12,7 @@ import subprocess
 import docker
 
 from devstack.services import registry_answers
-from tests.integration.buildhelpers import (
+from tests.support.buildhelpers import (
     assert_no_container_left,
     build_of,
     push,
@@ -21,7 +21,7 @@ from tests.integration.buildhelpers import (
     stop_worker,
     wait_for,
 )
-from tests.integration.conftest import repo_entry
+from tests.support.stack import repo_entry
 
 FINAL = {"staged", "failed", "rejected", "cancelled"}
 

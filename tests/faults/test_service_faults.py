@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from devstack.services import REGISTRY_ADDR
 from lineage.models import Build, Delivery
-from tests.faults.owned import OwnPostgres, OwnRedis
-from tests.integration.buildhelpers import build_of, push, start_worker, stop_worker, wait_for
-from tests.integration.conftest import post_github, registry_get, repo_entry
-from tests.integration.registryproxy import Faults, RegistryProxy
+from tests.support.buildhelpers import build_of, push, start_worker, stop_worker, wait_for
+from tests.support.owned import OwnPostgres, OwnRedis
+from tests.support.registryproxy import Faults, RegistryProxy
+from tests.support.stack import post_github, registry_get, repo_entry
 
 FINAL = {"staged", "failed", "rejected", "cancelled", "superseded"}
 

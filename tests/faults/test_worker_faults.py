@@ -13,7 +13,7 @@ import pytest
 
 from builder.reconcile import REQUEUED
 from builder.workers import COLD_SHUTDOWN
-from tests.integration.buildhelpers import (
+from tests.support.buildhelpers import (
     assert_no_container_left,
     assert_no_step_left,
     build_log,
@@ -25,7 +25,7 @@ from tests.integration.buildhelpers import (
     stop_worker,
     wait_for,
 )
-from tests.integration.conftest import registry_get, repo_entry
+from tests.support.stack import registry_get, repo_entry
 
 
 def _slow(source_repo, base_image, seconds: int) -> str:

@@ -15,8 +15,8 @@ from lineage.audit import AuditEvent
 from lineage.checks import CheckRecord
 from lineage.models import Build
 from promotion.models import Promotion
-from tests.integration.conftest import post_github, repo_entry, work
-from tests.integration.promotionkit import PASSWORD, add_people, stage
+from tests.support.promotionkit import PASSWORD, add_people, stage
+from tests.support.stack import post_github, repo_entry, work
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from app import cli
-from tests.integration.conftest import app_environ, repo_entry
+from tests.support.stack import app_environ, repo_entry
 
 PROBLEM = "application/problem+json"
 

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from app import cli
-from tests.integration.buildhelpers import (
+from tests.support.buildhelpers import (
     assert_no_container_left,
     assert_no_step_left,
     build_log,
@@ -20,7 +20,7 @@ from tests.integration.buildhelpers import (
     stop_worker,
     wait_for,
 )
-from tests.integration.conftest import registry_get, repo_entry, work
+from tests.support.stack import registry_get, repo_entry, work
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from builder.reconcile import reconcile
 from builder.source import LAST_USED
 from builder.watchdog import ref_lock
 from lineage.models import Build
-from tests.integration.buildhelpers import (
+from tests.support.buildhelpers import (
     build_of,
     lockmaster_env,
     push,
@@ -25,7 +25,7 @@ from tests.integration.buildhelpers import (
     step_was_cached,
     stop_worker,
 )
-from tests.integration.conftest import registry_get, repo_entry, work
+from tests.support.stack import registry_get, repo_entry, work
 
 
 @pytest.fixture

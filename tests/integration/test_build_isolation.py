@@ -6,14 +6,14 @@ import uuid
 
 import pytest
 
-from tests.integration.buildhelpers import (
+from tests.support.buildhelpers import (
     assert_no_step_left,
     build_of,
     push,
     started_containers,
     step_was_cached,
 )
-from tests.integration.conftest import registry_get, repo_entry, work
+from tests.support.stack import registry_get, repo_entry, work
 
 
 def _run(make_app, source_repo, secret, files: dict[str, str], **config):

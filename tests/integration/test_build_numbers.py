@@ -13,7 +13,7 @@ from builder.buildlog import BuildLog
 from lineage.db import Database
 from lineage.migrate import upgrade
 from lineage.models import Build, new_build_id, utcnow
-from tests.integration.conftest import post_github, repo_entry
+from tests.support.stack import post_github, repo_entry
 
 RECORDERS, EACH = 6, 3
 

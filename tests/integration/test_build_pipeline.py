@@ -4,7 +4,7 @@ import json
 import re
 import uuid
 
-from tests.integration.conftest import post_github, registry_get, repo_entry, work
+from tests.support.stack import post_github, registry_get, repo_entry, work
 
 DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 

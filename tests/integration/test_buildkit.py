@@ -9,7 +9,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.integration.buildhelpers import (
+from tests.support.buildhelpers import (
     build_log,
     build_of,
     push,
@@ -17,8 +17,8 @@ from tests.integration.buildhelpers import (
     stop_worker,
     wait_for,
 )
-from tests.integration.conftest import registry_get, repo_entry, work
-from tests.integration.sourcerepo import SourceRepo
+from tests.support.sourcerepo import SourceRepo
+from tests.support.stack import registry_get, repo_entry, work
 
 pytestmark = pytest.mark.once
 

@@ -12,8 +12,8 @@ from sqlalchemy.orm import undefer
 
 from app import cli
 from lineage.models import Build, Delivery, RejectedDeliveries, utcnow
-from tests.integration.buildhelpers import lockmaster_env
-from tests.integration.conftest import post_github
+from tests.support.buildhelpers import lockmaster_env
+from tests.support.stack import post_github
 from webhooks import rejections
 
 

@@ -7,9 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote
 
 from ops.headers import CONTENT_SECURITY_POLICY
-from tests.integration.conftest import post_github
-from tests.integration.promotionkit import PASSWORD
-from tests.integration.test_web_approval import web  # noqa: F401  (fixture)
+from tests.support.promotionkit import PASSWORD
+from tests.support.stack import post_github
 
 
 @contextmanager
@@ -42,7 +41,7 @@ def _log_in(browser, base: str, next_path: str):
     return page, answer.value
 
 
-def test_login_next_goes_only_to_a_local_path(web, browser):  # noqa: F811
+def test_login_next_goes_only_to_a_local_path(web, browser):
     """Injects: next= values a browser would read as another site."""
     _app, base = web
     for hostile in ("/\t/evil.com", "//evil.com", "/\\evil.com", "https://evil.com/",
@@ -55,7 +54,7 @@ def test_login_next_goes_only_to_a_local_path(web, browser):  # noqa: F811
 
 
 def test_a_framed_build_page_is_refused_and_pages_load_their_style_from_a_file(
-        web, browser, source_repo, secret):  # noqa: F811
+        web, browser, source_repo, secret):
     """Injects: another site framing the build page (the browser shows nothing of it)."""
     app, base = web
     build_id = post_github(app.test_client(), source_repo.payload(), secret

@@ -16,7 +16,7 @@ from builder.checks.runner import run_all
 from builder.checks.settings import ChecksPolicy, Exemption
 from lineage.db import Database
 from lineage.migrate import upgrade
-from tests.integration.gateimages import (
+from tests.support.gateimages import (
     AWS_KEY_ID,
     DIST_INFO,
     PRIVATE_KEY,

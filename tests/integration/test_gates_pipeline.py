@@ -6,8 +6,8 @@ import os
 import yaml
 
 from builder.buildlog import live_lines
-from tests.integration.conftest import post_github, registry_get, repo_entry, work
-from tests.integration.gateimages import AWS_KEY_ID
+from tests.support.gateimages import AWS_KEY_ID
+from tests.support.stack import post_github, registry_get, repo_entry, work
 
 GATES = ["size", "lint", "sbom", "vulnerabilities", "secrets", "policy", "tests"]
 

@@ -16,10 +16,10 @@ from builder.checks.tools import tool_path
 from lineage.checks import LayerResult
 from lineage.db import Database
 from lineage.migrate import upgrade
-from tests.integration.conftest import app_environ, post_github, repo_entry, work
-from tests.integration.gateimages import TEST_LABEL, gate_context, save
-from tests.integration.secretcorpus import write_corpus
-from tests.integration.sourcerepo import SourceRepo
+from tests.support.gateimages import TEST_LABEL, gate_context, save
+from tests.support.secretcorpus import write_corpus
+from tests.support.sourcerepo import SourceRepo
+from tests.support.stack import app_environ, post_github, repo_entry, work
 
 DEBIAN_APP = """\
 FROM {base}

@@ -6,7 +6,7 @@ from rq import Queue
 from sqlalchemy import func, select
 
 from lineage.models import Build, Delivery
-from tests.integration.conftest import post_github, repo_entry
+from tests.support.stack import post_github, repo_entry
 
 
 def _count(app, model) -> int:

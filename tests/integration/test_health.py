@@ -6,8 +6,8 @@ import time
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisDown
 
-from tests.integration.conftest import repo_entry
 from tests.support.processes import free_port
+from tests.support.stack import repo_entry
 
 
 def test_healthz_and_readyz_when_everything_answers(client):

@@ -11,29 +11,13 @@ from app import cli
 from auth.tokens import create_token, revoke_token
 from builder.checks.base import CheckResult, CheckStatus
 from builder.checks.record import store_results
-from lineage.models import Build, utcnow
 from ops import metrics
 from promotion.decisions import decide
-from tests.integration.conftest import app_environ, repo_entry, work
-from tests.integration.promotionkit import add_people, stage
+from tests.support.history import seed
+from tests.support.promotionkit import add_people, stage
+from tests.support.stack import app_environ, repo_entry, work
 
 PROBLEM = "application/problem+json"
-
-
-def seed(app, count: int, **fields) -> list[str]:
-    """Record count finished builds straight in the database; returns their ids, oldest first."""
-    rows = []
-    for n in range(count):
-        values = {"repository": "acme/web", "provider": "github", "ref": "refs/heads/main",
-                  "commit_sha": f"{n:07x}" + "a" * 33, "pusher": "bob", "status": "staged",
-                  "clone_url": "/nowhere", "dockerfile": "Dockerfile", "context": ".",
-                  "created_at": utcnow(), **fields}
-        rows.append(Build(**{k: (v(n) if callable(v) else v) for k, v in values.items()}))
-    with app.extensions["lockmaster"].db.session() as session:
-        for row in rows:
-            session.add(row)
-            session.flush()
-        return [row.id for row in rows]
 
 
 @pytest.fixture

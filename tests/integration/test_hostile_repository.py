@@ -16,8 +16,8 @@ import pytest
 
 from builder.buildlog import live_lines
 from builder.checks.settings import GATES
-from tests.integration.buildhelpers import build_log, build_of, push, start_worker, stop_worker
-from tests.integration.conftest import registry_get, repo_entry, work
+from tests.support.buildhelpers import build_log, build_of, push, start_worker, stop_worker
+from tests.support.stack import registry_get, repo_entry, work
 
 MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 

@@ -14,9 +14,9 @@ from devstack.gitpush import signed_headers
 from lineage.models import Build, Delivery
 from lineage.triggers import BuildTrigger
 from states import BuildStatus
-from tests.integration.buildhelpers import start_worker, stop_worker, wait_for
-from tests.integration.conftest import post_github, repo_entry
-from tests.integration.webserver import gunicorn
+from tests.support.buildhelpers import start_worker, stop_worker, wait_for
+from tests.support.stack import post_github, repo_entry
+from tests.support.webserver import gunicorn
 from webhooks.admit import PROVIDERS, admit
 from webhooks.intake_stream import GROUP, STREAM
 from webhooks.recorder import record_all

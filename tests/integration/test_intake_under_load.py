@@ -10,9 +10,9 @@ from rq import Queue
 from sqlalchemy import func, select
 
 from lineage.models import Build, Delivery
-from tests.integration.conftest import repo_entry
-from tests.integration.hosts import HOSTS, Commit
-from tests.integration.webserver import gunicorn, recorders, wait_recorded
+from tests.support.hosts import HOSTS, Commit
+from tests.support.stack import repo_entry
+from tests.support.webserver import gunicorn, recorders, wait_recorded
 
 MB = 1024 * 1024
 

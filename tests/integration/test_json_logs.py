@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.conftest import app_environ, post_github
+from tests.support.stack import app_environ, post_github
 
 LOCKMASTER = str(Path(sys.executable).parent / "lockmaster")
 

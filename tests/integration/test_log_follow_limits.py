@@ -9,7 +9,7 @@ import pytest
 
 from builder.buildlog import BuildLog
 from lineage.models import Build, utcnow
-from tests.integration.conftest import repo_entry
+from tests.support.stack import repo_entry
 
 
 def _running_build(app) -> str:

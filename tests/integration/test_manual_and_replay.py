@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from app import cli
 from lineage.models import Build, Delivery
-from tests.integration.conftest import post_github, repo_entry, wait_recorded, work
-from tests.integration.hosts import HOSTS, Commit
+from tests.support.hosts import HOSTS, Commit
+from tests.support.stack import post_github, repo_entry, wait_recorded, work
 
 
 def _count(app, model) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from ops.multiproc import MULTIPROC_ENV
-from tests.integration.conftest import app_environ, post_github, repo_entry, work
+from tests.support.stack import app_environ, post_github, repo_entry, work
 
 LOCKMASTER = str(Path(sys.executable).parent / "lockmaster")
 

@@ -8,8 +8,8 @@ from openapi_spec_validator import validate
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api import UNROUTED
-from tests.integration.conftest import repo_entry
-from tests.integration.test_history_api import seed
+from tests.support.history import seed
+from tests.support.stack import repo_entry
 
 
 def test_the_openapi_document_is_valid_and_covers_the_api(make_app, source_repo):

@@ -14,9 +14,9 @@ from promotion.models import Promotion
 from promotion.policy import Refused
 from promotion.rollback import rollback
 from registry.client import MANIFEST_TYPES
-from tests.integration.conftest import registry_get, repo_entry, work
-from tests.integration.promotionkit import add_people, stage
-from tests.integration.registryproxy import Faults, RegistryProxy
+from tests.support.promotionkit import add_people, stage
+from tests.support.registryproxy import Faults, RegistryProxy
+from tests.support.stack import registry_get, repo_entry, work
 
 ACCEPT = ", ".join(MANIFEST_TYPES)
 

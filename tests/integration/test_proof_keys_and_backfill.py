@@ -21,9 +21,9 @@ from provenance.keystore import trusted_keys, worker_signer
 from provenance.sources import RegistrySource
 from provenance.verify import verify_image
 from registry.client import RegistryClient
-from tests.integration.buildhelpers import LOCKMASTER, lockmaster_env
-from tests.integration.conftest import repo_entry, work
-from tests.integration.promotionkit import PASSWORD, add_people, stage
+from tests.support.buildhelpers import LOCKMASTER, lockmaster_env
+from tests.support.promotionkit import PASSWORD, add_people, stage
+from tests.support.stack import repo_entry, work
 
 REGISTRY = RegistryClient(f"http://{REGISTRY_ADDR}")
 
@@ -33,7 +33,7 @@ def test_unsigned_images_are_refused_overridden_backfilled_and_rotation_keeps_th
     app = make_app([repo_entry(source_repo, promotion={"tags": ["latest"]})])
     add_people(app)
     runtime = app.extensions["lockmaster"]
-    monkeypatch.setattr("tests.integration.promotionkit.sign", lambda *args: None)
+    monkeypatch.setattr("tests.support.promotionkit.sign", lambda *args: None)
     old = stage(app, source_repo)  # staged before images were signed
     monkeypatch.undo()
     production = f"{registry_prefix}/production/acme/web"

@@ -26,9 +26,9 @@ from provenance.keystore import trusted_keys
 from provenance.sources import RegistrySource
 from provenance.verify import Expected, ProofError, verify_image
 from registry.client import Manifest, RegistryClient
-from tests.integration.buildhelpers import LOCKMASTER, lockmaster_env, push
-from tests.integration.conftest import repo_entry, work
-from tests.integration.promotionkit import PASSWORD, add_people, stage
+from tests.support.buildhelpers import LOCKMASTER, lockmaster_env, push
+from tests.support.promotionkit import PASSWORD, add_people, stage
+from tests.support.stack import repo_entry, work
 
 REGISTRY = RegistryClient(f"http://{REGISTRY_ADDR}")
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.integration.conftest import registry_get, repo_entry, work
-from tests.integration.hosts import HOSTS, Commit
+from tests.support.hosts import HOSTS, Commit
+from tests.support.stack import registry_get, repo_entry, work
 
 DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 

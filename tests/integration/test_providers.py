@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import undefer
 
 from lineage.models import Build, Delivery
-from tests.integration.conftest import repo_entry
-from tests.integration.hosts import HOSTS, Bitbucket, Commit, Gitea
+from tests.support.hosts import HOSTS, Bitbucket, Commit, Gitea
+from tests.support.stack import repo_entry
 
 PROVIDERS = list(HOSTS)
 

@@ -7,9 +7,9 @@ import pytest
 from devstack.services import REGISTRY_ADDR
 from registry.client import MANIFEST_TYPES, RegistryClient, RegistryError
 from registry.copy import copy_image
-from tests.integration.conftest import registry_get
-from tests.integration.ociimages import OCI_INDEX, push_image, push_index
-from tests.integration.registryproxy import Faults, RegistryProxy
+from tests.support.ociimages import OCI_INDEX, push_image, push_index
+from tests.support.registryproxy import Faults, RegistryProxy
+from tests.support.stack import registry_get
 
 ACCEPT = ", ".join(MANIFEST_TYPES)
 

@@ -4,26 +4,14 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
-
 from lineage.audit import AuditEvent
 from promotion.decisions import decide
 from promotion.models import Promotion
-from tests.integration.browserkit import served
-from tests.integration.conftest import post_github, registry_get, repo_entry, work
-from tests.integration.promotionkit import PASSWORD, add_people
+from tests.support.promotionkit import PASSWORD
+from tests.support.stack import post_github, registry_get, work
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
-
-
-@pytest.fixture
-def web(make_app, source_repo):
-    """The app served on a free local port (threaded, like gunicorn's concurrent requests)."""
-    app = make_app([repo_entry(source_repo)])
-    add_people(app)
-    with served(app) as base:
-        yield app, base
 
 
 def _staged(app, source_repo, secret) -> dict:

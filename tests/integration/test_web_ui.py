@@ -11,7 +11,7 @@ from auth.tokens import create_token
 from auth.users import add_user, link
 from lineage.audit import AuditEvent
 from lineage.models import Build, utcnow
-from tests.integration.browserkit import (
+from tests.support.browserkit import (
     NARROW,
     ROOT,
     log_in,
@@ -19,9 +19,9 @@ from tests.integration.browserkit import (
     serious_violations,
     served,
 )
-from tests.integration.buildhelpers import build_of, push, start_worker, stop_worker
-from tests.integration.conftest import post_github, registry_get, repo_entry, work
-from tests.integration.promotionkit import PASSWORD, add_people
+from tests.support.buildhelpers import build_of, push, start_worker, stop_worker
+from tests.support.promotionkit import PASSWORD, add_people
+from tests.support.stack import post_github, registry_get, repo_entry, work
 
 ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
 SHOTS = os.environ.get("LOCKMASTER_UPDATE_SCREENSHOT")

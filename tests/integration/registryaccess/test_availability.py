@@ -17,10 +17,10 @@ from click.testing import CliRunner
 from app import cli
 from registry import signing
 from registry.robots import own_credentials
-from tests.integration.conftest import repo_entry
-from tests.integration.ownregistry import own_registry
-from tests.integration.registryaccess.conftest import BASE, use_installation
-from tests.integration.webserver import ROOT, environment, free_port, wait_until_serving
+from tests.support.guarded import BASE, use_installation
+from tests.support.ownregistry import own_registry
+from tests.support.stack import repo_entry
+from tests.support.webserver import ROOT, environment, free_port, wait_until_serving
 
 PULLERS = 20
 

@@ -23,10 +23,10 @@ from ops.headers import HEADERS
 from registry import tokentally
 from registry.robots import all_robots, create_robot
 from registry.views import HSTS
-from tests.integration.conftest import repo_entry
-from tests.integration.promotionkit import PASSWORD, add_people
-from tests.integration.registryaccess.conftest import Guarded, use_installation
-from tests.integration.webserver import free_port, gunicorn
+from tests.support.guarded import Guarded, use_installation
+from tests.support.promotionkit import PASSWORD, add_people
+from tests.support.stack import repo_entry
+from tests.support.webserver import free_port, gunicorn
 
 ATTACKER, FLEET = "203.0.113.9", "198.51.100.7"
 

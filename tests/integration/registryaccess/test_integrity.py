@@ -15,11 +15,11 @@ from app import cli
 from lineage.notifications import Notification
 from promotion.decisions import decide
 from registry.models import RegistryEvent
-from tests.integration.buildhelpers import build_of, push, wait_for
-from tests.integration.conftest import work
-from tests.integration.promotionkit import PASSWORD
-from tests.integration.registryaccess.conftest import Guarded
-from tests.integration.test_notifications import Receiver
+from tests.support.buildhelpers import build_of, push, wait_for
+from tests.support.guarded import Guarded
+from tests.support.promotionkit import PASSWORD
+from tests.support.receiver import Receiver
+from tests.support.stack import work
 
 HOOK_SECRET_ENV = "LOCKMASTER_TEST_HOOK_SECRET"
 

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from app import cli
 from registry import signing
-from tests.integration.promotionkit import PASSWORD
-from tests.integration.registryaccess.conftest import Guarded
+from tests.support.guarded import Guarded
+from tests.support.promotionkit import PASSWORD
 
 DAY = 86400
 

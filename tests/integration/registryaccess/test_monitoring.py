@@ -15,9 +15,9 @@ import yaml
 
 from builder.duties import Duties
 from registry.duties import registry_duties
-from tests.integration.promotionkit import PASSWORD
-from tests.integration.registryaccess.conftest import Guarded
-from tests.integration.webserver import free_port
+from tests.support.guarded import Guarded
+from tests.support.promotionkit import PASSWORD
+from tests.support.webserver import free_port
 
 RULES = Path(__file__).resolve().parents[3] / "ops" / "prometheus"
 

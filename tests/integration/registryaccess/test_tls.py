@@ -10,9 +10,9 @@ import requests
 
 from ops.tls import ensure_ca, install_for_docker, server_certificate
 from registry.client import RegistryClient, RegistryError
-from tests.integration.ownregistry import docker_cli, own_registry
-from tests.integration.promotionkit import PASSWORD, add_people
-from tests.integration.webserver import gunicorn
+from tests.support.ownregistry import docker_cli, own_registry
+from tests.support.promotionkit import PASSWORD, add_people
+from tests.support.webserver import gunicorn
 
 BASE = "lockmaster-base/busybox:latest"
 

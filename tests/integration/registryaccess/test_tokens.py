@@ -15,8 +15,8 @@ from registry import signing
 from registry.client import RegistryClient, RegistryError
 from registry.policy import Scope
 from registry.tokenservice import sign
-from tests.integration.promotionkit import PASSWORD
-from tests.integration.registryaccess.conftest import Guarded
+from tests.support.guarded import Guarded
+from tests.support.promotionkit import PASSWORD
 
 
 def _token(guarded: Guarded, auth: tuple[str, str] | None, *scopes: str) -> requests.Response:

@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 
 from registry.serverconfig import RegistryServer, render
-from tests.integration.webserver import free_port
+from tests.support.webserver import free_port
 
 
 @contextmanager

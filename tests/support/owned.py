@@ -12,7 +12,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from devstack.postgres import give_to, server_binary
-from tests.integration.webserver import free_port
+from tests.support.webserver import free_port
 
 
 class OwnRedis:

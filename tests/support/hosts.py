@@ -12,7 +12,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from tests.integration.conftest import wait_recorded
+from tests.support.stack import wait_recorded
 from webhooks.events import ZERO_SHA
 from webhooks.signatures import hmac_sha256_hex
 

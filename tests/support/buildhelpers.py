@@ -14,7 +14,7 @@ from pathlib import Path
 import docker
 from docker.errors import NotFound
 
-from tests.integration.conftest import SECRET_ENV, app_environ, post_github
+from tests.support.stack import SECRET_ENV, app_environ, post_github
 
 LOCKMASTER = str(Path(sys.executable).parent / "lockmaster")
 

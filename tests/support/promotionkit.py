@@ -9,8 +9,8 @@ from devstack.services import REGISTRY_ADDR
 from lineage.models import Build, utcnow
 from provenance.keystore import worker_signer
 from registry.client import RegistryClient
-from tests.integration.ociimages import push_image, push_index
-from tests.integration.sourcerepo import SourceRepo
+from tests.support.ociimages import push_image, push_index
+from tests.support.sourcerepo import SourceRepo
 
 PASSWORD = "correct horse battery"
 
