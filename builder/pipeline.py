@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bootstrap import Runtime
-from builder.attest import base_images, sign_staged, worker_signer_or_fail
+from builder.attest import base_images, sign_staged, signing_inputs, worker_signer_or_fail
 from builder.bkrun import buildkit_build
 from builder.buildlog import BuildLog
 from builder.checks.runner import run_gates
@@ -155,6 +155,7 @@ class BuildRun:
         if self._checks(build, repo, image_id, workspace):
             return
         self.stage = "push"
+        inputs = pool().submit(signing_inputs, self.runtime, build.id)  # read beside the push
         signer = signing_key.result()  # before pushing: a wrong key stages nothing
         self.log.add_secret(signer.private_pem)
         log_digest = sha256_digest(self.log.text().encode())  # the log up to the checks' end
@@ -172,7 +173,7 @@ class BuildRun:
         sizing = pool().submit(_image_size, client, image_id)
         try:
             proof = sign_staged(self.runtime, build, repo, pushed, registry, signer,
-                                log_digest, bases.result())
+                                log_digest, bases.result(), inputs=inputs.result())
         finally:
             wait([tagging, sizing])
         tagged = tagging.result()
