@@ -38,8 +38,8 @@ def push_image(client: docker.DockerClient, image_id: str, repository: str,
                backoff: float = PUSH_BACKOFF_SECONDS) -> PushedImage:
     """Tag the image as repository:tag for the first tag and push it, retrying a refused push
     with growing pauses (pushing the same image again is harmless: the registry keeps one
-    manifest). `tag_pushed` then gives the registry the other tags, and `tag_locally` this
-    engine once the build is staged."""
+    manifest). `verify_pushed` then checks what the registry serves, `tag_others` gives it the
+    other tags, and `tag_locally` this engine once the build is staged."""
     for attempt in range(1, attempts + 1):
         try:
             return _push_first(client, image_id, repository, tags[0], log, auth_config)
@@ -96,16 +96,6 @@ def _push_one(client: docker.DockerClient, repository: str, tag: str, log: Build
     if not digest:
         raise PushError(f"push of {repository}:{tag} ended without a digest")
     return digest
-
-
-def tag_pushed(registry: RegistrySettings, pushed: PushedImage, tags: list[str],
-               log: BuildLog, client: RegistryClient | None = None) -> PushedImage:
-    """Check that the registry serves exactly the pushed digest, then store that same
-    manifest under each other tag (one PUT each, not another push); BuildFailure if not."""
-    client = client or RegistryClient(registry.base_url)
-    tagged = tag_others(registry, pushed, verify_pushed(registry, pushed, client), tags, client)
-    log_tagged(pushed, tagged, log)
-    return tagged
 
 
 def verify_pushed(registry: RegistrySettings, pushed: PushedImage,
