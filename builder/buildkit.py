@@ -132,7 +132,7 @@ class BuildKitBuild:
             if self.stopped.is_set():
                 raise BuildStopped()
             if code != 0:
-                raise BuildFailure("build", self._reason())
+                raise BuildFailure("build", self.failure_reason())
             image_id = iidfile.read_text().strip() if iidfile.exists() else ""
         if not image_id:
             raise BuildFailure("build", "docker build ended without producing an image")
@@ -196,7 +196,8 @@ class BuildKitBuild:
             self.failed_step = self.steps.get(vertex, self.failed_step)
             self.errors.append(text.removeprefix("ERROR: "))
 
-    def _reason(self) -> str:
+    def failure_reason(self) -> str:
+        """Why the build failed, naming the failing step (the build's `error`)."""
         message = self.errors[-1] if self.errors else "the BuildKit build failed"
         where = f" at {self.failed_step}" if self.failed_step else ""
         exited = _EXIT.match(message)

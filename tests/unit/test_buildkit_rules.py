@@ -140,4 +140,4 @@ def test_a_mirrored_frontend_is_passed_as_buildkit_syntax_and_named_when_it_fail
     build = BuildKitBuild(request, options, log=None)
     build.errors.append("failed to solve with frontend dockerfile.v0: failed with "
                         "build-arg:BUILDKIT_SYNTAX = reg:5000/m/df:1: not found")
-    assert "buildkit.frontend_image" in build._reason()
+    assert "buildkit.frontend_image" in build.failure_reason()
