@@ -28,9 +28,11 @@ MAX_DOCKERFILE_BYTES = 1024 * 1024
 def sign_image(runtime: Runtime, build: Build, repo: RepositoryConfig | None, name: str,
                reference: str, digest: str, client: RegistryClient, signer: ImageSigner,
                base_images: list[tuple[str, str]], log_digest: str | None,
-               backfilled: bool = False) -> dict:
-    """Attach the signature and the attestations of digest; returns the build's proof record."""
-    sbom, gates = _gate_record(runtime, build.id)
+               backfilled: bool = False,
+               gate_record: tuple[bytes | None, list[dict]] | None = None) -> dict:
+    """Attach the signature and the attestations of digest; returns the build's proof record.
+    `gate_record` is the gates' record if the caller has read it already."""
+    sbom, gates = gate_record if gate_record is not None else _gate_record(runtime, build.id)
     facts = build_facts(runtime, build, repo, base_images, sbom, log_digest, backfilled)
     predicates = [Predicate(SLSA_PROVENANCE_V1, provenance(facts))]
     if sbom is not None:
@@ -108,16 +110,24 @@ def worker_signer_or_fail(runtime: Runtime) -> ImageSigner:
         raise BuildFailure("push", str(exc)) from exc
 
 
+def signing_inputs(runtime: Runtime, build_id: str) -> tuple[Build, tuple]:
+    """What signing a build reads from the database once its gates have passed: its row as
+    it is now (started, with its build args) and the gates' record."""
+    with runtime.db.session() as session:
+        build = session.get(Build, build_id, options=[ROW_ONLY])
+    return build, _gate_record(runtime, build_id)
+
+
 def sign_staged(runtime: Runtime, build: Build, repo: RepositoryConfig, pushed,
                 client: RegistryClient, signer: ImageSigner, log_digest: str,
-                bases: list[tuple[str, str]]) -> dict:
-    """Sign and attest a just-pushed staging image; BuildFailure if the registry refuses."""
+                bases: list[tuple[str, str]], inputs: tuple[Build, tuple] | None = None) -> dict:
+    """Sign and attest a just-pushed staging image; BuildFailure if the registry refuses.
+    `inputs` is signing_inputs() if the caller has read them already (beside the push)."""
     name = pushed.repository.removeprefix(runtime.settings.registry.url + "/")
-    with runtime.db.session() as session:  # as it is now: started, with its build args
-        build = session.get(Build, build.id, options=[ROW_ONLY])
+    build, gate_record = inputs or signing_inputs(runtime, build.id)
     try:
         return sign_image(runtime, build, repo, name, pushed.repository, pushed.digest, client,
-                          signer, bases, log_digest)
+                          signer, bases, log_digest, gate_record=gate_record)
     except RegistryError as exc:
         raise BuildFailure("push", f"the registry refused the image's signature or "
                                    f"attestations: {exc}; retry the build") from exc

@@ -18,6 +18,8 @@ from builder.pidlimit import CGROUP_ROOT
 ENGINE_PARENT = "docker"  # dockerd's default --cgroup-parent
 LOCK_FILE = Path("/run/lock/lockmaster-buildkit-limits.lock")
 UNLIMITED = "-1"
+LOCK_POLL_SECONDS = 0.05
+WAIT_CHECK_SECONDS = 0.5
 
 
 class StepLimits:
@@ -66,7 +68,7 @@ class StepLimits:
     def _take_lock(self, log: BuildLog, wait: Callable[[], None]) -> None:
         self.lock_file.parent.mkdir(parents=True, exist_ok=True)
         self._lock = open(self.lock_file, "a")  # noqa: SIM115 (held until release())
-        said = False
+        said, next_wait = False, 0.0
         while True:
             try:
                 fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -75,8 +77,12 @@ class StepLimits:
                 if not said:
                     log.write("waiting for the build that runs on this engine to finish")
                     said = True
-                wait()
-                time.sleep(0.5)
+                # Tried often (the engine is free again within 50 ms), `wait` (a look at the
+                # build's record) only every half second.
+                if time.monotonic() >= next_wait:
+                    wait()
+                    next_wait = time.monotonic() + WAIT_CHECK_SECONDS
+                time.sleep(LOCK_POLL_SECONDS)
 
     def _write(self, memory: int | None, cpus: float | None, pids: int | None) -> None:
         memory_group = self.group("memory")

@@ -5,6 +5,7 @@ Stopping the CLI ends its session, and the engine then cancels the solve."""
 from __future__ import annotations
 
 import base64
+import codecs
 import contextlib
 import ctypes
 import json
@@ -25,6 +26,11 @@ from builder.image import BuildRequest, BuildStopped
 from builder.repofiles import RepositoryFileError, ignore_patterns
 
 DOCKER_CLI = "/usr/bin/docker"
+# util-linux's setpriv sets the CLI's parent-death signal and execs it: the worker then starts
+# the CLI without running Python in the forked child (a preexec_fn forces a full fork of the
+# worker's heap, ~10-25 ms a build; without one Python uses vfork).
+SETPRIV = "/usr/bin/setpriv"
+_READ_BYTES = 65536
 _VERTEX = re.compile(r"^#(\d+) (.*)$")
 _DIGEST_LINE = re.compile(r"^#\d+ sha256:[0-9a-f]{64}$")
 _EXIT = re.compile(r"^executor failed running \[(.*)\]: exit code: (\d+)$", re.DOTALL)
@@ -88,6 +94,17 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """The CLI in a session of its own (a warm-shutdown signal to the worker's group lets the
+    build finish), SIGKILLed when the worker dies all the same (a lost worker leaves no
+    solve): through setpriv where it is, else by a preexec_fn."""
+    options = {"env": env, "stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE,
+               "stderr": subprocess.STDOUT, "start_new_session": True}
+    if os.access(SETPRIV, os.X_OK):
+        return subprocess.Popen([SETPRIV, "--pdeathsig", "KILL", "--", *args], **options)
+    return subprocess.Popen(args, preexec_fn=_die_with_parent, **options)
+
+
 class BuildKitBuild:
     """One BuildKit build; `stop()` ends it on the engine (no container, no image is left)."""
 
@@ -107,21 +124,15 @@ class BuildKitBuild:
             dockerfile = self._write_dockerfile(home)
             iidfile = home / "iid"
             args = cli_arguments(self.request, self.options, dockerfile, iidfile)
-            # A session of its own (a warm-shutdown signal to the worker's group lets the build
-            # finish), killed with the worker all the same (a lost worker leaves no solve).
-            self.process = subprocess.Popen(
-                args, env=cli_environment(home), stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_die_with_parent)
+            self.process = _start(args, cli_environment(home))
             if self.stopped.is_set():
                 self.stop()
-            for raw in self.process.stdout:
-                self._line(raw.decode(errors="replace").rstrip("\n"))
+            self._follow(self.process.stdout.fileno())
             code = self.process.wait()
             if self.stopped.is_set():
                 raise BuildStopped()
             if code != 0:
-                raise BuildFailure("build", self._reason())
+                raise BuildFailure("build", self.failure_reason())
             image_id = iidfile.read_text().strip() if iidfile.exists() else ""
         if not image_id:
             raise BuildFailure("build", "docker build ended without producing an image")
@@ -153,10 +164,26 @@ class BuildKitBuild:
         (home / "Dockerfile.dockerignore").write_text("\n".join(patterns) + "\n")
         return dockerfile
 
+    def _follow(self, descriptor: int) -> None:
+        """Read the CLI's progress as it comes: each line is logged as soon as it is
+        complete, and the lines that arrive together (BuildKit prints a step's lines at once)
+        are published in one round trip."""
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        partial = ""
+        while chunk := os.read(descriptor, _READ_BYTES):
+            *lines, partial = (partial + decoder.decode(chunk)).split("\n")
+            self._lines(lines)
+        partial += decoder.decode(b"", final=True)
+        if partial:
+            self._lines([partial])
+
+    def _lines(self, lines: list[str]) -> None:
+        kept = [line for line in lines if not _DIGEST_LINE.match(line)]
+        self.log.write_lines(kept)
+        for line in kept:
+            self._line(line)
+
     def _line(self, line: str) -> None:
-        if _DIGEST_LINE.match(line):
-            return
-        self.log.write(line)
         match = _VERTEX.match(line)
         if match is None:
             if line and not line.startswith(("------", " > ")):
@@ -169,7 +196,8 @@ class BuildKitBuild:
             self.failed_step = self.steps.get(vertex, self.failed_step)
             self.errors.append(text.removeprefix("ERROR: "))
 
-    def _reason(self) -> str:
+    def failure_reason(self) -> str:
+        """Why the build failed, naming the failing step (the build's `error`)."""
         message = self.errors[-1] if self.errors else "the BuildKit build failed"
         where = f" at {self.failed_step}" if self.failed_step else ""
         exited = _EXIT.match(message)
@@ -181,6 +209,11 @@ class BuildKitBuild:
                 message += (f" (killed: the step used more than the memory limit of {limit}m; "
                             "raise 'memory' for this repository in lockmaster.yml if it needs "
                             "more)")
+        elif self.options.syntax_arg and self.options.syntax_arg in message:
+            message += (f" (the mirrored frontend {self.options.syntax_arg}, named by "
+                        "buildkit.frontend_image in lockmaster.yml, could not be used: push "
+                        "it into the registry under that name, e.g. docker pull "
+                        "docker/dockerfile:1 and docker push it there)")
         elif self.options.fell_back and any(word in message for word in _PARSE):
             message += (f" (the Dockerfile may need a newer syntax than the built-in frontend "
                         f"knows: {MIRROR_ADVICE})")

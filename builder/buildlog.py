@@ -48,6 +48,12 @@ class BuildLog:
         self.flush()
         self._add(text.rstrip("\n").split("\n"))
 
+    def write_lines(self, lines: list[str]) -> None:
+        """Add complete lines as they are (blank ones kept), published in one round trip."""
+        self.flush()
+        if lines:
+            self._add(lines)
+
     def flush(self) -> None:
         """Publish the last fed line even though it has no line end yet."""
         if self._partial:
@@ -55,12 +61,19 @@ class BuildLog:
             self._add([partial])
 
     def _add(self, lines: list[str]) -> None:
-        for line in map(self.masker, lines):
-            self.lines.append(line)
-            try:
-                self.redis.xadd(self.key, {"line": line}, maxlen=STREAM_MAXLEN, approximate=True)
-            except RedisError as exc:  # the stored log at the end still has the line
-                log.warning("could not publish a log line: %s", exc)
+        masked = [self.masker(line) for line in lines]
+        self.lines.extend(masked)
+        try:
+            if len(masked) == 1:
+                self.redis.xadd(self.key, {"line": masked[0]}, maxlen=STREAM_MAXLEN,
+                                approximate=True)
+                return
+            pipe = self.redis.pipeline(transaction=False)  # one round trip, in order
+            for line in masked:
+                pipe.xadd(self.key, {"line": line}, maxlen=STREAM_MAXLEN, approximate=True)
+            pipe.execute()
+        except RedisError as exc:  # the stored log at the end still has the lines
+            log.warning("could not publish log lines: %s", exc)
 
     def redact(self, clean) -> None:
         """Rewrite every line so far with clean(line) (masking secrets), live stream included."""

@@ -24,6 +24,11 @@ def pool_queue(pool: str | None) -> str:
     return f"{BUILDS_QUEUE}-pool-{pool}" if pool else BUILDS_QUEUE
 
 
+def pool_queues(settings) -> list[str]:
+    """The queues of the worker pools the configured repositories are pinned to."""
+    return sorted({pool_queue(repo.pool) for repo in settings.repositories if repo.pool})
+
+
 def builds_queue(runtime: Runtime, repository: str | None) -> str:
     """The queue of a repository's builds: its pool's, or the shared one."""
     repo = runtime.settings.repository_named(repository) if repository else None

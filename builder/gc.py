@@ -84,11 +84,24 @@ def _leftover_containers(runtime: Runtime, ours: dict[str, str]) -> list[str]:
 
 def _cache_over(runtime: Runtime, client) -> list[str]:
     """The engine's build cache, if it is over gc.build_cache_max_gb (pruned engine-wide)."""
-    used = (client.api.df().get("BuilderSize") or 0) if runtime.settings.gc.build_cache_max_gb \
-        else 0
+    used = (disk_usage(client).get("BuilderSize") or 0) \
+        if runtime.settings.gc.build_cache_max_gb else 0
     keep = cache_to_keep(runtime.settings.gc.build_cache_max_gb, used)
     return [] if keep is None else [f"{used / 2**30:.1f} GB of build cache (engine-wide), "
                                     f"pruned to {keep >> 30} GB"]
+
+
+def disk_usage(client, attempts: int = 10) -> dict:
+    """The engine's `system df`; the engine answers one at a time ("a disk usage operation
+    is already running" to the others), so a busy one is asked again a moment later."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return client.api.df()
+        except APIError as exc:
+            if attempt == attempts or "already running" not in str(exc):
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
 
 
 def cache_to_keep(max_gb: int, used_bytes: int) -> int | None:

@@ -7,13 +7,14 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from concurrent.futures import wait
 from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from bootstrap import Runtime
-from builder.attest import base_images, sign_staged, worker_signer_or_fail
+from builder.attest import base_images, sign_staged, signing_inputs, worker_signer_or_fail
 from builder.bkrun import buildkit_build
 from builder.buildlog import BuildLog
 from builder.checks.runner import run_gates
@@ -21,7 +22,7 @@ from builder.engineprep import EnginePrep
 from builder.errors import BuildFailure
 from builder.image import BuildRequest, BuildStopped, EngineBuild
 from builder.masking import Masker, installation_secrets
-from builder.push import push_image, tag_locally, tag_pushed
+from builder.push import log_tagged, push_image, tag_locally, tag_others, verify_pushed
 from builder.recipe import BUILD_ID_LABEL as BUILD_ID_LABEL
 from builder.recipe import build_args, build_paths, image_labels, image_tags
 from builder.source import checkout
@@ -36,6 +37,7 @@ from notify.publish import publish
 from ops import metrics
 from provenance.formats import sha256_digest
 from registry.access import push_auth, registry_client
+from registry.parallel import pool
 from states import BuildStatus
 
 NOTIFIED = {"staged", "rejected", "failed"}
@@ -147,26 +149,39 @@ class BuildRun:
         image_id = self._build(client, build, repo, workspace, args)
         self.stage = "checks"
         self._advance(BuildStatus.CHECKING)
+        # Looked up beside the gates (off the way to staging), used before pushing.
+        signing_key = pool().submit(worker_signer_or_fail, self.runtime)
+        bases = pool().submit(base_images, client, self.dockerfile_text)
         if self._checks(build, repo, image_id, workspace):
             return
         self.stage = "push"
-        signer = worker_signer_or_fail(self.runtime)  # before pushing: a wrong key stages nothing
+        inputs = pool().submit(signing_inputs, self.runtime, build.id)  # read beside the push
+        signer = signing_key.result()  # before pushing: a wrong key stages nothing
         self.log.add_secret(signer.private_pem)
         log_digest = sha256_digest(self.log.text().encode())  # the log up to the checks' end
         with self._advancing(BuildStatus.PUSHING) as (session, pushing):
             # Tags for every ref this build answers whose newest build it is (read just now).
             tags = image_tags(pushing, current_refs(session, pushing))
-        repository = self.runtime.settings.registry.repository("staging", repo.image)
+        settings = self.runtime.settings.registry
+        repository = settings.repository("staging", repo.image)
         registry = registry_client(self.runtime, "builder")
-        pushed = tag_pushed(self.runtime.settings.registry,
-                            push_image(client, image_id, repository, tags, self.log,
-                                       auth_config=push_auth(self.runtime)),
-                            tags, self.log, registry)
-        proof = sign_staged(self.runtime, build, repo, pushed, registry, signer, log_digest,
-                            base_images(client, self.dockerfile_text))
+        pushed = push_image(client, image_id, repository, tags, self.log,
+                            auth_config=push_auth(self.runtime))
+        served = verify_pushed(settings, pushed, registry)
+        # The other tags and the image's size while the verified digest is signed.
+        tagging = pool().submit(tag_others, settings, pushed, served, tags, registry)
+        sizing = pool().submit(_image_size, client, image_id)
+        try:
+            proof = sign_staged(self.runtime, build, repo, pushed, registry, signer,
+                                log_digest, bases.result(), inputs=inputs.result())
+        finally:
+            wait([tagging, sizing])
+        tagged = tagging.result()
+        log_tagged(pushed, tagged, self.log)
+        pushed = tagged
         self.log.write(f"signed {repository}@{pushed.digest}: {proof['signature']}, "
                        f"attestations {proof['attestation']}")
-        size = client.images.get(image_id).attrs.get("Size")
+        size = sizing.result()
         self.log.write(f"staged {repository}@{pushed.digest}")
         self._advance(BuildStatus.STAGED, digest=pushed.digest, image_repository=repository,
                       tags=pushed.tags, size=size, proof=proof)
@@ -278,6 +293,10 @@ def build_masker(runtime: Runtime) -> Masker:
 
 STAGE_OF_STATUS = {"cloning": "clone", "building": "build", "checking": "gates",
                    "pushing": "push"}
+
+
+def _image_size(client, image_id: str) -> int | None:
+    return client.images.get(image_id).attrs.get("Size")
 
 
 def _observe_stage(build: Build, now: datetime) -> None:

@@ -12,7 +12,7 @@ from builder.buildlog import BuildLog
 from builder.errors import BuildFailure
 from config import RegistrySettings
 from ops import metrics
-from registry.client import RegistryClient, RegistryError
+from registry.client import Manifest, RegistryClient, RegistryError
 
 _PROGRESS = {"Preparing", "Waiting", "Pushing"}
 PUSH_ATTEMPTS = 3
@@ -38,8 +38,8 @@ def push_image(client: docker.DockerClient, image_id: str, repository: str,
                backoff: float = PUSH_BACKOFF_SECONDS) -> PushedImage:
     """Tag the image as repository:tag for the first tag and push it, retrying a refused push
     with growing pauses (pushing the same image again is harmless: the registry keeps one
-    manifest). `tag_pushed` then gives the registry the other tags, and `tag_locally` this
-    engine once the build is staged."""
+    manifest). `verify_pushed` then checks what the registry serves, `tag_others` gives it the
+    other tags, and `tag_locally` this engine once the build is staged."""
     for attempt in range(1, attempts + 1):
         try:
             return _push_first(client, image_id, repository, tags[0], log, auth_config)
@@ -98,23 +98,43 @@ def _push_one(client: docker.DockerClient, repository: str, tag: str, log: Build
     return digest
 
 
-def tag_pushed(registry: RegistrySettings, pushed: PushedImage, tags: list[str],
-               log: BuildLog, client: RegistryClient | None = None) -> PushedImage:
-    """Check that the registry serves exactly the pushed digest, then store that same
-    manifest under each other tag (one PUT each, not another push); BuildFailure if not."""
-    name = pushed.repository.removeprefix(registry.url + "/")
-    client = client or RegistryClient(registry.base_url)
+def verify_pushed(registry: RegistrySettings, pushed: PushedImage,
+                  client: RegistryClient) -> Manifest:
+    """The manifest the registry serves for the pushed digest; BuildFailure unless it is
+    exactly that one."""
     try:
-        served = client.manifest(name, pushed.digest)
-        if served.digest != pushed.digest:
-            raise BuildFailure("push", f"the registry serves {served.digest}, not "
-                                       f"{pushed.digest}")
-        others = [tag for tag in tags if tag not in pushed.tags]
-        for tag in others:
-            client.put_manifest(name, tag, served)
-            log.write(f"tagged {pushed.repository}:{tag} as {pushed.digest}")
+        served = client.manifest(_name(registry, pushed), pushed.digest)
     except RegistryError as exc:
-        metrics.registry_errors.labels("verify").inc()
-        raise BuildFailure("push", f"the registry does not serve the pushed image as "
-                                   f"{', '.join(tags)}: {exc}") from exc
+        raise _not_served(pushed.tags, exc) from exc
+    if served.digest != pushed.digest:
+        raise BuildFailure("push", f"the registry serves {served.digest}, not {pushed.digest}")
+    return served
+
+
+def tag_others(registry: RegistrySettings, pushed: PushedImage, served: Manifest,
+               tags: list[str], client: RegistryClient) -> PushedImage:
+    """Store the verified manifest under each tag not pushed yet (writes no log: it may run
+    beside the signing; `log_tagged` says what it did)."""
+    others = [tag for tag in tags if tag not in pushed.tags]
+    try:
+        for tag in others:
+            client.put_manifest(_name(registry, pushed), tag, served)
+    except RegistryError as exc:
+        raise _not_served(tags, exc) from exc
     return PushedImage(pushed.repository, pushed.digest, [*pushed.tags, *others])
+
+
+def log_tagged(pushed: PushedImage, tagged: PushedImage, log: BuildLog) -> None:
+    """One log line per tag `tag_others` added."""
+    for tag in tagged.tags[len(pushed.tags):]:
+        log.write(f"tagged {tagged.repository}:{tag} as {tagged.digest}")
+
+
+def _name(registry: RegistrySettings, pushed: PushedImage) -> str:
+    return pushed.repository.removeprefix(registry.url + "/")
+
+
+def _not_served(tags: list[str], exc: RegistryError) -> BuildFailure:
+    metrics.registry_errors.labels("verify").inc()
+    return BuildFailure("push", f"the registry does not serve the pushed image as "
+                                f"{', '.join(tags)}: {exc}")

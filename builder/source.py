@@ -54,8 +54,7 @@ def checkout(url: str, sha: str, workspace: Path, log: BuildLog, *, mirror_dir: 
     with disk_space_checked(workspace.parent):
         _check_out(url, sha, mirror, workspace, log, env)
     if submodules:
-        run_git(workspace, "remote", "add", "origin", url, env=env)  # relative URLs need it
-        fetch_submodules(workspace, url, allowed_hosts, env, log)
+        fetch_submodules(workspace, url, allowed_hosts, env, log, add_origin=True)
 
 
 def _check_out(url: str, sha: str, mirror: Path, workspace: Path, log: BuildLog,

@@ -14,12 +14,16 @@ MAX_SUBMODULE_DEPTH = 5
 
 
 def fetch_submodules(folder: Path, url: str, allowed_hosts: tuple[str, ...], env: dict[str, str],
-                log: BuildLog, depth: int = 0) -> None:
+                log: BuildLog, depth: int = 0, add_origin: bool = False) -> None:
     """Check every submodule URL of the commit checked out in folder (read from Git's objects,
-    never from the checkout), fetch them, then theirs, down to MAX_SUBMODULE_DEPTH."""
+    never from the checkout), fetch them, then theirs, down to MAX_SUBMODULE_DEPTH.
+    `add_origin`: first name url as folder's origin (relative URLs need it; a checkout with
+    no submodules is spared the git call)."""
     declared = _declared_submodules(folder, env)
     if not declared:
         return
+    if add_origin:
+        run_git(folder, "remote", "add", "origin", url, env=env)
     if depth >= MAX_SUBMODULE_DEPTH:
         raise BuildFailure("clone", f"submodules nest deeper than {MAX_SUBMODULE_DEPTH} levels")
     for name, (_path, sub_url) in declared.items():

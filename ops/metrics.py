@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from rq import Worker
 
 from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE, current_runtime
+from builder.dispatch import pool_queues
 from ops.multiproc import MULTIPROC_ENV
 
 STAGE_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
@@ -51,7 +52,7 @@ bp = Blueprint("metrics", __name__)
 
 
 class QueueDepthCollector:
-    """Queue depth per RQ queue, read from Redis at scrape time."""
+    """Queue depth per RQ queue (each worker pool's too), read from Redis at scrape time."""
 
     def __init__(self, runtime):
         self.runtime = runtime
@@ -62,7 +63,8 @@ class QueueDepthCollector:
                                   labels=["queue"])
         workers = GaugeMetricFamily("lockmaster_workers", "Workers registered in Redis now")
         try:
-            for name in (BUILDS_QUEUE, PROMOTIONS_QUEUE, NOTIFICATIONS_QUEUE):
+            for name in (BUILDS_QUEUE, *pool_queues(self.runtime.settings), PROMOTIONS_QUEUE,
+                         NOTIFICATIONS_QUEUE):
                 gauge.add_metric([name], len(self.runtime.queue(name)))
             workers.add_metric([], Worker.count(connection=self.runtime.redis))
         except RedisError:

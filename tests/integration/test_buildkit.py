@@ -9,6 +9,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from builder.gc import disk_usage
 from tests.support.buildhelpers import (
     build_log,
     build_of,
@@ -127,6 +128,21 @@ def test_refused_steps_and_syntax_lines(make_app, source_repo, secret, base_imag
     assert "built-in Dockerfile frontend" in log and marker in log
 
 
+def test_a_mirrored_frontend_is_asked_of_the_registry(make_app, source_repo, secret,
+                                                      base_image, registry_prefix):
+    """No frontend image can be had offline: this checks that `buildkit.frontend_image` is
+    what the engine resolves for a `# syntax=docker/dockerfile:…` line (BUILDKIT_SYNTAX),
+    and that a mirror missing from the registry fails naming it."""
+    mirror = f"127.0.0.1:5000/{registry_prefix}/mirror/dockerfile:1"
+    app = make_app([repo_entry(source_repo)], buildkit={"frontend_image": mirror})
+    build, log = _build(app, source_repo, secret, {
+        "Dockerfile": f"# syntax=docker/dockerfile:1.4\nFROM {base_image}\nRUN true\n"})
+    assert build["status"] == "failed"
+    assert f"using the mirrored frontend {mirror}" in log
+    assert f"resolve image config for {mirror}" in log  # the engine asked the registry
+    assert mirror in build["error"] and "buildkit.frontend_image" in build["error"]
+
+
 def test_a_legacy_repository_still_builds(make_app, source_repo, secret):
     app = make_app([repo_entry(source_repo, builder="legacy")])
     build, log = _build(app, source_repo, secret, {"extra.txt": uuid.uuid4().hex})
@@ -141,6 +157,8 @@ def test_a_pinned_repository_builds_only_on_its_pools_worker(make_app, source_re
     build_id = push(client, source_repo, secret)
     work(app)  # a worker of the shared queues
     assert build_of(client, build_id)["status"] == "queued"
+    assert 'lockmaster_queue_depth{queue="builds-pool-tenant-a"} 1.0' in \
+        client.get("/metrics").text
     worker = start_worker(app, tmp_path / "worker.log", "--burst", "--pool", "tenant-a")
     try:
         worker.wait(timeout=120)
@@ -160,12 +178,12 @@ def test_a_pruned_engine_reuses_the_staged_images_layers(make_app, source_repo, 
     staging = f"127.0.0.1:5000/{registry_prefix}/staging/acme/web"
     for image in engine.images.list(name=staging):
         engine.images.remove(image.id, force=True)
-    records = engine.api.df().get("BuildCache") or []
+    records = disk_usage(engine).get("BuildCache") or []
     ours = [r["ID"] for r in records if marker in (r.get("Description") or "")]
     assert ours
     for record_id in ours:  # only this test's cache: others build on this engine too
         engine.api.prune_builds(filters={"id": [record_id]})
-    left = [r for r in engine.api.df().get("BuildCache") or []
+    left = [r for r in disk_usage(engine).get("BuildCache") or []
             if marker in (r.get("Description") or "")]
     assert left == []
     second, log = _build(app, source_repo, secret, {"unrelated.txt": uuid.uuid4().hex})

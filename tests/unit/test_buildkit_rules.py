@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from builder.bkrules import cache_namespace, check_run_steps, frontend
-from builder.buildkit import BuildKitOptions, cli_arguments, cli_environment
+from builder.buildkit import BuildKitBuild, BuildKitOptions, cli_arguments, cli_environment
 from builder.checks.masking import find_values
 from builder.errors import BuildFailure
 from builder.gc import cache_to_keep
@@ -129,3 +129,15 @@ def test_secret_files_are_private_on_a_tmpfs_and_gone_after(tmp_path):
         assert path.read_text() == "v4lue" and path.stat().st_mode & 0o777 == 0o600
         assert path.parent.parent == TMPFS and path.parent.stat().st_mode & 0o777 == 0o700
     assert not path.parent.exists()
+
+
+def test_a_mirrored_frontend_is_passed_as_buildkit_syntax_and_named_when_it_fails():
+    request = BuildRequest(context=Path("/w/ctx"), dockerfile=Path("/w/Dockerfile"),
+                           dockerfile_text="FROM x\n", labels={}, build_args={})
+    options = BuildKitOptions("ns1", "FROM x\n", syntax_arg="reg:5000/m/df:1")
+    args = cli_arguments(request, options, Path("/t/Dockerfile"), Path("/t/iid"))
+    assert "BUILDKIT_SYNTAX=reg:5000/m/df:1" in args
+    build = BuildKitBuild(request, options, log=None)
+    build.errors.append("failed to solve with frontend dockerfile.v0: failed with "
+                        "build-arg:BUILDKIT_SYNTAX = reg:5000/m/df:1: not found")
+    assert "buildkit.frontend_image" in build.failure_reason()

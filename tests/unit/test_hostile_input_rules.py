@@ -14,6 +14,12 @@ class StreamRecorder:
     def xadd(self, _key, fields, **_options):
         self.streamed.append(fields["line"])
 
+    def pipeline(self, transaction=True):  # lines written together: one round trip
+        return self
+
+    def execute(self):
+        return []
+
 
 def test_credentials_and_webhook_paths_are_masked_in_any_text():
     assert without_credentials("could not fetch from https://bob:hunter22@git.example.com/a.git"
