@@ -17,7 +17,12 @@ class AuditEvent(Base):
     """One thing that happened, who did it, to what, and whether it was allowed."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_repository_id", "repository", "id"),)
+    __table_args__ = (
+        Index("ix_audit_events_repository_id", "repository", "id"),
+        # The history API's filters by actor and by action (migration 0008).
+        Index("ix_audit_events_actor_id", "actor", "id"),
+        Index("ix_audit_events_action_id", "action", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -117,6 +117,10 @@ class Build(Base):
         Index("ix_builds_status_id", "status", "id"),
         UniqueConstraint("dedupe_key", name="uq_builds_dedupe_key"),
         UniqueConstraint("repository", "number", name="uq_builds_repository_number"),
+        # The history API's filters and lookups lead with these (migration 0008).
+        Index("ix_builds_pusher_id", "pusher", "id"),
+        Index("ix_builds_ref_id", "ref", "id"),
+        Index("ix_builds_image_repository_id", "image_repository", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_build_id)
@@ -169,10 +173,9 @@ class Build(Base):
 from auth import models as _auth_models  # noqa: E402, F401
 from lineage import audit as _audit  # noqa: E402, F401
 from lineage import checks as _checks  # noqa: E402, F401  (the gates' tables join the metadata)
-from lineage import history_indexes as _history_indexes  # noqa: E402, F401  (API's indexes)
 from lineage import notifications as _notifications  # noqa: E402, F401  (registers the table)
 from lineage import numbers as _numbers  # noqa: E402, F401  (registers build_counters)
 from lineage import signing_keys as _signing_keys  # noqa: E402, F401  (image-signing keys)
-from lineage.triggers import BuildTrigger  # noqa: E402, F401  (registers the build_triggers table)
+from lineage import triggers as _triggers  # noqa: E402, F401  (registers the build_triggers table)
 from promotion import models as _promotion_models  # noqa: E402, F401
 from registry import models as _registry_models  # noqa: E402, F401  (robots, registry events)

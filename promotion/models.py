@@ -15,7 +15,12 @@ class Promotion(Base):
     """One digest moving from one environment to the next (or back, in a rollback)."""
 
     __tablename__ = "promotions"
-    __table_args__ = (Index("ix_promotions_image_env", "image", "to_environment", "id"),)
+    __table_args__ = (
+        Index("ix_promotions_image_env", "image", "to_environment", "id"),
+        # The history API's digest lookups and image timelines (migration 0008).
+        Index("ix_promotions_digest", "digest"),
+        Index("ix_promotions_timeline", "image", "to_environment", "status", "finished_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # build:environment:digest for approval-driven promotions, so concurrent approvals
