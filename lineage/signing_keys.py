@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, Text
+from sqlalchemy import DateTime, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lineage.models import Base, utcnow
@@ -15,6 +15,10 @@ class SigningKeyRecord(Base):
     """One image-signing public key (the private key stays on the workers)."""
 
     __tablename__ = "signing_keys"
+    # One active key at most: of two hosts recording their own keys at once, one wins.
+    __table_args__ = (Index("uq_signing_keys_one_active", "status", unique=True,
+                            sqlite_where=text("status = 'active'"),
+                            postgresql_where=text("status = 'active'")),)
 
     key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     public_pem: Mapped[str] = mapped_column(Text)

@@ -36,16 +36,7 @@ def worker_signer(settings: Settings, db: Database) -> ImageSigner:
     path = settings.signing.key_path(settings.data_dir)
     active = _active(db)
     if active is None:
-        signer = keys.load_or_create(path)
-        try:
-            with db.session() as session:
-                if session.get(SigningKeyRecord, signer.key_id) is None:
-                    session.add(SigningKeyRecord(key_id=signer.key_id,
-                                                 public_pem=signer.public_pem,
-                                                 status=SigningKeyStatus.ACTIVE))
-                    return signer
-        except IntegrityError:  # another worker sharing the key recorded it just now
-            active = _active(db)
+        active = _record_first(db, keys.load_or_create(path))
     elif not path.exists():
         raise SigningKeyError(f"this worker has no image-signing key at {path}: copy the active "
                               f"key {active.key_id[:16]} there (or set signing.key_file)")
@@ -56,6 +47,20 @@ def worker_signer(settings: Settings, db: Database) -> ImageSigner:
             f"{active.key_id[:16] if active else '(none)'}: copy the active key file to "
             f"{path} (or signing.key_file) on this host")
     return signer
+
+
+def _record_first(db: Database, signer: ImageSigner) -> SigningKeyRecord | None:
+    """Record signer's key as the active one while none is; the active key afterwards. Of two
+    hosts doing so at once, the database's one-active-key index lets exactly one win."""
+    try:
+        with db.session() as session:
+            if session.get(SigningKeyRecord, signer.key_id) is None:
+                session.add(SigningKeyRecord(key_id=signer.key_id,
+                                             public_pem=signer.public_pem,
+                                             status=SigningKeyStatus.ACTIVE))
+    except IntegrityError:  # another host's key (or this same key, shared) came first
+        pass
+    return _active(db)
 
 
 def _active(db: Database) -> SigningKeyRecord | None:
