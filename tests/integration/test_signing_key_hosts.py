@@ -17,8 +17,8 @@ from lineage.signing_keys import SigningKeyRecord
 from provenance import formats, keys, keystore
 from provenance.keys import SigningKeyError
 from registry.client import RegistryClient
-from tests.integration.buildhelpers import build_of, push
-from tests.integration.conftest import repo_entry, work
+from tests.support.buildhelpers import build_of, push
+from tests.support.stack import repo_entry, work
 
 REGISTRY = RegistryClient(f"http://{REGISTRY_ADDR}")
 
