@@ -52,15 +52,13 @@ def test_two_fresh_hosts_with_different_keys_cannot_both_become_active(
     upgrade(database_url)
     hosts = [_host(tmp_path / name, database_url) for name in ("host-a", "host-b")]
     both_looked = threading.Barrier(2, timeout=30)
-    active = keystore._active
+    load_or_create = keys.load_or_create
 
-    def looked_at_the_same_moment(db):
-        found = active(db)
-        if threading.current_thread().name.startswith("host-") and found is None:
-            both_looked.wait()  # each saw no active key before either recorded its own
-        return found
+    def after_both_found_no_active_key(path):
+        both_looked.wait()  # each host saw no active key before either records its own
+        return load_or_create(path)
 
-    monkeypatch.setattr(keystore, "_active", looked_at_the_same_moment)
+    monkeypatch.setattr(keys, "load_or_create", after_both_found_no_active_key)
     outcomes: dict[str, object] = {}
 
     def first_use(name, settings, db):
