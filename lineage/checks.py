@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
-from lineage.models import Base, Build, utcnow
+from lineage.models import Base, utcnow
 
 
 class CheckRecord(Base):
@@ -72,6 +72,3 @@ class LayerResult(Base):
     result: Mapped[dict] = mapped_column(JSON)
     used_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
-
-Build.checks = relationship(CheckRecord, lazy="selectin", order_by=CheckRecord.position,
-                            viewonly=True)

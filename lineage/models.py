@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -30,6 +31,12 @@ from sqlalchemy.orm import (
 )
 
 from states import BuildStatus
+
+if TYPE_CHECKING:
+    from lineage.checks import CheckRecord
+    from lineage.notifications import Notification
+    from lineage.triggers import BuildTrigger
+    from promotion.models import Promotion
 
 
 class Base(DeclarativeBase):
@@ -86,6 +93,8 @@ class Delivery(Base):
     replay_of: Mapped[int | None] = mapped_column(Integer)
 
     builds: Mapped[list[Build]] = relationship(back_populates="delivery")
+    triggers: Mapped[list[BuildTrigger]] = relationship(
+        back_populates="delivery", order_by="BuildTrigger.id")
 
 
 class RejectedDeliveries(Base):
@@ -167,15 +176,23 @@ class Build(Base):
     proof: Mapped[dict | None] = mapped_column(JSON)
 
     delivery: Mapped[Delivery | None] = relationship(back_populates="builds")
+    triggers: Mapped[list[BuildTrigger]] = relationship(
+        back_populates="build", lazy="selectin", order_by="BuildTrigger.id")
+    checks: Mapped[list[CheckRecord]] = relationship(
+        lazy="selectin", order_by="CheckRecord.position", viewonly=True)
+    notifications: Mapped[list[Notification]] = relationship(
+        back_populates="build", lazy="selectin", order_by="Notification.id")
+    promotions: Mapped[list[Promotion]] = relationship(
+        back_populates="build", lazy="selectin", order_by="Promotion.id")
 
 
-# Tables of other packages join this metadata (migrations, Build.promotions).
+# Every table joins this metadata (migrations) and the mapper registry (relationships by name).
 from auth import models as _auth_models  # noqa: E402, F401
 from lineage import audit as _audit  # noqa: E402, F401
 from lineage import checks as _checks  # noqa: E402, F401  (the gates' tables join the metadata)
 from lineage import notifications as _notifications  # noqa: E402, F401  (registers the table)
 from lineage import numbers as _numbers  # noqa: E402, F401  (registers build_counters)
 from lineage import signing_keys as _signing_keys  # noqa: E402, F401  (image-signing keys)
-from lineage import triggers as _triggers  # noqa: E402, F401  (registers the build_triggers table)
+from lineage import triggers as _triggers  # noqa: E402, F401  (registers build_triggers)
 from promotion import models as _promotion_models  # noqa: E402, F401
 from registry import models as _registry_models  # noqa: E402, F401  (robots, registry events)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lineage.models import Base, Build, utcnow
 from states import NotificationStatus
@@ -35,5 +35,4 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
 
-    build: Mapped[Build | None] = relationship(
-        backref=backref("notifications", order_by="Notification.id", lazy="selectin"))
+    build: Mapped[Build | None] = relationship(back_populates="notifications")

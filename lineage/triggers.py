@@ -4,7 +4,7 @@ can carry several refs (and their image tags)."""
 from __future__ import annotations
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, Session, backref, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from lineage.models import Base, Build, Delivery
 
@@ -21,10 +21,8 @@ class BuildTrigger(Base):
     ref: Mapped[str] = mapped_column(Text)
     __table_args__ = (Index("ix_build_triggers_repository_ref", "repository", "ref"),)
 
-    build: Mapped[Build] = relationship(
-        backref=backref("triggers", lazy="selectin", order_by="BuildTrigger.id"))
-    delivery: Mapped[Delivery | None] = relationship(
-        backref=backref("triggers", order_by="BuildTrigger.id"))
+    build: Mapped[Build] = relationship(back_populates="triggers")
+    delivery: Mapped[Delivery | None] = relationship(back_populates="triggers")
 
 
 def refs_of(build: Build) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lineage.models import Base, Build, utcnow
 from states import PromotionStatus
@@ -43,8 +43,7 @@ class Promotion(Base):
     # Added by migration 0015: what was verified and the proof tags written in the target.
     proof: Mapped[dict | None] = mapped_column(JSON)
 
-    build: Mapped[Build] = relationship(
-        backref=backref("promotions", lazy="selectin", order_by="Promotion.id"))
+    build: Mapped[Build] = relationship(back_populates="promotions")
     approvals: Mapped[list[Approval]] = relationship(
         back_populates="promotion", lazy="selectin", order_by="Approval.id")
 
