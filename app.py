@@ -125,8 +125,7 @@ def worker(command: CommandContext, burst: bool, pool: str | None) -> None:
     """Run one RQ worker on the builds, promotions and notifications queues, and a recorder of
     webhook deliveries beside it (SIGTERM: finish the running build, then stop; a second
     signal stops the build and records it)."""
-    from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE
-    from builder.dispatch import pool_queue
+    from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE, pool_queue
     from builder.workers import LockmasterWorker
     from registry.duties import registry_duties
     from webhooks.recorder import RecorderProcess, record_all

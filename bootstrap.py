@@ -21,6 +21,16 @@ PROMOTIONS_QUEUE = "promotions"
 NOTIFICATIONS_QUEUE = "notifications"
 
 
+def pool_queue(pool: str | None) -> str:
+    """The queue of a worker pool's builds (`lockmaster worker --pool NAME` listens on it)."""
+    return f"{BUILDS_QUEUE}-pool-{pool}" if pool else BUILDS_QUEUE
+
+
+def pool_queues(settings: Settings) -> list[str]:
+    """The queues of the worker pools the configured repositories are pinned to."""
+    return sorted({pool_queue(repo.pool) for repo in settings.repositories if repo.pool})
+
+
 class Runtime:
     """The adapters one Lockmaster process uses; nothing connects until first used."""
 

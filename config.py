@@ -26,10 +26,13 @@ from builder.isolation import (
     parse_memory,
     parse_pids,
 )
-from notify.messages import EVENTS, FORMATS
 from promotion.settings import PROMOTION_KEYS, PromotionRules, parse_promotion
 
 PROVIDERS = ("github", "gitlab", "gitea", "bitbucket")
+# What a notification target may ask for, and the bodies notify.messages can make.
+INTEGRITY_ALERT = "integrity.alert"
+NOTIFICATION_EVENTS = ("staged", "rejected", "failed", "approved", "promoted", INTEGRITY_ALERT)
+NOTIFICATION_FORMATS = ("json", "slack")
 # Every environment variable Lockmaster reads (the compose test keeps docker-compose.yml honest).
 ENVIRONMENT_VARIABLES = {
     "LOCKMASTER_CONFIG": "path of lockmaster.yml",
@@ -90,7 +93,7 @@ class NotificationTarget:
     url: str
     format: str = "json"
     secret_env: str | None = None
-    events: tuple[str, ...] = EVENTS
+    events: tuple[str, ...] = NOTIFICATION_EVENTS
     attempts: int = 5
     backoff_seconds: int = 2
 
@@ -505,12 +508,12 @@ def _parse_notification(source: str, item: object, where: str) -> NotificationTa
     if not url.startswith(("http://", "https://")):
         reader.fail("url", "must be an http(s) URL")
     kind = reader.get("format", str, "json")
-    if kind not in FORMATS:
-        reader.fail("format", f"must be one of {', '.join(FORMATS)}")
-    events = reader.strings("events", EVENTS)
-    unknown = sorted(set(events) - set(EVENTS))
+    if kind not in NOTIFICATION_FORMATS:
+        reader.fail("format", f"must be one of {', '.join(NOTIFICATION_FORMATS)}")
+    events = reader.strings("events", NOTIFICATION_EVENTS)
+    unknown = sorted(set(events) - set(NOTIFICATION_EVENTS))
     if unknown:
-        reader.fail("events", f"has unknown events {unknown}; use {', '.join(EVENTS)}")
+        reader.fail("events", f"has unknown events {unknown}; use {', '.join(NOTIFICATION_EVENTS)}")
     attempts = reader.get("attempts", int, 5)
     backoff = reader.get("backoff_seconds", int, 2)
     if not 1 <= attempts <= 20 or not 0 <= backoff <= 3600:

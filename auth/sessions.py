@@ -8,13 +8,15 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import Flask, flash, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
+from auth.cookies import may_be_logged_in
 from auth.models import User
+from auth.views import bp
 from bootstrap import current_runtime
 
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -44,8 +46,6 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 def init_auth(app: Flask) -> None:
     """Sessions, the login manager and the login/logout pages."""
-    from auth.views import bp
-
     settings = app.extensions["lockmaster"].settings
     # A worker's app signs no session: it holds no session key (docs/security.md).
     serves_web = app.config.get("LOCKMASTER_SERVES_WEB", True)
@@ -79,17 +79,6 @@ def secret_key(data_dir: Path) -> str:
 def _load_user(user_id: str) -> User | None:
     with current_runtime().db.session() as db:
         return db.scalar(select(User).where(User.id == int(user_id)))
-
-
-def may_be_logged_in() -> bool:
-    """False for a request that carries no session or remember-me cookie (a Git host, the
-    registry, an API client): it has no logged-in user, so nothing needs to load one."""
-    if not request.environ.get("HTTP_COOKIE"):
-        return False
-    cookies = request.cookies
-    return bool(cookies) and (current_app.config["SESSION_COOKIE_NAME"] in cookies
-                              or current_app.config.get("REMEMBER_COOKIE_NAME",
-                                                        "remember_token") in cookies)
 
 
 def _idle_timeout():

@@ -13,8 +13,8 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from auth import throttle
+from auth.cookies import may_be_logged_in
 from auth.credentialchanges import forget, user_accounts
-from auth.sessions import may_be_logged_in
 from auth.users import MIN_PASSWORD, authenticate, set_password
 from bootstrap import current_runtime
 from lineage.audit import audit

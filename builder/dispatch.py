@@ -5,7 +5,7 @@ from __future__ import annotations
 from rq import Queue
 from rq.queue import EnqueueData
 
-from bootstrap import BUILDS_QUEUE, Runtime
+from bootstrap import Runtime, pool_queue
 from builder.isolation import DEFAULT_TIMEOUT_SECONDS
 from lineage.models import Build
 
@@ -17,16 +17,6 @@ JOB_TIMEOUT_MARGIN_SECONDS = 300
 def build_job_id(build_id: str) -> str:
     """The RQ job id of a build (stable, so a build never has two live jobs)."""
     return f"build-{build_id}"
-
-
-def pool_queue(pool: str | None) -> str:
-    """The queue of a worker pool's builds (`lockmaster worker --pool NAME` listens on it)."""
-    return f"{BUILDS_QUEUE}-pool-{pool}" if pool else BUILDS_QUEUE
-
-
-def pool_queues(settings) -> list[str]:
-    """The queues of the worker pools the configured repositories are pinned to."""
-    return sorted({pool_queue(repo.pool) for repo in settings.repositories if repo.pool})
 
 
 def builds_queue(runtime: Runtime, repository: str | None) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -10,11 +12,10 @@ import time
 import requests
 
 from bootstrap import current_runtime
-from builder.masking import url_secrets, without_credentials
 from lineage.models import utcnow
 from lineage.notifications import Notification
+from ops.urlsecrets import url_secrets, without_credentials
 from states import NotificationStatus
-from webhooks.signatures import hmac_sha256_hex
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,8 @@ def _headers(row: Notification, body: bytes) -> dict[str, str]:
                "X-Lockmaster-Event": row.event, "X-Lockmaster-Delivery": str(row.id)}
     secret = os.environ.get(row.secret_env) if row.secret_env else None
     if secret:
-        headers["X-Lockmaster-Signature-256"] = "sha256=" + hmac_sha256_hex(secret, body)
+        headers["X-Lockmaster-Signature-256"] = "sha256=" + hmac.new(
+            secret.encode(), body, hashlib.sha256).hexdigest()
     return headers
 
 

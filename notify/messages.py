@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-ALERT = "integrity.alert"
-EVENTS = ("staged", "rejected", "failed", "approved", "promoted", ALERT)
-FORMATS = ("json", "slack")
+from config import INTEGRITY_ALERT
+
 _ICONS = {"staged": ":white_check_mark:", "rejected": ":no_entry:", "failed": ":x:",
-          "approved": ":thumbsup:", "promoted": ":rocket:", ALERT: ":rotating_light:"}
+          "approved": ":thumbsup:", "promoted": ":rocket:", INTEGRITY_ALERT: ":rotating_light:"}
 
 
 def message_body(kind: str, event: str, build: dict, base_url: str = "") -> dict:
@@ -35,8 +34,8 @@ def slack_body(event: str, build: dict, base_url: str = "") -> dict:
 def alert_body(kind: str, alert: dict) -> dict:
     """The body of an integrity alert: `json` is the alert record, `slack` a readable summary."""
     if kind != "slack":
-        return {"event": ALERT, "alert": alert}
-    text = (f"{_ICONS[ALERT]} integrity alert in {alert['environment']}: {alert['reason']} \n"
-            f"registry event {alert['event_id']}")
+        return {"event": INTEGRITY_ALERT, "alert": alert}
+    text = (f"{_ICONS[INTEGRITY_ALERT]} integrity alert in {alert['environment']}: "
+            f"{alert['reason']} \nregistry event {alert['event_id']}")
     return {"text": text,
             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}

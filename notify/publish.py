@@ -9,10 +9,11 @@ from rq.job import Job
 from sqlalchemy import select
 
 from bootstrap import NOTIFICATIONS_QUEUE, Runtime
+from config import INTEGRITY_ALERT
 from lineage.models import Build, utcnow
 from lineage.notifications import Notification
 from lineage.serialize import build_document
-from notify.messages import ALERT, alert_body, message_body
+from notify.messages import alert_body, message_body
 from states import NotificationStatus
 
 log = logging.getLogger(__name__)
@@ -40,15 +41,15 @@ def publish_alert(runtime: Runtime, registry_event_id: int, alert: dict) -> list
     repos = runtime.settings.repositories
     owners = [r for r in repos if r.image == alert.get("image")] or repos
     targets = {(t.url, t.format): t for r in owners for t in r.notifications
-               if ALERT in t.events}
+               if INTEGRITY_ALERT in t.events}
     with runtime.db.session() as session:
-        rows = [Notification(registry_event_id=registry_event_id, event=ALERT, url=t.url,
+        rows = [Notification(registry_event_id=registry_event_id, event=INTEGRITY_ALERT, url=t.url,
                              kind=t.format, secret_env=t.secret_env,
                              max_attempts=t.attempts, backoff_seconds=t.backoff_seconds,
                              body=alert_body(t.format, alert))
                 for t in targets.values()]
         session.add_all(rows)
-    return _queue(runtime, rows, f"notify {ALERT} of registry event {alert['event_id']}")
+    return _queue(runtime, rows, f"notify {INTEGRITY_ALERT} of registry event {alert['event_id']}")
 
 
 def requeue_pending(runtime: Runtime, grace_seconds: int = 30) -> list[int]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
-from flask import Blueprint, Response
+from flask import Blueprint, Flask, Response, current_app
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -18,10 +19,18 @@ from prometheus_client.core import GaugeMetricFamily
 from redis.exceptions import RedisError
 from rq import Worker
 
-from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE, current_runtime
-from builder.dispatch import pool_queues
+from bootstrap import (
+    BUILDS_QUEUE,
+    NOTIFICATIONS_QUEUE,
+    PROMOTIONS_QUEUE,
+    Runtime,
+    current_runtime,
+    pool_queues,
+)
 from ops.multiproc import MULTIPROC_ENV
 
+# app.extensions key of the collectors features add with collect_at_scrape.
+SCRAPE_COLLECTORS = "lockmaster.scrape_collectors"
 STAGE_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 
 deliveries = Counter("lockmaster_webhook_deliveries_total",
@@ -80,12 +89,15 @@ def metrics():
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-    from registry.probe import ProbeCollector
-    from registry.verify import MismatchCollector
-
     text = generate_latest(registry)
     queues = CollectorRegistry()
     queues.register(QueueDepthCollector(current_runtime()))
-    queues.register(MismatchCollector(current_runtime()))
-    queues.register(ProbeCollector(current_runtime()))
+    for collector in current_app.extensions.get(SCRAPE_COLLECTORS, ()):
+        queues.register(collector(current_runtime()))
     return Response(text + generate_latest(queues), mimetype=CONTENT_TYPE_LATEST)
+
+
+def collect_at_scrape(app: Flask, collector: Callable[[Runtime], object]) -> None:
+    """Have /metrics read `collector(runtime)` at every scrape: features add theirs, so this
+    module imports none of them."""
+    app.extensions.setdefault(SCRAPE_COLLECTORS, []).append(collector)

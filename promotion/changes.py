@@ -12,9 +12,9 @@ import git
 
 from bootstrap import Runtime
 from builder.gitcmd import GitFailed, run_git
-from builder.masking import without_credentials
 from builder.source import git_env
 from lineage.models import Build
+from ops.urlsecrets import without_credentials
 
 MAX_COMMITS = 100
 log = logging.getLogger(__name__)

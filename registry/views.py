@@ -23,12 +23,17 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 
 def init_registry_access(app: Flask) -> None:
-    """Register the token and event endpoints and the HSTS header."""
+    """Register the token and event endpoints, the status page, the HSTS header and the
+    registry's metrics (read at scrape time)."""
+    from registry.probe import ProbeCollector
     from registry.statuspage import bp as status_bp
     from registry.tokenwsgi import TokenEndpoint
+    from registry.verify import MismatchCollector
 
     app.register_blueprint(bp)
     app.wsgi_app = TokenEndpoint(app, app.wsgi_app)
+    metrics.collect_at_scrape(app, MismatchCollector)
+    metrics.collect_at_scrape(app, ProbeCollector)
     app.register_blueprint(status_bp)
     app.after_request(_hsts)
     app.jinja_env.globals["integrity_alerts"] = \

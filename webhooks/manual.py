@@ -8,8 +8,8 @@ from pathlib import Path
 
 from bootstrap import Runtime
 from builder.gitcmd import GitFailed, run_git
-from builder.masking import without_credentials
 from builder.source import git_env
+from ops.urlsecrets import without_credentials
 from webhooks import outcomes
 from webhooks.admit import build_or_ignore
 from webhooks.events import MalformedPayload, PushEvent

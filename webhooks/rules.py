@@ -8,8 +8,8 @@ import re
 from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
 
-from builder.masking import without_credentials
 from builder.tags import branch_name, tag_name
+from ops.urlsecrets import without_credentials
 from webhooks.events import MalformedPayload, PushEvent
 
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")

@@ -15,6 +15,14 @@ from pathlib import Path
 
 from docker.errors import DockerException
 
+# Each gate registers its run function when its module is imported.
+import builder.checks.lint
+import builder.checks.policy
+import builder.checks.sbom
+import builder.checks.secrets
+import builder.checks.size
+import builder.checks.tests
+import builder.checks.vulnerabilities  # noqa: F401
 from builder.checks.archive import ImageArchive
 from builder.checks.base import CheckResult, CheckStatus, GateError, registered_gates
 from builder.checks.context import CONTAINER_LABEL, GateContext

@@ -1,6 +1,7 @@
 """The body of an integrity alert notification, in both formats."""
 
-from notify.messages import ALERT, EVENTS, alert_body
+from config import INTEGRITY_ALERT, NOTIFICATION_EVENTS
+from notify.messages import alert_body
 
 ALERT_RECORD = {"event_id": "ev-1", "action": "push", "repository": "production/acme/web",
                 "environment": "production", "image": "acme/web", "tag": "latest",
@@ -19,4 +20,4 @@ def test_the_slack_body_names_the_environment_the_reason_and_the_registry_event(
 
 
 def test_targets_get_alerts_unless_their_events_leave_them_out():
-    assert ALERT in EVENTS
+    assert INTEGRITY_ALERT in NOTIFICATION_EVENTS
