@@ -6,8 +6,8 @@ import posixpath
 import re
 from urllib.parse import urlsplit, urlunsplit
 
+from builder.cloneurls import clone_host
 from builder.masking import without_credentials
-from webhooks.rules import clone_host
 
 _SCP_LIKE = re.compile(r"^([^@/:]+@)?([^/:]+):(.*)$")
 

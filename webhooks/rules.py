@@ -6,8 +6,8 @@ import hashlib
 import json
 import re
 from fnmatch import fnmatchcase
-from urllib.parse import urlsplit
 
+from builder.cloneurls import clone_host
 from builder.tags import branch_name, tag_name
 from ops.urlsecrets import without_credentials
 from webhooks.events import MalformedPayload, PushEvent
@@ -15,8 +15,6 @@ from webhooks.events import MalformedPayload, PushEvent
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _FORBIDDEN_IN_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 _SKIP_MARKERS = ("[skip ci]", "[ci skip]")
-_URL_SCHEMES = {"http", "https", "ssh", "git"}
-_SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._-]+@)?([A-Za-z0-9.-]+):(?!//)")
 
 
 def is_valid_ref(ref: str) -> bool:
@@ -77,15 +75,6 @@ def clone_source(configured: str | None, offered: str | None,
             "webhooks.clone_hosts "
             f"({list(allowed_hosts)}); add the host there or set clone_url for this repository")
     return offered
-
-
-def clone_host(url: str) -> str | None:
-    """The lower-case host of an http(s)/ssh/git URL or of scp-like `user@host:path`."""
-    if "://" in url:
-        parts = urlsplit(url)
-        return parts.hostname if parts.scheme.lower() in _URL_SCHEMES else None
-    match = _SCP_LIKE.match(url)
-    return match.group(1).lower() if match else None
 
 
 def _refuse_unsafe(url: str) -> None:
