@@ -9,17 +9,17 @@ import sys
 import click
 from flask import Flask
 
-from auth import cli as auth_cli
 from bootstrap import CommandContext, Runtime, pass_command_context
-from builder import cli as builder_cli
-from builder.checks import cli as checks_cli
+from commands import auth as auth_cli
+from commands import builder as builder_cli
+from commands import checks as checks_cli
+from commands import history as history_cli
+from commands import promotion as promotion_cli
+from commands import provenance as provenance_cli
+from commands import registry as registry_cli
+from commands import webhooks as webhooks_cli
 from config import Settings, load_settings, missing_web_secrets
-from lineage import cli as history_cli
 from ops import headers, jsonlog, multiproc
-from promotion import cli as promotion_cli
-from provenance import cli as provenance_cli
-from registry import cli as registry_cli
-from webhooks import cli as webhooks_cli
 
 
 class LockmasterFlask(Flask):
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, *, serves_web: bool = True) -> 
 
     from api import bp as api_bp
     from auth.sessions import init_auth
-    from health import bp as health_bp
+    from ops.health import bp as health_bp
     from ops.metrics import bp as metrics_bp
     from promotion.web import init_promotion
     from registry.views import init_registry_access
@@ -163,7 +163,7 @@ def db() -> None:
 @pass_command_context
 def db_upgrade(command: CommandContext) -> None:
     """Apply all database migrations."""
-    from lineage.migrate import upgrade
+    from record.migrate import upgrade
 
     settings = command.settings
     upgrade(settings.database_url)

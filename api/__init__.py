@@ -13,9 +13,9 @@ from werkzeug.routing import PathConverter, RequestRedirect
 from auth.tokens import TokenRefused, bearer_user
 from bootstrap import current_runtime
 from builder.views import bp as build_control_bp
-from lineage.api import bp as history_bp
-from lineage.checks_api import bp as checks_bp
-from lineage.keys_api import bp as signing_keys_bp
+from history.api import bp as history_bp
+from history.checks_api import bp as checks_bp
+from history.keys_api import bp as signing_keys_bp
 from ops.problems import problem
 from promotion.api import bp as promotion_bp
 from webhooks.api import bp as manual_builds_bp

@@ -8,8 +8,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from auth import credentialcache
-from auth.models import ApiToken, User
-from lineage.db import Database
+from record.accounts import ApiToken, User
+from record.db import Database
 
 
 class NotForgotten(Exception):

@@ -15,9 +15,9 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
 from auth.cookies import may_be_logged_in
-from auth.models import User
 from auth.views import bp
 from bootstrap import current_runtime
+from record.accounts import User
 
 IDLE_TIMEOUT = timedelta(minutes=30)
 

@@ -11,11 +11,11 @@ from flask import g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from auth.models import ApiToken, User
 from auth.roles import TOKEN_SCOPES, scope_covers
 from bootstrap import current_runtime
-from lineage.db import Database
-from lineage.models import utcnow
+from record.accounts import ApiToken, User
+from record.db import Database
+from record.models import utcnow
 
 PREFIX = "lm_"
 

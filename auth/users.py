@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from auth.models import Identity, User
 from auth.roles import ROLES
-from lineage.db import Database
+from record.accounts import Identity, User
+from record.db import Database
 
 MIN_PASSWORD = 10
 # Compared against when the user does not exist, so a miss costs as much as a wrong password.

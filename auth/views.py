@@ -17,7 +17,7 @@ from auth.cookies import may_be_logged_in
 from auth.credentialchanges import forget, user_accounts
 from auth.users import MIN_PASSWORD, authenticate, set_password
 from bootstrap import current_runtime
-from lineage.audit import audit
+from record.audit import audit
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 

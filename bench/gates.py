@@ -29,11 +29,11 @@ from builder.checks.advisorydb import import_advisories, records_for
 from builder.checks.archive import ImageArchive
 from builder.checks.context import GateContext
 from builder.checks.runner import run_all
-from builder.checks.settings import GATES, ChecksPolicy
 from builder.checks.tools import OFFLINE_ENV, tool_path
+from config.gates import GATES, ChecksPolicy
 from devstack.baseimage import ensure_base_image
-from lineage.db import Database
-from lineage.migrate import upgrade
+from record.db import Database
+from record.migrate import upgrade
 
 LABEL = "io.lockmaster.bench"
 

@@ -34,11 +34,11 @@ from auth.users import add_user
 from config import load_settings
 from devstack.postgres import admin_url, postgres_service
 from devstack.services import ServiceSet
-from lineage.audit import AuditEvent
-from lineage.checks import CheckRecord
-from lineage.migrate import upgrade
-from lineage.models import Build
-from promotion.models import Approval, Promotion
+from record.audit import AuditEvent
+from record.checks import CheckRecord
+from record.migrate import upgrade
+from record.models import Build
+from record.promotions import Approval, Promotion
 
 REPOS = [f"acme/svc{n:02d}" for n in range(20)]
 PUSHERS = [f"dev{n:02d}" for n in range(50)]

@@ -25,12 +25,12 @@ from builder.attest import sign_image
 from config import load_settings
 from devstack.baseimage import ensure_base_image
 from devstack.services import REGISTRY_ADDR
-from lineage.migrate import upgrade
-from lineage.models import Build, utcnow
+from distribution.client import RegistryClient
 from promotion.jobs import PromotionRun
-from promotion.models import Promotion
 from provenance.keystore import worker_signer
-from registry.client import RegistryClient
+from record.migrate import upgrade
+from record.models import Build, utcnow
+from record.promotions import Promotion
 
 SIZES = {"small": 2 * 1024 * 1024, "large": 200 * 1024 * 1024}
 ROUNDS = 7

@@ -31,9 +31,9 @@ from builder.pipeline import BuildRun
 from config import load_settings
 from devstack.baseimage import ensure_base_image
 from devstack.services import REGISTRY_ADDR
-from lineage.migrate import upgrade
-from lineage.models import Build
 from provenance.keys import ImageSigner
+from record.migrate import upgrade
+from record.models import Build
 from tests.support.sourcerepo import SourceRepo
 
 ROUNDS = 7  # builds with and without proofs

@@ -81,8 +81,8 @@ def _installation(tmp: Path, redis_url: str, registry_addr: str) -> tuple[dict, 
     """A lockmaster.yml with token auth, its database with a deploy robot and a user; returns
     (environment, credentials by kind)."""
     from auth.users import add_user
-    from lineage.db import Database
-    from lineage.migrate import upgrade
+    from record.db import Database
+    from record.migrate import upgrade
     from registry import signing
     from registry.robots import create_robot
 

@@ -193,7 +193,7 @@ def main() -> None:
         print(json.dumps(fire(args.fire, args.n, args.concurrency, os.environ[SECRET_ENV])))
         return
 
-    from lineage.migrate import upgrade
+    from record.migrate import upgrade
 
     secret = uuid.uuid4().hex
     with tempfile.TemporaryDirectory(prefix="lockmaster-bench-") as tmp:

@@ -11,14 +11,14 @@ from sqlalchemy import select
 from bootstrap import Runtime
 from builder.errors import BuildFailure
 from config import RepositoryConfig
-from lineage.checks import Artifact, CheckRecord
-from lineage.models import ROW_ONLY, Build, utcnow
+from distribution.client import RegistryClient, RegistryError
 from provenance.attach import Predicate, attach
 from provenance.formats import CYCLONEDX, SLSA_PROVENANCE_V1, sha256_digest
 from provenance.keys import ImageSigner, SigningKeyError
 from provenance.keystore import worker_signer
 from provenance.slsa import GATES_PREDICATE, BuildFacts, provenance
-from registry.client import RegistryClient, RegistryError
+from record.checks import Artifact, CheckRecord
+from record.models import ROW_ONLY, Build, utcnow
 
 _FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?",
                    re.IGNORECASE | re.MULTILINE)

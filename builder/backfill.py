@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from auth.models import User
 from bootstrap import Runtime
 from builder.attest import sign_image
-from lineage.audit import audit
-from lineage.models import Build, utcnow
-from promotion.models import Promotion
 from provenance.carry import carry
 from provenance.keystore import worker_signer
+from record.accounts import User
+from record.audit import audit
+from record.models import Build, utcnow
+from record.promotions import Promotion
 from registry.access import registry_client
 from states import BuildStatus, PromotionStatus
 

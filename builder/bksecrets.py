@@ -9,8 +9,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from builder.bksettings import BuildSecret
 from builder.errors import BuildFailure
+from config.bksettings import BuildSecret
 
 TMPFS = Path("/dev/shm")
 

@@ -9,9 +9,9 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
 from bootstrap import Runtime
+from builder.buildkeys import forget_build
 from builder.dispatch import build_job_id, enqueue_build
-from buildkeys import forget_build
-from lineage.models import Build, utcnow
+from record.models import Build, utcnow
 from states import BuildStatus
 
 

@@ -6,8 +6,8 @@ from rq import Queue
 from rq.queue import EnqueueData
 
 from bootstrap import Runtime, pool_queue
-from builder.isolation import DEFAULT_TIMEOUT_SECONDS
-from lineage.models import Build
+from config.isolation import DEFAULT_TIMEOUT_SECONDS
+from record.models import Build
 
 # The job's RQ timeout only backs up the build's own timeout, which stops it on the engine;
 # a job may first wait up to one build timeout for the running build of its ref.

@@ -12,7 +12,7 @@ from builder.cache import pull_cache_image
 from builder.pidlimit import PidsLimit, unsupported
 from builder.recipe import ref_tag
 from config import RepositoryConfig
-from lineage.models import Build
+from record.models import Build
 from registry.access import push_auth
 
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from redis import Redis
 
 from builder.buildlog import stream_key
-from lineage.db import Database
-from lineage.models import Build
+from record.db import Database
+from record.models import Build
 from states import BuildStatus
 
 BLOCK_MILLISECONDS = 1000

@@ -17,8 +17,8 @@ from builder.image import remove_container
 from builder.recipe import BUILD_ID_LABEL
 from builder.source import LAST_USED, locked
 from builder.watchdog import containers_key
-from lineage.models import Build
 from provenance.formats import is_proof_tag
+from record.models import Build
 from states import BuildStatus
 
 

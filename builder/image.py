@@ -18,8 +18,8 @@ from builder.buildlog import BuildLog
 from builder.commit import commit_settings
 from builder.dockerfile import label_instruction, split_settings, with_labels
 from builder.errors import BuildFailure
-from builder.isolation import cpu_quota
 from builder.repofiles import RepositoryFileError, context_tar
+from config.isolation import cpu_quota
 
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 _RUNNING_IN = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")

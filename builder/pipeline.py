@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bootstrap import Runtime
 from builder.attest import base_images, sign_staged, signing_inputs, worker_signer_or_fail
 from builder.bkrun import buildkit_build
+from builder.buildkeys import forget_build
 from builder.buildlog import BuildLog
 from builder.checks.runner import run_gates
 from builder.engineprep import EnginePrep
@@ -29,15 +30,14 @@ from builder.source import checkout
 from builder.stages import record_stage
 from builder.states import check_transition
 from builder.watchdog import BuildInterrupted, Watchdog, containers_key, ref_lock
-from buildkeys import forget_build
 from config import RepositoryConfig
-from lineage.models import ROW_ONLY, Build, utcnow
-from lineage.triggers import current_refs
+from distribution.parallel import pool
 from notify.publish import publish
 from ops import metrics
 from provenance.formats import sha256_digest
+from record.models import ROW_ONLY, Build, utcnow
+from record.triggers import current_refs
 from registry.access import push_auth, registry_client
-from registry.parallel import pool
 from states import BuildStatus
 
 NOTIFIED = {"staged", "rejected", "failed"}

@@ -11,8 +11,8 @@ from docker.errors import APIError, DockerException
 from builder.buildlog import BuildLog
 from builder.errors import BuildFailure
 from config import RegistrySettings
+from distribution.client import Manifest, RegistryClient, RegistryError
 from ops import metrics
-from registry.client import Manifest, RegistryClient, RegistryError
 
 _PROGRESS = {"Preparing", "Waiting", "Pushing"}
 PUSH_ATTEMPTS = 3

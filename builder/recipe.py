@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from builder.errors import BuildFailure
-from builder.isolation import Commit, substitute
 from builder.masking import without_credentials
 from builder.repofiles import RepositoryFileError, read_text
 from builder.source import inside
 from builder.tags import branch_name, ref_to_tag, short_sha, tag_name
 from config import RepositoryConfig
-from lineage.models import Build, utcnow
+from config.isolation import Commit, substitute
+from record.models import Build, utcnow
 
 BUILD_ID_LABEL = "io.lockmaster.build-id"
 

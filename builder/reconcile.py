@@ -11,12 +11,12 @@ from rq.job import Job, JobStatus
 from sqlalchemy import select
 
 from bootstrap import Runtime
+from builder.buildkeys import forget_build
 from builder.dispatch import build_job_id, enqueue_build
 from builder.image import remove_container
 from builder.stages import STAGE_OF, record_stage
 from builder.watchdog import containers_key, heartbeat_key, release_ref_lock
-from buildkeys import forget_build
-from lineage.models import Build, utcnow
+from record.models import Build, utcnow
 from states import RUNNING_STATUSES, BuildStatus
 
 MAX_ATTEMPTS = 2

@@ -7,8 +7,8 @@ import logging
 from bootstrap import BUILDS_QUEUE, Runtime, current_runtime
 from builder.dispatch import build_job_id
 from builder.recipe import image_tags
-from lineage.models import Build
-from lineage.triggers import current_refs
+from record.models import Build
+from record.triggers import current_refs
 from registry.access import registry_client
 from states import BuildStatus
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from auth.access import api_refusal
 from bootstrap import current_runtime
 from builder.control import BuildConflict, BuildNotFound, cancel_build, retry_build
-from lineage.models import Build
+from record.models import Build
 from states import BuildStatus
 
 bp = Blueprint("build_control", __name__)

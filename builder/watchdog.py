@@ -13,8 +13,8 @@ from redis import Redis
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
-from lineage.db import Database
-from lineage.models import ROW_ONLY, Build
+from record.db import Database
+from record.models import ROW_ONLY, Build
 
 HEARTBEAT_TTL_SECONDS = 10
 log = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ import time
 import requests
 
 from bootstrap import current_runtime
-from lineage.models import utcnow
-from lineage.notifications import Notification
 from ops.urlsecrets import url_secrets, without_credentials
+from record.models import utcnow
+from record.notifications import Notification
 from states import NotificationStatus
 
 log = logging.getLogger(__name__)

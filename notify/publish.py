@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from bootstrap import NOTIFICATIONS_QUEUE, Runtime
 from config import INTEGRITY_ALERT
-from lineage.models import Build, utcnow
-from lineage.notifications import Notification
-from lineage.serialize import build_document
 from notify.messages import alert_body, message_body
+from record.documents import build_document
+from record.models import Build, utcnow
+from record.notifications import Notification
 from states import NotificationStatus
 
 log = logging.getLogger(__name__)

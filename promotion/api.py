@@ -8,12 +8,12 @@ from sqlalchemy import select
 from auth.access import api_readable, api_refusal
 from auth.tokens import require_token
 from bootstrap import current_runtime
-from lineage.models import Build
-from lineage.serialize import iso, promotion_document
-from promotion import environments
 from promotion.decisions import decide
 from promotion.facts import NotFound
 from promotion.policy import Refused
+from record import environments
+from record.documents import iso, promotion_document
+from record.models import Build
 from states import BuildStatus
 
 bp = Blueprint("promotion", __name__)

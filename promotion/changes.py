@@ -13,8 +13,8 @@ import git
 from bootstrap import Runtime
 from builder.gitcmd import GitFailed, run_git
 from builder.source import git_env
-from lineage.models import Build
 from ops.urlsecrets import without_credentials
+from record.models import Build
 
 MAX_COMMITS = 100
 log = logging.getLogger(__name__)

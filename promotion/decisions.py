@@ -7,16 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from auth.models import User
 from bootstrap import Runtime
-from lineage.audit import audit
-from lineage.models import Build
+from config.promotion import PromotionRules
 from notify.publish import publish
-from promotion import environments
 from promotion.changes import author_identities
 from promotion.dispatch import enqueue_promotion
 from promotion.facts import NotFound, gate_outcomes, person, rules_for
-from promotion.models import Approval, Promotion
 from promotion.policy import (
     Candidate,
     Refused,
@@ -24,7 +20,11 @@ from promotion.policy import (
     enough_approvals,
     next_environment,
 )
-from promotion.settings import PromotionRules
+from record import environments
+from record.accounts import User
+from record.audit import audit
+from record.models import Build
+from record.promotions import Approval, Promotion
 from states import PromotionStatus
 
 DECISIONS = ("approve", "reject")

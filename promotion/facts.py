@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from auth.models import User
 from bootstrap import Runtime
-from lineage.models import Build
+from config.promotion import PromotionRules
 from promotion.policy import Person, Refused
-from promotion.settings import PromotionRules
+from record.accounts import User
+from record.models import Build
 
 
 class NotFound(Exception):

@@ -7,20 +7,20 @@ from concurrent.futures import wait
 
 from bootstrap import Runtime, current_runtime
 from builder.tags import branch_name, ref_to_tag, short_sha, tag_name
-from lineage.audit import audit
-from lineage.models import Build, utcnow
+from config.promotion import PromotionRules
+from distribution.client import Manifest, RegistryClient, RegistryError
+from distribution.copy import copy_image
+from distribution.parallel import pool
 from notify.publish import publish
 from ops import metrics
-from promotion import environments
-from promotion.models import Promotion
 from promotion.policy import Refused, check_tag_move, render_tags
 from promotion.proofs import ProofRefused, carry_proofs, overridden, verify_source
-from promotion.settings import PromotionRules
 from provenance.verify import Verified
+from record import environments
+from record.audit import audit
+from record.models import Build, utcnow
+from record.promotions import Promotion
 from registry.access import registry_client
-from registry.client import Manifest, RegistryClient, RegistryError
-from registry.copy import copy_image
-from registry.parallel import pool
 from states import PromotionStatus
 
 LOCK_SECONDS = 900

@@ -9,16 +9,16 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from auth.access import may, readable_repositories
-from auth.models import Identity
 from auth.roles import may_approve
 from bootstrap import Runtime
-from lineage.checks import Artifact
-from lineage.models import Build
-from lineage.serialize import check_document
-from promotion import environments
 from promotion.changes import commits_between
 from promotion.facts import gate_outcomes
 from promotion.policy import next_environment
+from record import environments
+from record.accounts import Identity
+from record.checks import Artifact
+from record.documents import check_document
+from record.models import Build
 from states import BuildStatus
 
 log = logging.getLogger(__name__)

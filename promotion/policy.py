@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from auth.roles import may_approve
-from promotion.settings import PromotionRules
+from config.promotion import PromotionRules
 from states import BuildStatus
 
 PASSING_GATES = {"pass", "warn"}

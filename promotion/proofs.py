@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from bootstrap import Runtime
-from lineage.checks import Artifact
-from lineage.models import Build
-from promotion.models import Promotion
+from distribution.client import RegistryClient
 from provenance.carry import carry
 from provenance.keys import SigningKeyError
 from provenance.keystore import trusted_keys, worker_signer
 from provenance.sources import RegistrySource
 from provenance.verify import Expected, ProofError, Verified, verify_image
-from registry.client import RegistryClient
+from record.checks import Artifact
+from record.models import Build
+from record.promotions import Promotion
 
 
 class ProofRefused(Exception):

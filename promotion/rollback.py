@@ -6,15 +6,15 @@ import uuid
 
 from sqlalchemy import select
 
-from auth.models import User
 from auth.roles import may_approve
 from bootstrap import Runtime
-from lineage.audit import audit
-from promotion import environments
 from promotion.dispatch import enqueue_promotion
 from promotion.facts import NotFound, person, rules_for
-from promotion.models import Approval, Promotion
 from promotion.policy import Candidate, Refused, check_four_eyes, is_pusher_or_author
+from record import environments
+from record.accounts import User
+from record.audit import audit
+from record.promotions import Approval, Promotion
 from states import PromotionStatus
 
 

@@ -10,12 +10,13 @@ from wtforms import HiddenField, TextAreaField
 
 from auth.access import may, readable_repositories
 from bootstrap import current_runtime
-from lineage.audit import AuditEvent, audit
-from promotion import environments, pages
+from promotion import pages
 from promotion.decisions import decide
 from promotion.facts import NotFound
 from promotion.policy import Refused
 from promotion.rollback import rollback
+from record import environments
+from record.audit import AuditEvent, audit
 
 bp = Blueprint("promotion_ui", __name__, template_folder="templates")
 SAFE_FETCH_SITES = {"same-origin", "none"}

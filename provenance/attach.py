@@ -6,11 +6,11 @@ import json
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from distribution.client import Manifest, RegistryClient
+from distribution.parallel import pool, wait_all
 from provenance import formats
 from provenance.formats import Layer
 from provenance.keys import ImageSigner
-from registry.client import Manifest, RegistryClient
-from registry.parallel import pool, wait_all
 
 
 @dataclass(frozen=True)

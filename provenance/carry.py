@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 
+from distribution.client import Manifest, RegistryClient
+from distribution.copy import copy_blob
+from distribution.parallel import pool, wait_all
 from provenance import formats
 from provenance.attach import push_manifest, signature_layer
 from provenance.formats import Layer
 from provenance.keys import ImageSigner
 from provenance.verify import Verified
-from registry.client import Manifest, RegistryClient
-from registry.copy import copy_blob
-from registry.parallel import pool, wait_all
 
 
 def carry(client: RegistryClient, source: str, target: str, reference: str, digest: str,

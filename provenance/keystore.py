@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from config import Settings
-from lineage.db import Database
-from lineage.models import utcnow
-from lineage.signing_keys import SigningKeyRecord
 from provenance import keys
 from provenance.keys import ImageSigner, SigningKeyError
+from record.db import Database
+from record.models import utcnow
+from record.signing_keys import SigningKeyRecord
 from states import SigningKeyStatus
 
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Protocol
 
+from distribution.client import MANIFEST_TYPES, RegistryClient, RegistryError
+from distribution.parallel import pool, wait_all
 from provenance.formats import FormatError, sha256_digest
-from registry.client import MANIFEST_TYPES, RegistryClient, RegistryError
-from registry.parallel import pool, wait_all
 
 MAX_PROOF_BYTES = 16 * 1024 * 1024  # an SBOM envelope of a large image stays well below
 MAX_LAYERS = 32  # more signatures or envelopes than any promotion chain makes

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from distribution.client import RegistryError
 from provenance import formats, slsa
 from provenance.formats import FormatError
 from provenance.keys import verifies
 from provenance.sources import Prefetched, ProofSource
-from registry.client import RegistryError
 
 
 class ProofError(Exception):

@@ -1,1 +1,1 @@
-"""Talking to the OCI distribution registry."""
+"""Registry access: the token service, robots, pull/push policy, integrity watch."""

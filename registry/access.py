@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bootstrap import Runtime
-from registry.client import RegistryClient
+from distribution.client import RegistryClient
 from registry.robots import own_credentials
 
 

@@ -9,14 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from config import Settings
-from lineage.audit import audit
-from lineage.db import Database
-from lineage.models import Build
+from distribution.client import MANIFEST_TYPES
 from ops import metrics
-from promotion.models import Promotion
 from provenance.formats import is_proof_tag
-from registry.client import MANIFEST_TYPES
-from registry.models import RegistryEvent
+from record.audit import audit
+from record.db import Database
+from record.models import Build
+from record.promotions import Promotion
+from record.registry_access import RegistryEvent
 from registry.tokenservice import layout
 from states import PromotionStatus
 

@@ -15,9 +15,9 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from bootstrap import Runtime
-from promotion.models import Promotion
+from distribution.client import RegistryError
+from record.promotions import Promotion
 from registry.access import registry_client
-from registry.client import RegistryError
 from states import PromotionStatus
 
 _RESULT = "lockmaster:registry-probe"

@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from auth.credentialchanges import NotForgotten, forget
 from auth.tokens import hash_token
 from config import Settings
-from lineage.db import Database
-from lineage.models import utcnow
-from registry.models import Robot
+from record.db import Database
+from record.models import utcnow
+from record.registry_access import Robot
 from registry.signing import locked
 from registry.tokenservice import ROBOT_PREFIX
 

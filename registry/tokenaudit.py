@@ -14,10 +14,10 @@ from redis.client import Pipeline
 from redis.exceptions import ResponseError
 from sqlalchemy import update
 
-from auth.models import ApiToken
-from lineage.audit import AuditEvent
-from lineage.db import Database
-from registry.models import Robot
+from record.accounts import ApiToken
+from record.audit import AuditEvent
+from record.db import Database
+from record.registry_access import Robot
 
 ACTION = "registry-token"
 MAX_SINGLE_ROWS = 1000

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bootstrap import Runtime
-from lineage.audit import audit
+from record.audit import audit
 from registry import tokenaudit
 from registry.signer import current
 from registry.tokenrequest import WRONG, Answer, basic, outcome_of, unauthorized

@@ -10,14 +10,14 @@ import jwt
 from sqlalchemy import select
 
 from auth.credentialcache import ROBOT_PREFIX
-from auth.models import ApiToken
 from auth.tokens import PREFIX as API_TOKEN_PREFIX
 from auth.tokens import hash_token
 from auth.users import authenticate
 from config import Settings
-from lineage.db import Database
 from ops import metrics
-from registry.models import Robot
+from record.accounts import ApiToken
+from record.db import Database
+from record.registry_access import Robot
 from registry.policy import Layout, Principal, Scope, grant, parse_scope
 from registry.signer import Signer, load
 from registry.signing import SigningKey

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 from flask import Flask
 from redis.exceptions import RedisError
 
-from auth.clientaddress import client_address
+from config.clientaddress import client_address
 from ops import headers, metrics
 from ops.jsonlog import request_id as request_id_of
 from registry import tokenfallback, tokenrequest

@@ -7,8 +7,8 @@ from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from bootstrap import Runtime
-from promotion import environments
 from provenance.formats import is_proof_tag
+from record import environments
 from registry.access import registry_client
 
 MISMATCHES_KEY = "lockmaster:registry-mismatches"

@@ -11,8 +11,8 @@ from functools import lru_cache
 from flask import Blueprint, Flask, current_app, jsonify, request
 from redis.exceptions import RedisError
 
-from auth.clientaddress import client_address, networks
 from bootstrap import current_runtime
+from config.clientaddress import client_address, networks
 from notify.publish import publish_alert
 from ops import metrics
 from registry import integrity, tokenfallback, tokenrequest

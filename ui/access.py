@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from auth.access import may, readable_repositories
 from bootstrap import current_runtime
-from lineage.audit import audit
+from record.audit import audit
 
 
 def allowed(action: str, repository: str | None = None) -> bool:

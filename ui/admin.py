@@ -7,11 +7,11 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from auth.models import ApiToken, User
 from auth.tokens import TokenError, revoke_token
 from bootstrap import current_runtime
-from lineage.audit import audit
 from promotion.views import same_origin_posts
+from record.accounts import ApiToken, User
+from record.audit import audit
 from ui.access import require
 
 bp = Blueprint("admin_ui", __name__, template_folder="templates")

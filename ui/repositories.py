@@ -9,9 +9,9 @@ from sqlalchemy import select
 from wtforms import StringField
 
 from bootstrap import current_runtime
-from lineage import queries
-from lineage.models import ROW_ONLY, Build
+from history import queries
 from promotion.views import same_origin_posts
+from record.models import ROW_ONLY, Build
 from ui.access import readable, require
 from webhooks.manual import trigger
 from webhooks.recorder import settle

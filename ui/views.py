@@ -11,11 +11,11 @@ from flask_wtf import FlaskForm
 from bootstrap import current_runtime
 from builder.control import BuildConflict, cancel_build, retry_build
 from builder.follow import events, follow
-from lineage import filters, queries
-from lineage.filters import MAX_ROW_ID
-from lineage.models import Build
-from lineage.numbers import build_by_number
+from history import filters, queries
+from history.filters import MAX_ROW_ID
 from promotion.views import same_origin_posts
+from record.models import Build
+from record.numbers import build_by_number
 from states import BuildStatus
 from ui.access import readable, require
 

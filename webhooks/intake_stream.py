@@ -11,8 +11,8 @@ from redis import Redis
 from redis.commands.core import Script
 from redis.exceptions import RedisError
 
-from buildkeys import REMEMBER_SECONDS, redis_key
-from lineage.models import new_build_id, utcnow
+from builder.buildkeys import REMEMBER_SECONDS, redis_key
+from record.models import new_build_id, utcnow
 
 STREAM = "lockmaster:intake"
 GROUP = "recorders"

@@ -12,8 +12,8 @@ from datetime import datetime
 from redis import Redis
 from sqlalchemy import select
 
-from lineage.db import Database
-from lineage.models import RejectedDeliveries, utcnow
+from record.db import Database
+from record.models import RejectedDeliveries, utcnow
 
 DETAIL_PER_DAY = 1000
 HEADER_CAP = 200

@@ -9,7 +9,7 @@ from sqlalchemy.orm import undefer
 from werkzeug.datastructures import Headers
 
 from bootstrap import Runtime
-from lineage.models import Delivery
+from record.models import Delivery
 from states import DeliveryOutcome
 from webhooks import manual
 from webhooks.admit import PROVIDERS, admit

@@ -8,8 +8,8 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from lineage.models import Build, utcnow
-from lineage.triggers import BuildTrigger, current_refs, refs_of
+from record.models import Build, utcnow
+from record.triggers import BuildTrigger, current_refs, refs_of
 from states import BuildStatus
 
 RUNNING = ("cloning", "building", "checking", "pushing")

@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy import delete, select, tuple_
 
 from builder.checks.osv import normalize_name
-from lineage.checks import Advisory, AdvisoryPackage
-from lineage.db import Database
+from record.checks import Advisory, AdvisoryPackage
+from record.db import Database
 
 
 class AdvisoryImportError(Exception):

@@ -13,8 +13,8 @@ from builder.checks.archive import ImageArchive
 from builder.checks.base import GateError
 from builder.checks.layercache import MemoryLayerCache
 from builder.checks.sbomlayers import image_sbom
-from builder.checks.settings import ChecksPolicy
 from builder.repofiles import RepositoryFileError, read_text
+from config.gates import ChecksPolicy
 
 CONTAINER_LABEL = "io.lockmaster.check-run"
 

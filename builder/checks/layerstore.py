@@ -8,9 +8,9 @@ from datetime import timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from lineage.checks import LayerResult
-from lineage.db import Database
-from lineage.models import utcnow
+from record.checks import LayerResult
+from record.db import Database
+from record.models import utcnow
 
 # A row read again within this long keeps its used_at (saves a write per layer per build).
 TOUCH_AFTER = timedelta(hours=1)

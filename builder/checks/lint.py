@@ -6,8 +6,8 @@ import json
 
 from builder.checks.base import CheckResult, CheckStatus, GateError, gate
 from builder.checks.context import GateContext
-from builder.checks.settings import LINT_LEVELS
 from builder.checks.tools import run_tool
+from config.gates import LINT_LEVELS
 
 HADOLINT_TIMEOUT_SECONDS = 120
 

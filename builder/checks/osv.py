@@ -8,8 +8,8 @@ from datetime import date
 
 from cvss import CVSS2, CVSS3, CVSS4
 
-from builder.checks.settings import SEVERITIES, Exemption
 from builder.checks.versions import UnknownVersion, compare, sort_key
+from config.gates import SEVERITIES, Exemption
 
 _WORDS = {"critical": "critical", "high": "high", "important": "high", "moderate": "medium",
           "medium": "medium", "low": "low", "negligible": "low", "unimportant": "low"}

@@ -6,9 +6,9 @@ from sqlalchemy import select
 
 from builder.checks.advisorydb import records_for
 from builder.checks.base import CheckResult
-from lineage.checks import Artifact, CheckRecord
-from lineage.db import Database
-from lineage.models import Build
+from record.checks import Artifact, CheckRecord
+from record.db import Database
+from record.models import Build
 from states import BuildStatus
 
 SBOM_MEDIA_TYPE = "application/vnd.cyclonedx+json"

@@ -32,7 +32,7 @@ from builder.checks.layerstore import DatabaseLayerCache
 from builder.checks.masking import redact, redact_all
 from builder.checks.probes import remove_labelled
 from builder.checks.record import advisories_lookup, previous_size, store_results
-from builder.checks.settings import GATES, ChecksPolicy
+from config.gates import GATES, ChecksPolicy
 from ops import metrics
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from builder.checks.settings import GATES
 from config import ConfigError, LineLoader, MappingReader
+from config.gates import GATES
 
 KINDS = ("command", "structure", "service")
 _TEST_KEYS = {"name", *KINDS, "exit_code", "output", "output_not", "timeout_seconds"}

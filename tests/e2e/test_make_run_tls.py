@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from lineage.db import Database
 from ops.tls import DOCKER_CERTS
-from registry.models import RegistryEvent
+from record.db import Database
+from record.registry_access import RegistryEvent
 from tests.support.buildhelpers import wait_for
 from tests.support.processes import free_port, read_until
 from tests.support.stack import REDIS_DB, ROOT

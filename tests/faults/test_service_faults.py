@@ -10,7 +10,7 @@ import uuid
 from sqlalchemy import func, select
 
 from devstack.services import REGISTRY_ADDR
-from lineage.models import Build, Delivery
+from record.models import Build, Delivery
 from tests.support.buildhelpers import build_of, push, start_worker, stop_worker, wait_for
 from tests.support.owned import OwnPostgres, OwnRedis
 from tests.support.registryproxy import Faults, RegistryProxy

@@ -16,7 +16,7 @@ from devstack.baseimage import ensure_base_image
 from devstack.debianbase import APP_PACKAGES, ensure_debian_base
 from devstack.postgres import admin_url, postgres_service
 from devstack.services import REGISTRY_ADDR, ServiceSet
-from lineage.migrate import upgrade
+from record.migrate import upgrade
 from tests.support.browserkit import (
     browser,  # noqa: F401  (a fixture for every browser test)
     served,

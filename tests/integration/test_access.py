@@ -7,14 +7,14 @@ from click.testing import CliRunner
 from werkzeug.serving import make_server
 
 from app import cli
-from auth.models import User
 from auth.tokens import create_token
 from auth.users import add_user
 from devstack.gitpush import account_id
-from lineage.audit import AuditEvent
-from lineage.checks import CheckRecord
-from lineage.models import Build
-from promotion.models import Promotion
+from record.accounts import User
+from record.audit import AuditEvent
+from record.checks import CheckRecord
+from record.models import Build
+from record.promotions import Promotion
 from tests.support.promotionkit import PASSWORD, add_people, stage
 from tests.support.stack import post_github, repo_entry, work
 

@@ -16,7 +16,7 @@ from builder.gc import collect
 from builder.reconcile import reconcile
 from builder.source import LAST_USED
 from builder.watchdog import ref_lock
-from lineage.models import Build
+from record.models import Build
 from tests.support.buildhelpers import (
     build_of,
     lockmaster_env,

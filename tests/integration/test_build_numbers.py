@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from builder.buildlog import BuildLog
-from lineage.db import Database
-from lineage.migrate import upgrade
-from lineage.models import Build, new_build_id, utcnow
+from record.db import Database
+from record.migrate import upgrade
+from record.models import Build, new_build_id, utcnow
 from tests.support.stack import post_github, repo_entry
 
 RECORDERS, EACH = 6, 3

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import undefer
 
 from app import cli
-from lineage.models import Build, Delivery, RejectedDeliveries, utcnow
+from record.models import Build, Delivery, RejectedDeliveries, utcnow
 from tests.support.buildhelpers import lockmaster_env
 from tests.support.stack import post_github
 from webhooks import rejections

@@ -13,9 +13,9 @@ from app import cli
 from builder.checks.base import CheckStatus
 from builder.checks.record import advisories_lookup
 from builder.checks.runner import run_all
-from builder.checks.settings import ChecksPolicy, Exemption
-from lineage.db import Database
-from lineage.migrate import upgrade
+from config.gates import ChecksPolicy, Exemption
+from record.db import Database
+from record.migrate import upgrade
 from tests.support.gateimages import (
     AWS_KEY_ID,
     DIST_INFO,

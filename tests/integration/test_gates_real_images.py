@@ -13,9 +13,9 @@ from builder.checks.layerstore import DatabaseLayerCache
 from builder.checks.runner import run_all
 from builder.checks.sbomlayers import identity
 from builder.checks.tools import tool_path
-from lineage.checks import LayerResult
-from lineage.db import Database
-from lineage.migrate import upgrade
+from record.checks import LayerResult
+from record.db import Database
+from record.migrate import upgrade
 from tests.support.gateimages import TEST_LABEL, gate_context, save
 from tests.support.secretcorpus import write_corpus
 from tests.support.sourcerepo import SourceRepo

@@ -5,7 +5,7 @@ import json
 from rq import Queue
 from sqlalchemy import func, select
 
-from lineage.models import Build, Delivery
+from record.models import Build, Delivery
 from tests.support.stack import post_github, repo_entry
 
 

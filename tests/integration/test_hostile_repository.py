@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from builder.buildlog import live_lines
-from builder.checks.settings import GATES
+from config.gates import GATES
 from tests.support.buildhelpers import build_log, build_of, push, start_worker, stop_worker
 from tests.support.stack import registry_get, repo_entry, work
 

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from builder.reconcile import end_build
 from devstack.gitpush import signed_headers
-from lineage.models import Build, Delivery
-from lineage.triggers import BuildTrigger
+from record.models import Build, Delivery
+from record.triggers import BuildTrigger
 from states import BuildStatus
 from tests.support.buildhelpers import start_worker, stop_worker, wait_for
 from tests.support.stack import post_github, repo_entry

@@ -9,7 +9,7 @@ import requests
 from rq import Queue
 from sqlalchemy import func, select
 
-from lineage.models import Build, Delivery
+from record.models import Build, Delivery
 from tests.support.hosts import HOSTS, Commit
 from tests.support.stack import repo_entry
 from tests.support.webserver import gunicorn, recorders, wait_recorded

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from builder.buildlog import BuildLog
-from lineage.models import Build, utcnow
+from record.models import Build, utcnow
 from tests.support.stack import repo_entry
 
 
@@ -30,7 +30,7 @@ def _end(app, build_id: str, status: str = "failed") -> None:
 @pytest.mark.once  # Redis streams and the web process's own slots
 def test_followers_beyond_the_limit_get_503_with_retry_after(make_app, source_repo,
                                                              monkeypatch):
-    monkeypatch.setattr("lineage.api.FOLLOWERS_PER_PROCESS", 2)
+    monkeypatch.setattr("history.api.FOLLOWERS_PER_PROCESS", 2)
     app = make_app([repo_entry(source_repo)])
     client = app.test_client()
     build_id = _running_build(app)
@@ -53,7 +53,7 @@ def test_followers_beyond_the_limit_get_503_with_retry_after(make_app, source_re
 @pytest.mark.once  # Redis streams only
 def test_a_quiet_build_gets_keep_alive_comments_until_it_ends(make_app, source_repo,
                                                               monkeypatch):
-    monkeypatch.setattr("lineage.api.KEEPALIVE_SECONDS", 1.5)
+    monkeypatch.setattr("history.api.KEEPALIVE_SECONDS", 1.5)
     app = make_app([repo_entry(source_repo)])
     build_id = _running_build(app)
     log = BuildLog(app.extensions["lockmaster"].redis, build_id)

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from app import cli
-from lineage.models import Build, Delivery
+from record.models import Build, Delivery
 from tests.support.hosts import HOSTS, Commit
 from tests.support.stack import post_github, repo_entry, wait_recorded, work
 

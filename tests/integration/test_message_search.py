@@ -6,12 +6,12 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from lineage import message_search
-from lineage.db import Database
-from lineage.filters import BuildFilter
-from lineage.migrate import upgrade
-from lineage.models import Build, utcnow
-from lineage.queries import list_builds
+from history import message_search
+from history.filters import BuildFilter
+from history.queries import list_builds
+from record.db import Database
+from record.migrate import upgrade
+from record.models import Build, utcnow
 
 MESSAGES = ["Fix the login page", "LOGIN: 100% faster_", "Tidy the Login form", "Ünïcode Çafé",
             "ünïcode çafé", 'Say "hello" to the ops team', "a\\b path", "x", "", None,
@@ -51,10 +51,10 @@ def test_q_finds_the_same_builds_with_the_index_as_without(database_url, monkeyp
     db = _database(database_url)
     indexed = {(q, r): _found(db, q, repository=r) for q in QUERIES for r in (None, "acme/r1")}
     # PostgreSQL searches the newest builds first, then asks the index for older ones.
-    monkeypatch.setattr("lineage.message_search.RECENT_BUILDS", 4)
+    monkeypatch.setattr("history.message_search.RECENT_BUILDS", 4)
     assert indexed == {(q, r): _found(db, q, repository=r) for q, r in indexed}
-    monkeypatch.setattr("lineage.message_search.RECENT_BUILDS", 10**6)
-    monkeypatch.setattr("lineage.message_search.narrowing", lambda _session, _text: None)
+    monkeypatch.setattr("history.message_search.RECENT_BUILDS", 10**6)
+    monkeypatch.setattr("history.message_search.narrowing", lambda _session, _text: None)
     with db.engine.begin() as conn:
         conn.execute(text(f"DROP INDEX IF EXISTS {message_search.TRGM_INDEX}"))
     plain = {(q, r): _found(db, q, repository=r) for q in QUERIES for r in (None, "acme/r1")}

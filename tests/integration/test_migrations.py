@@ -6,9 +6,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
-from lineage.message_search import is_search_index
-from lineage.migrate import alembic_config, upgrade
-from lineage.models import Base
+from history.message_search import is_search_index
+from record.migrate import alembic_config, upgrade
+from record.models import Base
 
 
 def _revisions(config) -> list[str]:

@@ -7,13 +7,13 @@ import docker
 import pytest
 
 from devstack.services import REGISTRY_ADDR
-from lineage.audit import AuditEvent
+from distribution.client import MANIFEST_TYPES
 from promotion.decisions import decide
 from promotion.dispatch import enqueue_promotion
-from promotion.models import Promotion
 from promotion.policy import Refused
 from promotion.rollback import rollback
-from registry.client import MANIFEST_TYPES
+from record.audit import AuditEvent
+from record.promotions import Promotion
 from tests.support.promotionkit import add_people, stage
 from tests.support.registryproxy import Faults, RegistryProxy
 from tests.support.stack import registry_get, repo_entry, work

@@ -9,10 +9,8 @@ from dataclasses import replace
 import pytest
 
 from devstack.services import REGISTRY_ADDR
-from lineage.audit import AuditEvent
-from lineage.models import Build
+from distribution.client import RegistryClient
 from promotion.decisions import decide
-from promotion.models import Promotion
 from promotion.proofs import expected_for
 from promotion.rollback import rollback
 from provenance import formats
@@ -20,7 +18,9 @@ from provenance.keys import SigningKeyError
 from provenance.keystore import trusted_keys, worker_signer
 from provenance.sources import RegistrySource
 from provenance.verify import verify_image
-from registry.client import RegistryClient
+from record.audit import AuditEvent
+from record.models import Build
+from record.promotions import Promotion
 from tests.support.buildhelpers import LOCKMASTER, lockmaster_env
 from tests.support.promotionkit import PASSWORD, add_people, stage
 from tests.support.stack import repo_entry, work

@@ -16,16 +16,16 @@ from securesystemslib.dsse import Envelope
 from securesystemslib.signer import SSlibKey
 
 from devstack.services import REGISTRY_ADDR
-from lineage.models import Build
+from distribution.client import Manifest, RegistryClient
 from promotion.decisions import decide
-from promotion.models import Promotion
 from provenance import formats
 from provenance.attach import push_blob
 from provenance.keys import ImageSigner, public_pem
 from provenance.keystore import trusted_keys
 from provenance.sources import RegistrySource
 from provenance.verify import Expected, ProofError, verify_image
-from registry.client import Manifest, RegistryClient
+from record.models import Build
+from record.promotions import Promotion
 from tests.support.buildhelpers import LOCKMASTER, lockmaster_env, push
 from tests.support.promotionkit import PASSWORD, add_people, stage
 from tests.support.stack import repo_entry, work

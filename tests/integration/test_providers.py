@@ -7,7 +7,7 @@ from rq import Queue
 from sqlalchemy import func, select
 from sqlalchemy.orm import undefer
 
-from lineage.models import Build, Delivery
+from record.models import Build, Delivery
 from tests.support.hosts import HOSTS, Bitbucket, Commit, Gitea
 from tests.support.stack import repo_entry
 

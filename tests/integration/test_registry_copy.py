@@ -5,8 +5,8 @@ import json
 import pytest
 
 from devstack.services import REGISTRY_ADDR
-from registry.client import MANIFEST_TYPES, RegistryClient, RegistryError
-from registry.copy import copy_image
+from distribution.client import MANIFEST_TYPES, RegistryClient, RegistryError
+from distribution.copy import copy_image
 from tests.support.ociimages import OCI_INDEX, push_image, push_index
 from tests.support.registryproxy import Faults, RegistryProxy
 from tests.support.stack import registry_get

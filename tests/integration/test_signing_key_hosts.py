@@ -11,12 +11,12 @@ from alembic import command
 
 from config import load_settings
 from devstack.services import REGISTRY_ADDR
-from lineage.db import Database
-from lineage.migrate import alembic_config, upgrade
-from lineage.signing_keys import SigningKeyRecord
+from distribution.client import RegistryClient
 from provenance import formats, keys, keystore
 from provenance.keys import SigningKeyError
-from registry.client import RegistryClient
+from record.db import Database
+from record.migrate import alembic_config, upgrade
+from record.signing_keys import SigningKeyRecord
 from tests.support.buildhelpers import build_of, push
 from tests.support.stack import repo_entry, work
 

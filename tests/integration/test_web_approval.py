@@ -4,9 +4,9 @@ import os
 import shutil
 from pathlib import Path
 
-from lineage.audit import AuditEvent
 from promotion.decisions import decide
-from promotion.models import Promotion
+from record.audit import AuditEvent
+from record.promotions import Promotion
 from tests.support.promotionkit import PASSWORD
 from tests.support.stack import post_github, registry_get, work
 

@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from auth.tokens import create_token
 from auth.users import add_user, link
-from lineage.audit import AuditEvent
-from lineage.models import Build, utcnow
+from record.audit import AuditEvent
+from record.models import Build, utcnow
 from tests.support.browserkit import (
     NARROW,
     ROOT,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from builder.checks.archive import ImageArchive
 from builder.checks.context import GateContext
-from builder.checks.settings import ChecksPolicy
+from config.gates import ChecksPolicy
 
 TEST_LABEL = "io.lockmaster.test-image"
 AWS_KEY_ID = "AKIA" + "J7QWERTYZ2PLMNBV"

@@ -7,7 +7,7 @@ import subprocess
 import time
 from contextlib import ExitStack
 
-from lineage.audit import AuditEvent
+from record.audit import AuditEvent
 from registry import signing, tokenaudit, tokentally
 from registry.robots import own_credentials
 from tests.support.ownregistry import docker_cli

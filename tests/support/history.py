@@ -1,6 +1,6 @@
 """Builds written straight into the record, for tests of what the history API reads."""
 
-from lineage.models import Build, utcnow
+from record.models import Build, utcnow
 
 
 def seed(app, count: int, **fields) -> list[str]:

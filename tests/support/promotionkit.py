@@ -6,9 +6,9 @@ from auth.users import add_user, link
 from builder.attest import sign_image
 from devstack.gitpush import account_id
 from devstack.services import REGISTRY_ADDR
-from lineage.models import Build, utcnow
+from distribution.client import RegistryClient
 from provenance.keystore import worker_signer
-from registry.client import RegistryClient
+from record.models import Build, utcnow
 from tests.support.ociimages import push_image, push_index
 from tests.support.sourcerepo import SourceRepo
 

@@ -20,7 +20,7 @@ from auth.users import UserError, add_user
 from bootstrap import BUILDS_QUEUE, NOTIFICATIONS_QUEUE, PROMOTIONS_QUEUE
 from devstack.gitpush import signed_headers
 from devstack.services import REGISTRY_ADDR
-from lineage.models import Build
+from record.models import Build
 from tests.support.sourcerepo import SourceRepo
 from webhooks.recorder import pending, recorder_loop
 

@@ -11,8 +11,8 @@ from builder.checks.masking import find_values
 from builder.errors import BuildFailure
 from builder.gc import cache_to_keep
 from builder.image import BuildRequest
-from builder.isolation import IsolationError, check_build_args
 from config import ConfigError, parse_config
+from config.isolation import IsolationError, check_build_args
 
 
 @pytest.mark.parametrize("step, reason", [
@@ -119,7 +119,7 @@ def test_builder_secrets_and_pool_are_read_and_checked():
 
 def test_secret_files_are_private_on_a_tmpfs_and_gone_after(tmp_path):
     from builder.bksecrets import TMPFS, secret_files, secret_values
-    from builder.bksettings import BuildSecret
+    from config.bksettings import BuildSecret
 
     with pytest.raises(BuildFailure, match="set NOT_SET_ANYWHERE in the worker's environment"):
         secret_values((BuildSecret("a", "NOT_SET_ANYWHERE"),), {})

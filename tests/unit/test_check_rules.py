@@ -5,10 +5,10 @@ import pytest
 from builder.checks.base import CheckStatus
 from builder.checks.lint import judge as judge_lint
 from builder.checks.policy import judge as judge_policy
-from builder.checks.settings import ChecksPolicy, Exemption
 from builder.checks.size import growth_report
 from builder.checks.testfile import parse_tests_file
 from config import ConfigError
+from config.gates import ChecksPolicy, Exemption
 
 FINDINGS = [{"code": "DL3000", "level": "error", "line": 3, "message": "Use absolute WORKDIR"},
             {"code": "DL3007", "level": "warning", "line": 1, "message": "Using latest"}]

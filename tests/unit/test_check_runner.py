@@ -30,7 +30,7 @@ def test_only_fail_blocks_and_the_worst_status_wins():
 
 def test_a_tests_file_that_links_outside_the_repository_is_not_read(tmp_path):
     from builder.checks.context import GateContext
-    from builder.checks.settings import ChecksPolicy
+    from config.gates import ChecksPolicy
 
     (tmp_path / "repo" / ".lockmaster").mkdir(parents=True)
     (tmp_path / "secret.yml").write_text("tests: []\n")

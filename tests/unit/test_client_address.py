@@ -2,7 +2,7 @@
 
 import pytest
 
-from auth.clientaddress import client_address, networks
+from config.clientaddress import client_address, networks
 
 PROXIES = networks(["10.0.0.0/8", "127.0.0.1"])
 

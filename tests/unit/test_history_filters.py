@@ -4,9 +4,9 @@ from datetime import datetime
 
 import pytest
 
-from lineage.filters import BadFilter, audit_filter, build_filter, commit_prefix, image_digest
-from lineage.models import new_build_id
-from lineage.queries import id_floor
+from history.filters import BadFilter, audit_filter, build_filter, commit_prefix, image_digest
+from history.queries import id_floor
+from record.models import new_build_id
 
 
 def test_filters_are_read_into_plain_values():

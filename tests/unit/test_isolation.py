@@ -2,7 +2,7 @@
 
 import pytest
 
-from builder.isolation import (
+from config.isolation import (
     Commit,
     IsolationError,
     check_build_args,

@@ -3,6 +3,7 @@
 import pytest
 
 from auth.roles import in_scope, may, may_approve, readable, scope_covers
+from config.promotion import PromotionRules
 from promotion.policy import (
     Candidate,
     Person,
@@ -14,7 +15,6 @@ from promotion.policy import (
     next_environment,
     render_tags,
 )
-from promotion.settings import PromotionRules
 
 DIGEST = "sha256:" + "a" * 64
 RULES = PromotionRules()

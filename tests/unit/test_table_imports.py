@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-FIRST_IMPORTS = ["promotion.jobs", "lineage.audit", "promotion.models", "lineage.triggers",
+FIRST_IMPORTS = ["promotion.jobs", "record.audit", "record.promotions", "record.triggers",
                  "registry.probe"]
 
 

@@ -13,7 +13,7 @@ from bootstrap import Runtime
 from builder.control import BuildConflict, cancel_build
 from builder.dispatch import build_job_data, build_job_id, builds_queue
 from builder.retag import enqueue_retag
-from lineage.models import Build
+from record.models import Build
 from states import BuildStatus
 from webhooks.supersede import running_to_cancel
 

@@ -16,9 +16,9 @@ from redis.exceptions import ResponseError
 from sqlalchemy import select
 
 from bootstrap import Runtime
-from buildkeys import forget_build, offer_build
-from lineage.models import Build, Delivery, new_build_id
-from lineage.triggers import BuildTrigger
+from builder.buildkeys import forget_build, offer_build
+from record.models import Build, Delivery, new_build_id
+from record.triggers import BuildTrigger
 from webhooks.intake_stream import GROUP, STREAM, parse_builds
 from webhooks.recorder.handover import RELEASED, hand_over, new_build
 from webhooks.supersede import supersede_older

@@ -18,8 +18,8 @@ from werkzeug.wrappers import Response
 
 from app import cli
 from devstack.gitpush import signed_headers
-from lineage.audit import AuditEvent
 from ops.headers import HEADERS
+from record.audit import AuditEvent
 from registry import tokentally
 from registry.robots import all_robots, create_robot
 from registry.views import HSTS

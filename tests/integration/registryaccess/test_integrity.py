@@ -12,9 +12,9 @@ import requests
 from click.testing import CliRunner
 
 from app import cli
-from lineage.notifications import Notification
 from promotion.decisions import decide
-from registry.models import RegistryEvent
+from record.notifications import Notification
+from record.registry_access import RegistryEvent
 from tests.support.buildhelpers import build_of, push, wait_for
 from tests.support.guarded import Guarded
 from tests.support.promotionkit import PASSWORD

@@ -8,8 +8,8 @@ import subprocess
 import pytest
 import requests
 
+from distribution.client import RegistryClient, RegistryError
 from ops.tls import ensure_ca, install_for_docker, server_certificate
-from registry.client import RegistryClient, RegistryError
 from tests.support.ownregistry import docker_cli, own_registry
 from tests.support.promotionkit import PASSWORD, add_people
 from tests.support.webserver import gunicorn

@@ -11,8 +11,8 @@ import requests
 from click.testing import CliRunner
 
 from app import cli
+from distribution.client import RegistryClient, RegistryError
 from registry import signing
-from registry.client import RegistryClient, RegistryError
 from registry.policy import Scope
 from registry.tokenservice import sign
 from tests.support.guarded import Guarded

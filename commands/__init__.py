@@ -1,0 +1,1 @@
+"""The `lockmaster` commands, one module per feature; app.py registers them all."""

@@ -1,0 +1,1 @@
+"""The OCI distribution API client: manifests, blobs, copies by digest (an adapter)."""

@@ -1,1 +1,0 @@
-"""The record of everything Lockmaster did: models, migrations, history API."""
