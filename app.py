@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, *, serves_web: bool = True) -> 
     from ops.health import bp as health_bp
     from ops.metrics import bp as metrics_bp
     from promotion.web import init_promotion
-    from registry.views import init_registry_access
+    from registry.web import init_registry_access
     from ui import init_ui
     from webhooks.views import bp as webhooks_bp
 

@@ -1,4 +1,5 @@
-"""The registry's token endpoint and its notification endpoint, plus HSTS under TLS."""
+"""The registry's token endpoint and its notification endpoint (registry/web.py adds them to
+the app)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import os
 import time
 from functools import lru_cache
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from redis.exceptions import RedisError
 
 from bootstrap import current_runtime
@@ -20,30 +21,6 @@ from registry import integrity, tokenfallback, tokenrequest
 bp = Blueprint("registry_access", __name__)
 log = logging.getLogger(__name__)
 HSTS = "max-age=31536000; includeSubDomains"
-
-
-def init_registry_access(app: Flask) -> None:
-    """Register the token and event endpoints, the status page, the HSTS header and the
-    registry's metrics (read at scrape time)."""
-    from registry.probe import ProbeCollector
-    from registry.statuspage import bp as status_bp
-    from registry.tokenwsgi import TokenEndpoint
-    from registry.verify import MismatchCollector
-
-    app.register_blueprint(bp)
-    app.wsgi_app = TokenEndpoint(app, app.wsgi_app)
-    metrics.collect_at_scrape(app, MismatchCollector)
-    metrics.collect_at_scrape(app, ProbeCollector)
-    app.register_blueprint(status_bp)
-    app.after_request(_hsts)
-    app.jinja_env.globals["integrity_alerts"] = \
-        lambda: integrity.recent_alerts(current_runtime().db)
-
-
-def _hsts(response):
-    if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
-    return response
 
 
 @bp.get("/auth/token")
