@@ -35,7 +35,7 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 class _Rest(PathConverter):
     """The rest of a path under /api/v1/, empty or not (`path` needs one character)."""
 
-    regex = ".*"
+    regex = r"[\s\S]*"  # any character, a newline too (`.` stops at one)
     part_isolating = False
 
 

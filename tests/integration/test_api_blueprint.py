@@ -14,7 +14,8 @@ PROBLEM = "application/problem+json"
 def test_unknown_paths_and_methods_are_problems_behind_the_token_check(make_app, source_repo):
     app = make_app([repo_entry(source_repo)])
     client = app.test_client()
-    for path in ("/api/v1/", "/api/v1/nothing", "/api/v1/builds/", "/api/v1/builds/x/y/z"):
+    for path in ("/api/v1/", "/api/v1/nothing", "/api/v1/builds/", "/api/v1/builds/x/y/z",
+                 "/api/v1/repositories/x%0A", "/api/v1/%0A"):  # `.` stops at a newline
         answer = client.get(path)
         assert (answer.status_code, answer.mimetype) == (404, PROBLEM), path
         assert answer.get_json()["title"] == "Not Found"
