@@ -36,11 +36,11 @@ from redis import Redis
 from bench.pipeline_overhead import (
     LOCKMASTER,
     PORT,
-    _one_build,
-    _publish_base,
-    _wait_for_job_end,
-    _wait_for_web,
-    _warm_up,
+    one_build,
+    publish_base,
+    wait_for_job_end,
+    wait_for_web,
+    warm_up,
 )
 from builder.checks.tools import OFFLINE_ENV, tool_path
 from devstack.debianbase import APP_PACKAGES, ensure_debian_base
@@ -66,7 +66,7 @@ def main() -> None:
     client = docker.from_env(timeout=600)
     base = ensure_debian_base(client, ROOT / "var" / "cache", APP_PACKAGES)
     run_id = uuid.uuid4().hex[:8]
-    _publish_base(client, base, run_id)
+    publish_base(client, base, run_id)
     work = Path(tempfile.mkdtemp(prefix="lockmaster-bench-"))
     try:
         repo = _repository(work / "src" / "app")
@@ -104,11 +104,11 @@ def _rounds(work: Path, repo: git.Repo, base: str, run_id: str):
                                   start_new_session=True)
                  for args in (["web", "--port", str(PORT), "--workers", "1"], ["worker"])]
     try:
-        _wait_for_web()
+        wait_for_web()
         first_sha = _commit(repo, 0)
-        _warm_up(repo, first_sha, env["BENCH_SECRET"])
-        first = _one_build(repo, first_sha, env["BENCH_SECRET"], work / "var" / "lockmaster.db")
-        _wait_for_job_end(env["LOCKMASTER_REDIS_URL"], first["id"])
+        warm_up(repo, first_sha, env["BENCH_SECRET"])
+        first = one_build(repo, first_sha, env["BENCH_SECRET"], work / "var" / "lockmaster.db")
+        wait_for_job_end(env["LOCKMASTER_REDIS_URL"], first["id"])
         cold = _checks_seconds(first["id"])
         image = f"{REGISTRY_ADDR}/bench{run_id}/staging/bench/app:{first_sha[:12]}"
         tools = _standalone_tools(work, image, Path(repo.working_dir) / "Dockerfile")
@@ -116,9 +116,9 @@ def _rounds(work: Path, repo: git.Repo, base: str, run_id: str):
         warm, raw = [], []
         for n in range(1, WARM_COMMITS + 1):
             sha = _commit(repo, n)
-            build = _one_build(repo, sha, env["BENCH_SECRET"], work / "var" / "lockmaster.db")
+            build = one_build(repo, sha, env["BENCH_SECRET"], work / "var" / "lockmaster.db")
             warm.append(build["seconds"])
-            _wait_for_job_end(env["LOCKMASTER_REDIS_URL"], build["id"])
+            wait_for_job_end(env["LOCKMASTER_REDIS_URL"], build["id"])
             raw.append(_raw(shell, sha, base, run_id))
         return cold, tools, warm, raw
     finally:

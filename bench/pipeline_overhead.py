@@ -94,7 +94,7 @@ def main() -> None:
     client = docker.from_env(timeout=300)
     run_id = uuid.uuid4().hex[:8]
     bases = {side: _base_image(client, side, run_id) for side in ("lm", "sh")}
-    _publish_base(client, bases["sh"], run_id)
+    publish_base(client, bases["sh"], run_id)
     work = Path(tempfile.mkdtemp(prefix="lockmaster-bench-"))
     try:
         repo = _reference_repository(work / "src" / "app")
@@ -118,7 +118,7 @@ def _base_image(client: docker.DockerClient, side: str, run_id: str) -> str:
     return tag
 
 
-def _publish_base(client: docker.DockerClient, base: str, run_id: str) -> None:
+def publish_base(client: docker.DockerClient, base: str, run_id: str) -> None:
     """Put the base image's layers in the registry first (untimed), as a shared base image
     is in practice: otherwise the side that pushes first uploads them and the other only
     mounts them, which made the comparison depend on the order."""
@@ -161,19 +161,19 @@ def _both_pipelines(work: Path, repo: git.Repo, shas: list[str], bases: dict[str
                                   start_new_session=True)
                  for args in (["web", "--port", str(PORT), "--workers", "1"], ["worker"])]
     try:
-        _wait_for_web()
-        _warm_up(repo, shas[0], env["BENCH_SECRET"])
+        wait_for_web()
+        warm_up(repo, shas[0], env["BENCH_SECRET"])
         lockmaster, baseline = [], []
         for sha in shas:
-            lockmaster.append(_one_build(repo, sha, env["BENCH_SECRET"],
+            lockmaster.append(one_build(repo, sha, env["BENCH_SECRET"],
                                          work / "var" / "lockmaster.db"))
-            _wait_for_job_end(env["LOCKMASTER_REDIS_URL"], lockmaster[-1]["id"])
+            wait_for_job_end(env["LOCKMASTER_REDIS_URL"], lockmaster[-1]["id"])
             baseline.append(_shell_baseline(work, repo, sha, bases["sh"], run_id))
         stages = {}
         for name, text in (("parallel", PARALLEL), ("serial", SERIAL)):
             sha = _commit(repo, COMMITS + len(stages), text.format(marker=uuid.uuid4().hex))
-            built = _one_build(repo, sha, env["BENCH_SECRET"], work / "var" / "lockmaster.db")
-            _wait_for_job_end(env["LOCKMASTER_REDIS_URL"], built["id"])
+            built = one_build(repo, sha, env["BENCH_SECRET"], work / "var" / "lockmaster.db")
+            wait_for_job_end(env["LOCKMASTER_REDIS_URL"], built["id"])
             stages[name] = built["build_seconds"]
         return lockmaster, baseline, stages
     finally:
@@ -205,7 +205,7 @@ def _lockmaster_env(work: Path, repo: git.Repo, base: str, run_id: str) -> dict[
             "LOCKMASTER_REDIS_URL": f"redis://127.0.0.1:6379/{db}"}
 
 
-def _wait_for_web() -> None:
+def wait_for_web() -> None:
     import requests
 
     for _ in range(150):
@@ -217,7 +217,7 @@ def _wait_for_web() -> None:
     raise SystemExit("lockmaster web did not start; see the bench's lockmaster.log")
 
 
-def _warm_up(repo: git.Repo, sha: str, secret: str) -> None:
+def warm_up(repo: git.Repo, sha: str, secret: str) -> None:
     """One untimed push of a branch that does not build: the web app and the recorder serve
     their first delivery (imports, connections, compiled statements) before the timing, as a
     running service has long done."""
@@ -230,7 +230,7 @@ def _warm_up(repo: git.Repo, sha: str, secret: str) -> None:
     time.sleep(1)
 
 
-def _one_build(repo: git.Repo, sha: str, secret: str, database: Path) -> dict:
+def one_build(repo: git.Repo, sha: str, secret: str, database: Path) -> dict:
     import requests
 
     start = time.monotonic()
@@ -269,7 +269,7 @@ def _wait_until_ended(database: Path, build_id: str) -> None:
         connection.close()
 
 
-def _wait_for_job_end(redis_url: str, build_id: str) -> None:
+def wait_for_job_end(redis_url: str, build_id: str) -> None:
     """Untimed: let the worker finish what it does after `staged` (storing the log, removing
     containers), so that it does not share the machine with the shell baseline."""
     from rq.job import Job, JobStatus

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.registry_image import push_layers  # noqa: E402
-from bench.webhook_intake import _exchange, _free_port, _serve, _wait, _wait_redis  # noqa: E402
+from bench.webhook_intake import exchange, free_port, serve, wait_for_port, wait_redis  # noqa: E402
 
 PASSWORD = "bench password long enough"
 CREDENTIALS_ENV = "LOCKMASTER_BENCH_CREDENTIALS"
@@ -53,7 +53,7 @@ def fire(port: int, n: int, concurrency: int, credentials: str, offset: int) -> 
 
     def one(request: bytes) -> None:
         started = time.perf_counter()
-        status = _exchange(port, request)
+        status = exchange(port, request)
         with lock:
             latencies.append(time.perf_counter() - started)
             statuses[status] = statuses.get(status, 0) + 1
@@ -161,10 +161,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="lockmaster-bench-") as name:
         tmp = Path(name)
-        redis_port = _free_port()
+        redis_port = free_port()
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
-        ports = {"lockmaster": _free_port(), "bare": _free_port()}
-        authed, open_ = f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"
+        ports = {"lockmaster": free_port(), "bare": free_port()}
+        authed, open_ = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
         env, credentials = _installation(tmp, redis_url, authed)
         registries = {
             authed: RegistryServer(addr=authed, root=str(tmp / "storage"),
@@ -183,13 +183,13 @@ def main() -> None:
             *(subprocess.Popen(["docker-registry", "serve", str(tmp / f"{addr}.yml")],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
               for addr in registries),
-            _serve([sys.executable, "app.py", "web", "--port", str(ports["lockmaster"])], env),
-            _serve(gunicorn_argv(f"127.0.0.1:{ports['bare']}", 2, "bench.bare_app:create_app()"),
+            serve([sys.executable, "app.py", "web", "--port", str(ports["lockmaster"])], env),
+            serve(gunicorn_argv(f"127.0.0.1:{ports['bare']}", 2, "bench.bare_app:create_app()"),
                    {**env, "PROMETHEUS_MULTIPROC_DIR": str(bare_metrics)})]
         try:
-            _wait_redis(redis_url)
+            wait_redis(redis_url)
             for port in ports.values():
-                _wait(port)
+                wait_for_port(port)
             push_layers(f"http://{open_}", "production/bench/web", "latest", layers=20)
             tokens = _token_rounds(ports, env, credentials, args)
             pulls = _pull_rounds(tmp, authed, open_, credentials["robot"], args)

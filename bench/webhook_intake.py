@@ -66,7 +66,7 @@ def fire(port: int, n: int, concurrency: int, secret: str) -> dict:
             if request is None:
                 return
             started = time.perf_counter()
-            status = _exchange(port, request)
+            status = exchange(port, request)
             elapsed = time.perf_counter() - started
             with lock:
                 latencies.append(elapsed)
@@ -86,7 +86,7 @@ def fire(port: int, n: int, concurrency: int, secret: str) -> dict:
             "max_ms": 1000 * latencies[-1], "statuses": statuses}
 
 
-def _exchange(port: int, request: bytes) -> int:
+def exchange(port: int, request: bytes) -> int:
     """Send one request on a new connection and read the whole answer (the server closes the
     connection after it); the answer's HTTP status, or 0 if there was none."""
     with socket.create_connection(("127.0.0.1", port), timeout=60) as conn:
@@ -100,18 +100,18 @@ def _exchange(port: int, request: bytes) -> int:
         return 0
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _serve(argv: list[str], env: dict, nice: int = 0) -> subprocess.Popen:
+def serve(argv: list[str], env: dict, nice: int = 0) -> subprocess.Popen:
     return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, preexec_fn=lambda: os.nice(nice))
 
 
-def _wait(port: int) -> None:
+def wait_for_port(port: int) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -148,7 +148,7 @@ def _rounds(servers: dict, env: dict, args, secret: str, recorded) -> dict[str, 
     return results
 
 
-def _wait_redis(url: str) -> None:
+def wait_redis(url: str) -> None:
     from redis import Redis
     from redis.exceptions import ConnectionError as RedisDown
 
@@ -203,7 +203,7 @@ def main() -> None:
             f"    secret_env: {SECRET_ENV}\n    clone_url: /srv/git/bench/web.git\n")
         database_url = args.database_url or f"sqlite:///{tmp}/lockmaster.db"
         # A Redis of its own, as `make run` starts one (AOF on): a shared one adds others' load.
-        redis_port = _free_port()
+        redis_port = free_port()
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
         redis_server = subprocess.Popen(
             [shutil.which("redis-server") or "/usr/bin/redis-server", "--bind", "127.0.0.1",
@@ -213,19 +213,19 @@ def main() -> None:
                "LOCKMASTER_REDIS_URL": redis_url, "LOCKMASTER_DATABASE_URL": database_url,
                SECRET_ENV: secret, "LOCKMASTER_LOG_LEVEL": "WARNING"}
         upgrade(database_url)
-        _wait_redis(redis_url)
-        ports = {"lockmaster": _free_port(), "bare": _free_port()}
+        wait_redis(redis_url)
+        ports = {"lockmaster": free_port(), "bare": free_port()}
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         processes = [
-            _serve([sys.executable, "app.py", "web", "--port", str(ports["lockmaster"])], env),
+            serve([sys.executable, "app.py", "web", "--port", str(ports["lockmaster"])], env),
             # What each worker runs beside it, at the priority it gives it.
-            _serve([sys.executable, "app.py", "recorder"], env, nice=NICENESS),
-            _serve([gunicorn, "--bind", f"127.0.0.1:{ports['bare']}", "--workers", "2",
+            serve([sys.executable, "app.py", "recorder"], env, nice=NICENESS),
+            serve([gunicorn, "--bind", f"127.0.0.1:{ports['bare']}", "--workers", "2",
                     *_server_settings(), "--access-logfile", "-", "bench.bare_app:create_app()"],
                    env)]
         try:
             for port in ports.values():
-                _wait(port)
+                wait_for_port(port)
             results = _rounds(ports, env, args, secret,
                               lambda: _recorded(redis_url, database_url))
         finally:
