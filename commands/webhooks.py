@@ -7,6 +7,7 @@ import json
 import click
 
 from bootstrap import CommandContext, pass_command_context
+from states import DeliveryOutcome
 from webhooks.outcomes import Outcome
 
 
@@ -63,7 +64,7 @@ def deliveries() -> None:
 
 @deliveries.command("list")
 @click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--outcome", type=click.Choice(["accepted", "ignored", "malformed", "rejected"]))
+@click.option("--outcome", type=click.Choice([o.value for o in DeliveryOutcome]))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_command_context
 def list_deliveries(command: CommandContext, limit: int, outcome: str | None,

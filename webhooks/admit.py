@@ -10,6 +10,7 @@ from types import ModuleType
 
 from bootstrap import Runtime
 from config import RepositoryConfig
+from states import DeliveryOutcome
 from webhooks import bitbucket, gitea, github, gitlab, outcomes
 from webhooks.events import IgnoredEvent, MalformedPayload, PushEvent
 from webhooks.intake_stream import IntakeUnavailable
@@ -50,23 +51,23 @@ def _judge(runtime: Runtime, provider: ModuleType, headers: Mapping[str, str],
         if signer is None:
             return _refuse(runtime, provider, received)
         if not received.delivery_id:
-            return outcomes.record(runtime, received, "malformed", 400,
+            return outcomes.record(runtime, received, DeliveryOutcome.MALFORMED, 400,
                                  f"missing {provider.DELIVERY_HEADER} header")
     try:
         result = provider.parse(headers, body)
         if isinstance(result, IgnoredEvent):
-            return outcomes.record(runtime, received, "ignored", 200, result.reason,
+            return outcomes.record(runtime, received, DeliveryOutcome.IGNORED, 200, result.reason,
                                  event=result.event, repository=result.repository)
         name = result[0].repository
         repo = signer if signer is not None and signer.name.lower() == name.lower() else \
             _repository(runtime, provider, headers, body, name, replay)
         if repo is None:
-            return outcomes.record(runtime, received, "rejected", 404,
+            return outcomes.record(runtime, received, DeliveryOutcome.REJECTED, 404,
                                  f"repository '{name}' is not configured in lockmaster.yml "
                                  "with this secret", repository=name)
         return build_or_ignore(runtime, received, "push", repo, result)
     except MalformedPayload as exc:
-        return outcomes.record(runtime, received, "malformed", 400, str(exc))
+        return outcomes.record(runtime, received, DeliveryOutcome.MALFORMED, 400, str(exc))
 
 
 def build_or_ignore(runtime: Runtime, received: Received, event: str, repo: RepositoryConfig,
@@ -84,7 +85,7 @@ def build_or_ignore(runtime: Runtime, received: Received, event: str, repo: Repo
         clone_url = clone_source(repo.clone_url, push.clone_url, runtime.settings.clone_hosts)
         plans.append(Plan(push, repo, clone_url))
     if not plans:
-        return outcomes.record(runtime, received, "ignored", 200, "; ".join(reasons),
+        return outcomes.record(runtime, received, DeliveryOutcome.IGNORED, 200, "; ".join(reasons),
                              event=event, repository=repo.name, ref=pushes[0].ref)
     return outcomes.accept(runtime, received, event, plans)
 
@@ -124,4 +125,5 @@ def _refuse(runtime: Runtime, provider: ModuleType, received: Received) -> Outco
     else:
         status, reason = 401, ("signature missing or wrong: set the hook's secret to the value "
                                "of the repository's secret_env in lockmaster.yml")
-    return outcomes.record(runtime, received, "rejected", status, reason, repository=name)
+    return outcomes.record(runtime, received, DeliveryOutcome.REJECTED, status, reason,
+                           repository=name)

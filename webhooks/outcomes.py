@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from bootstrap import Runtime
 from config import RepositoryConfig
 from ops import metrics
+from states import DeliveryOutcome
 from webhooks import intake_stream, rejections
 from webhooks.events import PushEvent
 from webhooks.intake_stream import IntakeUnavailable
@@ -58,13 +59,13 @@ class Plan:
     clone_url: str
 
 
-def record(runtime: Runtime, received: Received, outcome: str, status: int, reason: str,
+def record(runtime: Runtime, received: Received, outcome: DeliveryOutcome, status: int, reason: str,
            event: str | None = None, repository: str | None = None,
            ref: str | None = None) -> Outcome:
     """Admit a delivery that builds nothing (ignored, malformed or rejected)."""
-    if outcome == "rejected":
+    if outcome == DeliveryOutcome.REJECTED:
         return _reject(runtime, received, status, reason, repository)
-    answer = {"ignored": reason} if outcome == "ignored" else {"error": reason}
+    answer = {"ignored": reason} if outcome == DeliveryOutcome.IGNORED else {"error": reason}
     meta = _meta(received, received.dedupe_key, True, event=event, outcome=outcome,
                  status=status, reason=reason, repository=repository, ref=ref)
     fresh, stored = intake_stream.append(runtime.redis, meta, received.body,
@@ -80,13 +81,13 @@ def _reject(runtime: Runtime, received: Received, status: int, reason: str,
     """Count a delivery nobody signed, keeping its detail only within the day's allowance
     (anyone can send these: they must not fill the database)."""
     answer = {"error": reason}
-    metrics.deliveries.labels(received.provider, "rejected").inc()
+    metrics.deliveries.labels(received.provider, DeliveryOutcome.REJECTED).inc()
     try:
         if rejections.count(runtime.redis, received.provider, status):
             detail = Received(received.provider, (received.delivery_id or "")[:200] or None,
                               rejections.detail_headers(received.headers))
-            meta = _meta(detail, None, False, event=None, outcome="rejected", status=status,
-                         reason=reason[:1000],
+            meta = _meta(detail, None, False, event=None, outcome=DeliveryOutcome.REJECTED,
+                         status=status, reason=reason[:1000],
                          repository=(repository or "")[:rejections.REPOSITORY_CAP] or None,
                          ref=None)
             intake_stream.append(runtime.redis, meta, None, None, [], "")
@@ -100,7 +101,7 @@ def accept(runtime: Runtime, received: Received, event: str, plans: list[Plan]) 
     """Admit a delivery with one build per plan: a new build, or the build the same commit and
     settings already have (so one image gets every ref's tag)."""
     first, keys = plans[0].event, [_key(plan) for plan in plans]
-    meta = _meta(received, received.dedupe_key, True, event=event, outcome="accepted",
+    meta = _meta(received, received.dedupe_key, True, event=event, outcome=DeliveryOutcome.ACCEPTED,
                  status=202, reason=None, repository=plans[0].repo.name,
                  ref=first.ref or first.after,
                  plans=[_plan_record(plan, key) for plan, key in zip(plans, keys, strict=True)])
@@ -112,7 +113,7 @@ def accept(runtime: Runtime, received: Received, event: str, plans: list[Plan]) 
         raise
     if not fresh:
         return stored_outcome(summary)
-    metrics.deliveries.labels(received.provider, "accepted").inc()
+    metrics.deliveries.labels(received.provider, DeliveryOutcome.ACCEPTED).inc()
     return Outcome(202, builds_answer(summary))
 
 

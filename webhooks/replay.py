@@ -45,7 +45,7 @@ def replay(runtime: Runtime, delivery_pk: int) -> Outcome:
         delivery = session.get(Delivery, delivery_pk, options=[undefer(Delivery.body)])
         if delivery is None:
             raise CannotReplay(f"no delivery {delivery_pk}: see `lockmaster deliveries list`")
-        if delivery.outcome != "rejected" and delivery.body is None:
+        if delivery.outcome != DeliveryOutcome.REJECTED and delivery.body is None:
             raise CannotReplay(f"delivery {delivery_pk} is older than the retention of "
                                "deliveries (retention.deliveries_days in lockmaster.yml): only "
                                "its tombstone is kept; ask the Git host to redeliver it")
