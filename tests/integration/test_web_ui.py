@@ -208,7 +208,7 @@ def test_an_approver_finds_judges_promotes_and_traces_an_image_on_accessible_pag
     expect(carol.locator("#log")).to_contain_text("staged 127.0.0.1:5000/")
     expect(carol.locator("#retry-form")).to_be_visible()  # approvers may do what developers do
     expect(carol.locator("#cancel-form")).to_be_hidden()  # the build has ended
-    for _ in range(80):  # keyboard only: Tab reaches the Approve button
+    for _ in range(400):  # keyboard only: Tab reaches the Approve button (past every log line)
         carol.keyboard.press("Tab")
         if carol.evaluate("document.activeElement.value") == "approve":
             break
