@@ -145,14 +145,14 @@ def _environment(work: Path, repo: git.Repo, base: str, run_id: str) -> dict[str
 
 
 def _checks_seconds(build_id: str) -> float:
-    from bench.pipeline_overhead import _between
+    from bench.pipeline_overhead import between
 
     build = requests.get(f"http://127.0.0.1:{PORT}/api/v1/builds/{build_id}", timeout=10).json()
     checks = build["stages"]["checks"]
     bad = [c["name"] for c in build["checks"] if c["status"] in ("fail", "error")]
     if bad:
         raise SystemExit(f"the gates did not pass the Debian image: {bad}")
-    return _between(checks["started_at"], checks["finished_at"])
+    return between(checks["started_at"], checks["finished_at"])
 
 
 def _standalone_tools(work: Path, image: str, dockerfile: Path) -> float:

@@ -244,10 +244,10 @@ def one_build(repo: git.Repo, sha: str, secret: str, database: Path) -> dict:
     waited = ENGINE_WAIT in requests.get(f"{url}/log", timeout=10).text
     if build["status"] != "staged":
         raise SystemExit(f"build {build['id']} ended {build['status']}: {build['error']}")
-    stages = {name: _between(times["started_at"], times["finished_at"])
+    stages = {name: between(times["started_at"], times["finished_at"])
               for name, times in build["stages"].items()}
     return {"id": build["id"], "seconds": seconds, "build_seconds": stages["build"],
-            "queue_seconds": _between(build["created_at"], build["started_at"]),
+            "queue_seconds": between(build["created_at"], build["started_at"]),
             "clone_seconds": stages["clone"], "push_seconds": stages["push"],
             "engine_wait": waited}
 
@@ -281,7 +281,7 @@ def wait_for_job_end(redis_url: str, build_id: str) -> None:
         time.sleep(0.01)
 
 
-def _between(start: str, end: str) -> float:
+def between(start: str, end: str) -> float:
     parse = lambda text: datetime.fromisoformat(text.rstrip("Z"))  # noqa: E731
     return (parse(end) - parse(start)).total_seconds()
 

@@ -59,13 +59,13 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, s
         response = requests.post(url, data=body, headers=headers, timeout=10,
                                  allow_redirects=False)
     except requests.RequestException as exc:
-        return None, _masked(f"{type(exc).__name__}: {exc}", url)
+        return None, masked_error(f"{type(exc).__name__}: {exc}", url)
     if 200 <= response.status_code < 300:
         return response.status_code, None
     return response.status_code, f"answered {response.status_code}: {response.text[:200]}"
 
 
-def _masked(error: str, url: str) -> str:
+def masked_error(error: str, url: str) -> str:
     """An error as stored and shown: the URL's credentials and secret path masked, also where
     the library quotes only the path (`Max retries exceeded with url: /services/…`)."""
     for secret in url_secrets(url):

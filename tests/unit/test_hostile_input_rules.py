@@ -63,12 +63,12 @@ def test_submodule_urls_resolve_against_the_clone_url_and_stay_on_its_host():
 
 
 def test_a_notification_error_never_shows_the_hooks_secret_path():
-    from notify.jobs import _masked
+    from notify.jobs import masked_error
 
     url = "https://hooks.slack.com/services/T0/B0/XYZ123456"
     error = ("ConnectionError: HTTPSConnectionPool(host='hooks.slack.com', port=443): Max "
              "retries exceeded with url: /services/T0/B0/XYZ123456 (Caused by ...)")
-    assert "XYZ123456" not in _masked(error, url)
+    assert "XYZ123456" not in masked_error(error, url)
 
 
 def test_the_web_names_its_secret_variables_that_are_not_set(tmp_path):
