@@ -7,7 +7,7 @@ from pathlib import Path
 from promotion.decisions import decide
 from record.audit import AuditEvent
 from record.promotions import Promotion
-from tests.support.promotionkit import PASSWORD
+from tests.support.browserkit import log_in
 from tests.support.stack import post_github, registry_get, work
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,16 +21,6 @@ def _staged(app, source_repo, secret) -> dict:
     build = app.test_client().get(f"/api/v1/builds/{build_id}").get_json()
     assert build["status"] == "staged", build["error"]
     return build
-
-
-def _log_in(browser, base: str, username: str):
-    page = browser.new_context().new_page()
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return page
 
 
 def _promotions(app) -> list[Promotion]:
@@ -50,7 +40,7 @@ def test_log_in_open_a_pending_build_approve_and_see_it_promoted(web, browser, s
                         .read_text() + "COPY extra.txt /app/\n"}, "Ship the extra file")
     build = _staged(app, source_repo, secret)
 
-    page = _log_in(browser, base, "carol")
+    page = log_in(browser, base, "carol", bypass_csp=False)
     page.click(f"#pending a[href='/builds/{build['id']}']")
     assert page.inner_text("#digest") == build["image"]["digest"]
     assert page.input_value("input[name=digest]") == build["image"]["digest"]
@@ -77,7 +67,7 @@ def test_log_in_open_a_pending_build_approve_and_see_it_promoted(web, browser, s
     page.goto(f"{base}/audit")
     assert "looks right" in page.inner_text("#audit")
 
-    admin = _log_in(browser, base, "erin")
+    admin = log_in(browser, base, "erin", bypass_csp=False)
     admin.goto(f"{base}/environments/production/acme/web")
     admin.fill("input[name=comment]", "back to the first")
     admin.click("text=Roll back to this")
@@ -92,7 +82,7 @@ def test_log_in_open_a_pending_build_approve_and_see_it_promoted(web, browser, s
 def test_forged_posts_and_gets_change_nothing(web, browser, source_repo, secret):
     app, base = web
     build = _staged(app, source_repo, secret)
-    page = _log_in(browser, base, "carol")
+    page = log_in(browser, base, "carol", bypass_csp=False)
     url = f"{base}/builds/{build['id']}/decision"
     digest = build["image"]["digest"]
 
@@ -120,7 +110,7 @@ def test_forged_posts_and_gets_change_nothing(web, browser, source_repo, secret)
 def test_two_approvers_clicking_at_once_make_one_promotion(web, browser, source_repo, secret):
     app, base = web
     build = _staged(app, source_repo, secret)
-    pages = [_log_in(browser, base, who) for who in ("carol", "dave")]
+    pages = [log_in(browser, base, who, bypass_csp=False) for who in ("carol", "dave")]
     for page in pages:
         page.goto(f"{base}/builds/{build['id']}")
     for page in pages:

@@ -46,8 +46,10 @@ def served(app) -> Iterator[str]:
 def log_in(browser, base: str, username: str, **context_options):
     """A new browser context logged in as username; its page, on the dashboard.
 
-    The context bypasses the Content-Security-Policy only so that axe-core can be injected."""
-    page = browser.new_context(bypass_csp=True, **context_options).new_page()
+    The context bypasses the Content-Security-Policy (unless told bypass_csp=False) only so
+    that axe-core can be injected."""
+    context_options.setdefault("bypass_csp", True)
+    page = browser.new_context(**context_options).new_page()
     page.goto(f"{base}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
