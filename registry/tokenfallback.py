@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import logging
+
+from redis.exceptions import RedisError
+
 from bootstrap import Runtime
 from record.audit import audit
-from registry import tokenaudit
+from registry import tokenaudit, tokenrequest
 from registry.signer import current
 from registry.tokenrequest import WRONG, Answer, basic, outcome_of, unauthorized
 from registry.tokenservice import ANONYMOUS, decide, identify, requested, sign
+
+log = logging.getLogger(__name__)
+
+
+def answer(runtime: Runtime, server_key: bytes, scopes: list[str], service: str,
+           authorization: str | None, address: str, request_id: str | None = None) -> Answer:
+    """The token request's answer: from Redis as always, or from the database while Redis is
+    away (what both the token endpoint and its HEAD view answer)."""
+    try:
+        return tokenrequest.answer(runtime, server_key, scopes, service, authorization, address)
+    except RedisError:
+        log.warning("Redis is away: registry tokens come from the database, unthrottled",
+                    extra={"request_id": request_id} if request_id else None)
+        return answer_from_database(runtime, scopes, service, authorization)
 
 
 def answer_from_database(runtime: Runtime, scopes: list[str], service: str,

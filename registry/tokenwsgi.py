@@ -15,7 +15,6 @@ from http import HTTPStatus
 from urllib.parse import parse_qsl
 
 from flask import Flask
-from redis.exceptions import RedisError
 
 from config.clientaddress import client_address
 from ops import headers, metrics
@@ -72,11 +71,5 @@ class TokenEndpoint:
         scopes = [value for key, value in query if key == "scope"]
         service = next((value for key, value in query if key == "service"),
                        runtime.settings.registry.service)
-        authorization = environ.get("HTTP_AUTHORIZATION")
-        try:
-            return tokenrequest.answer(runtime, self.app.secret_key.encode(), scopes, service,
-                                       authorization, address)
-        except RedisError:
-            log.warning("Redis is away: registry tokens come from the database, unthrottled",
-                        extra={"request_id": request_id})
-            return tokenfallback.answer_from_database(runtime, scopes, service, authorization)
+        return tokenfallback.answer(runtime, self.app.secret_key.encode(), scopes, service,
+                                    environ.get("HTTP_AUTHORIZATION"), address, request_id)

@@ -4,22 +4,19 @@ the app)."""
 from __future__ import annotations
 
 import hmac
-import logging
 import os
 import time
 from functools import lru_cache
 
 from flask import Blueprint, current_app, jsonify, request
-from redis.exceptions import RedisError
 
 from bootstrap import current_runtime
 from config.clientaddress import client_address, networks
 from notify.publish import publish_alert
 from ops import metrics
-from registry import integrity, tokenfallback, tokenrequest
+from registry import integrity, tokenfallback
 
 bp = Blueprint("registry_access", __name__)
-log = logging.getLogger(__name__)
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -33,12 +30,8 @@ def token():
                              trusted_networks(runtime.settings.trusted_proxies))
     scopes, authorization = request.args.getlist("scope"), request.headers.get("Authorization")
     service = request.args.get("service", runtime.settings.registry.service)
-    try:
-        answer = tokenrequest.answer(runtime, current_app.secret_key.encode(), scopes, service,
-                                     authorization, address)
-    except RedisError:
-        log.warning("Redis is away: registry tokens come from the database, unthrottled")
-        answer = tokenfallback.answer_from_database(runtime, scopes, service, authorization)
+    answer = tokenfallback.answer(runtime, current_app.secret_key.encode(), scopes, service,
+                                  authorization, address)
     metrics.registry_tokens.labels(answer.outcome).inc()
     response = jsonify(answer.body)
     response.headers.update(answer.headers)
