@@ -79,15 +79,17 @@ def timed_signing(seconds: list[float]):
 
 @contextmanager
 def unsigned():
-    """The push stage without its signing step (the baseline)."""
-    saved = pipeline.sign_staged, pipeline.worker_signer_or_fail
+    """The push stage without its signing step (the baseline), and without the upload
+    sessions the build stage opens ahead for the proofs."""
+    saved = pipeline.sign_staged, pipeline.worker_signer_or_fail, pipeline.proof_upload_slots
     pipeline.sign_staged = lambda *args, **kwargs: {"signature": "-", "attestation": "-"}
     unused = ImageSigner(ec.generate_private_key(ec.SECP256R1()))  # never signs anything
     pipeline.worker_signer_or_fail = lambda runtime: unused
+    pipeline.proof_upload_slots = lambda *args: None
     try:
         yield
     finally:
-        pipeline.sign_staged, pipeline.worker_signer_or_fail = saved
+        pipeline.sign_staged, pipeline.worker_signer_or_fail, pipeline.proof_upload_slots = saved
 
 
 def commit_to_staged(runtime: Runtime, source: SourceRepo, n: int) -> float:

@@ -12,7 +12,7 @@ from bootstrap import Runtime
 from builder.errors import BuildFailure
 from config import RepositoryConfig
 from distribution.client import RegistryClient, RegistryError
-from provenance.attach import Predicate, attach
+from provenance.attach import Predicate, UploadSlots, attach
 from provenance.formats import CYCLONEDX, SLSA_PROVENANCE_V1, sha256_digest
 from provenance.keys import ImageSigner, SigningKeyError
 from provenance.keystore import worker_signer
@@ -29,9 +29,11 @@ def sign_image(runtime: Runtime, build: Build, repo: RepositoryConfig | None, na
                reference: str, digest: str, client: RegistryClient, signer: ImageSigner,
                base_images: list[tuple[str, str]], log_digest: str | None,
                backfilled: bool = False,
-               gate_record: tuple[bytes | None, list[dict]] | None = None) -> dict:
+               gate_record: tuple[bytes | None, list[dict]] | None = None,
+               slots: UploadSlots | None = None) -> dict:
     """Attach the signature and the attestations of digest; returns the build's proof record.
-    `gate_record` is the gates' record if the caller has read it already."""
+    `gate_record` is the gates' record if the caller has read it already; `slots` upload
+    sessions opened ahead."""
     sbom, gates = gate_record if gate_record is not None else _gate_record(runtime, build.id)
     facts = build_facts(runtime, build, repo, base_images, sbom, log_digest, backfilled)
     predicates = [Predicate(SLSA_PROVENANCE_V1, provenance(facts))]
@@ -39,7 +41,7 @@ def sign_image(runtime: Runtime, build: Build, repo: RepositoryConfig | None, na
         predicates.append(Predicate(CYCLONEDX, json.loads(sbom)))
     predicates.append(Predicate(GATES_PREDICATE, {"buildId": build.id, "checks": gates}))
     attached = attach(client, name, reference, digest, signer, predicates,
-                      {"creator": "Lockmaster", "build": build.id})
+                      {"creator": "Lockmaster", "build": build.id}, slots)
     return {**attached.record(), "key_id": signer.key_id, "log": log_digest,
             "sbom": sha256_digest(sbom) if sbom is not None else None,
             "backfilled": backfilled, "signed_at": utcnow().isoformat() + "Z"}
@@ -120,14 +122,24 @@ def signing_inputs(runtime: Runtime, build_id: str) -> tuple[Build, tuple]:
 
 def sign_staged(runtime: Runtime, build: Build, repo: RepositoryConfig, pushed,
                 client: RegistryClient, signer: ImageSigner, log_digest: str,
-                bases: list[tuple[str, str]], inputs: tuple[Build, tuple] | None = None) -> dict:
+                bases: list[tuple[str, str]], inputs: tuple[Build, tuple] | None = None,
+                slots: UploadSlots | None = None) -> dict:
     """Sign and attest a just-pushed staging image; BuildFailure if the registry refuses.
-    `inputs` is signing_inputs() if the caller has read them already (beside the push)."""
+    `inputs` is signing_inputs() if the caller has read them already (beside the push);
+    `slots` are proof_upload_slots() opened while the image built."""
     name = pushed.repository.removeprefix(runtime.settings.registry.url + "/")
     build, gate_record = inputs or signing_inputs(runtime, build.id)
     try:
         return sign_image(runtime, build, repo, name, pushed.repository, pushed.digest, client,
-                          signer, bases, log_digest, gate_record=gate_record)
+                          signer, bases, log_digest, gate_record=gate_record, slots=slots)
     except RegistryError as exc:
         raise BuildFailure("push", f"the registry refused the image's signature or "
                                    f"attestations: {exc}; retry the build") from exc
+
+
+def proof_upload_slots(client: RegistryClient, name: str,
+                       repo: RepositoryConfig) -> UploadSlots:
+    """Upload sessions for a build's proofs, opened now (while it builds), one per blob: the
+    `.sig`'s config and payload, the `.att`'s config and its envelopes (provenance, the SBOM
+    when the sbom gate runs, the gates)."""
+    return UploadSlots(client, name, 5 + ("sbom" in repo.checks.enabled))

@@ -14,7 +14,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bootstrap import Runtime
-from builder.attest import base_images, sign_staged, signing_inputs, worker_signer_or_fail
+from builder.attest import (
+    base_images,
+    proof_upload_slots,
+    sign_staged,
+    signing_inputs,
+    worker_signer_or_fail,
+)
 from builder.bkrun import buildkit_build
 from builder.buildkeys import forget_build
 from builder.buildlog import BuildLog
@@ -34,6 +40,7 @@ from config import RepositoryConfig
 from distribution.parallel import pool
 from notify.publish import publish
 from ops import metrics
+from provenance.attach import UploadSlots
 from provenance.formats import sha256_digest
 from record.models import ROW_ONLY, Build, utcnow
 from record.triggers import current_refs
@@ -56,6 +63,7 @@ class BuildRun:
         self.engine_build: EngineBuild | None = None
         self.dockerfile_text = ""
         self.prep: EnginePrep | None = None
+        self.upload_slots: UploadSlots | None = None  # the proofs' blob uploads, opened ahead
 
     def run(self) -> str:
         """Run the build unless it already ended or another worker has it; returns its status."""
@@ -110,6 +118,8 @@ class BuildRun:
             self.engine_build.remove_containers()
         if self.prep is not None:
             self.prep.close()
+        if self.upload_slots is not None:
+            self.upload_slots.close()
         shutil.rmtree(workspace, ignore_errors=True)
 
     def _repository(self, build: Build) -> RepositoryConfig:
@@ -145,6 +155,11 @@ class BuildRun:
         self.stage = "build"
         args = build_args(build, repo)
         self._advance(BuildStatus.BUILDING, build_args=args)
+        settings = self.runtime.settings.registry
+        repository = settings.repository("staging", repo.image)
+        registry = registry_client(self.runtime, "builder")
+        self.upload_slots = proof_upload_slots(
+            registry, repository.removeprefix(settings.url + "/"), repo)
         client = self.prep.ready().client
         image_id = self._build(client, build, repo, workspace, args)
         self.stage = "checks"
@@ -162,9 +177,6 @@ class BuildRun:
         with self._advancing(BuildStatus.PUSHING) as (session, pushing):
             # Tags for every ref this build answers whose newest build it is (read just now).
             tags = image_tags(pushing, current_refs(session, pushing))
-        settings = self.runtime.settings.registry
-        repository = settings.repository("staging", repo.image)
-        registry = registry_client(self.runtime, "builder")
         pushed = push_image(client, image_id, repository, tags, self.log,
                             auth_config=push_auth(self.runtime))
         served = verify_pushed(settings, pushed, registry)
@@ -173,7 +185,8 @@ class BuildRun:
         sizing = pool().submit(_image_size, client, image_id)
         try:
             proof = sign_staged(self.runtime, build, repo, pushed, registry, signer,
-                                log_digest, bases.result(), inputs=inputs.result())
+                                log_digest, bases.result(), inputs=inputs.result(),
+                                slots=self.upload_slots)
         finally:
             wait([tagging, sizing])
         tagged = tagging.result()

@@ -152,6 +152,10 @@ class RegistryClient:
         """Open an upload session; returns its URL."""
         return self._location(self.request("POST", f"/v2/{name}/blobs/uploads/", (202,)))
 
+    def cancel_upload(self, upload_url: str) -> None:
+        """Give up an upload session (the registry forgets what it held)."""
+        self.request("DELETE", upload_url, (204, 404), attempts=1)
+
     def upload_blob(self, upload_url: str, digest: str, chunks: Iterator[bytes]) -> None:
         """Finish an upload session with the whole blob streamed in one PUT (not retried: a
         stream cannot be replayed; the caller starts a new session instead)."""
