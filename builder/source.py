@@ -60,11 +60,7 @@ def checkout(url: str, sha: str, workspace: Path, log: BuildLog, *, mirror_dir: 
 def _check_out(url: str, sha: str, mirror: Path, workspace: Path, log: BuildLog,
                env: dict[str, str]) -> None:
     shutil.rmtree(workspace, ignore_errors=True)  # left behind by a worker that was lost
-    workspace.mkdir(parents=True)
-    run_git(workspace, "init", "-q", env=env)
-    # Share the mirror's objects instead of copying them (like `git clone --shared`).
-    (workspace / ".git" / "objects" / "info" / "alternates").write_text(
-        str(mirror / "objects") + "\n")
+    empty_repository(workspace / ".git", shared_objects=mirror / "objects")
     if (mirror / "shallow").exists():
         (workspace / ".git" / "shallow").write_bytes((mirror / "shallow").read_bytes())
     try:
@@ -74,6 +70,19 @@ def _check_out(url: str, sha: str, mirror: Path, workspace: Path, log: BuildLog,
                                     f"{without_credentials(url)}") from exc
     subject = run_git(workspace, "show", "-s", "--format=%s", sha, env=env).strip()
     log.write(f"checked out {sha} ({subject})")
+
+
+def empty_repository(git_dir: Path, shared_objects: Path) -> None:
+    """A new repository at git_dir whose objects are shared_objects' (like `git clone
+    --shared`), written directly: `git init` also copies hook templates and probes the file
+    system, a few milliseconds of every build for settings that are git's defaults on the
+    Linux file systems a worker uses."""
+    for folder in ("objects/info", "objects/pack", "refs/heads", "refs/tags"):
+        (git_dir / folder).mkdir(parents=True)
+    (git_dir / "HEAD").write_text("ref: refs/heads/main\n")
+    (git_dir / "config").write_text("[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n"
+                                    "\tbare = false\n\tlogallrefupdates = true\n")
+    (git_dir / "objects" / "info" / "alternates").write_text(f"{shared_objects}\n")
 
 
 @contextmanager
