@@ -72,17 +72,21 @@ def _check_out(url: str, sha: str, mirror: Path, workspace: Path, log: BuildLog,
     log.write(f"checked out {sha} ({subject})")
 
 
-def empty_repository(git_dir: Path, shared_objects: Path) -> None:
-    """A new repository at git_dir whose objects are shared_objects' (like `git clone
-    --shared`), written directly: `git init` also copies hook templates and probes the file
-    system, a few milliseconds of every build for settings that are git's defaults on the
-    Linux file systems a worker uses."""
+def empty_repository(git_dir: Path, shared_objects: Path | None = None,
+                     bare: bool = False) -> None:
+    """A new repository at git_dir (a bare one, or the .git of a work tree whose objects are
+    shared_objects', like `git clone --shared`), written directly: `git init` also copies
+    hook templates and probes the file system, several milliseconds of every build for
+    settings that are git's defaults on the Linux file systems a worker uses. HEAD is
+    written last: a folder without it is not a repository yet."""
     for folder in ("objects/info", "objects/pack", "refs/heads", "refs/tags"):
-        (git_dir / folder).mkdir(parents=True)
+        (git_dir / folder).mkdir(parents=True, exist_ok=True)
+    (git_dir / "config").write_text(
+        "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n"
+        f"\tbare = {str(bare).lower()}\n" + ("" if bare else "\tlogallrefupdates = true\n"))
+    if shared_objects is not None:
+        (git_dir / "objects" / "info" / "alternates").write_text(f"{shared_objects}\n")
     (git_dir / "HEAD").write_text("ref: refs/heads/main\n")
-    (git_dir / "config").write_text("[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n"
-                                    "\tbare = false\n\tlogallrefupdates = true\n")
-    (git_dir / "objects" / "info" / "alternates").write_text(f"{shared_objects}\n")
 
 
 @contextmanager
@@ -100,9 +104,8 @@ def disk_space_checked(folder: Path) -> Iterator[None]:
 
 
 def _fetch(mirror: Path, url: str, sha: str, env: dict[str, str], log: BuildLog) -> None:
-    mirror.mkdir(parents=True, exist_ok=True)
     if not (mirror / "HEAD").exists():
-        run_git(mirror, "init", "-q", "--bare", env=env)
+        empty_repository(mirror, bare=True)
     (mirror / LAST_USED).touch()
     if _has_commit(mirror, sha, env):
         log.write(f"commit {sha[:12]} is already in the mirror cache")
