@@ -25,7 +25,7 @@ from webhooks.supersede import supersede_older
 
 BATCH = 200
 CLAIM_IDLE_MS = 30_000
-QUIET_MS = 5  # no delivery this long after one: it came alone, record it
+QUIET_MS = 2  # no delivery this long after one: it came alone, record it
 GATHER_PAUSE_MS = 25  # during a burst, look for more this often; none came: record them
 MAX_GATHER_SECONDS = 1.0
 MAX_GATHERED = 2_000
