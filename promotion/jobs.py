@@ -15,6 +15,7 @@ from notify.publish import publish
 from ops import metrics
 from promotion.policy import Refused, check_tag_move, render_tags
 from promotion.proofs import ProofRefused, carry_proofs, overridden, verify_source
+from provenance.attach import UploadSlots
 from provenance.verify import Verified
 from record import environments
 from record.audit import audit
@@ -78,6 +79,9 @@ class PromotionRun:
         source = registry.path(promotion.from_environment, promotion.image)
         target = registry.path(promotion.to_environment, promotion.image)
         tags = tags_for(rules, build)
+        # The two new blobs of the target's `.sig` get their sessions while the proofs are
+        # checked (a refused or overridden promotion cancels them).
+        slots = None if overridden(build) else UploadSlots(self.proof_registry, target, 2)
         try:
             # The proofs are checked while the tags are read.
             verifying = pool().submit(self._verify, build, promotion, source)
@@ -90,7 +94,7 @@ class PromotionRun:
                 raise
             verified = verifying.result()
             manifest, checked = self._copy_with_proofs(build, promotion, source, target,
-                                                       verified)
+                                                       verified, slots)
             for tag in tags:
                 stored = self.registry.put_manifest(target, tag, manifest)
                 if stored != promotion.digest:
@@ -108,6 +112,9 @@ class PromotionRun:
             return self._finish(PromotionStatus.FAILED,
                                 reason=f"the registry refused the copy: {exc}",
                                 replaced_digest=replaced)
+        finally:
+            if slots is not None:
+                slots.close()
         return self._finish(PromotionStatus.PROMOTED, tags=tags, replaced_digest=replaced,
                             proof=checked)
 
@@ -119,7 +126,8 @@ class PromotionRun:
         return verify_source(self.runtime, self.proof_registry, build, promotion, source)
 
     def _copy_with_proofs(self, build: Build, promotion: Promotion, source: str, target: str,
-                          verified: Verified | dict) -> tuple[Manifest, dict]:
+                          verified: Verified | dict,
+                          slots: UploadSlots | None = None) -> tuple[Manifest, dict]:
         """Copy the image and carry its verified proofs side by side, neither waiting for the
         other's round trips; returns the manifest and the promotion's proof record."""
         if isinstance(verified, dict):  # overridden: nothing to carry
@@ -129,7 +137,7 @@ class PromotionRun:
                                 promotion.digest)
         try:
             checked = carry_proofs(self.runtime, self.proof_registry, build, promotion, source,
-                                   target, verified)
+                                   target, verified, slots)
         finally:
             manifest = copying.result()
         return manifest, checked

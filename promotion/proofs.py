@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bootstrap import Runtime
 from distribution.client import RegistryClient
+from provenance.attach import UploadSlots
 from provenance.carry import carry
 from provenance.keys import SigningKeyError
 from provenance.keystore import trusted_keys, worker_signer
@@ -48,9 +49,10 @@ def verify_source(runtime: Runtime, client: RegistryClient, build: Build,
 
 
 def carry_proofs(runtime: Runtime, client: RegistryClient, build: Build, promotion: Promotion,
-                 source: str, target: str, verified: Verified) -> dict:
-    """Put the proofs next to the promoted image (signed for the target's reference); returns
-    the promotion's proof record."""
+                 source: str, target: str, verified: Verified,
+                 slots: UploadSlots | None = None) -> dict:
+    """Put the proofs next to the promoted image (signed for the target's reference, its new
+    blobs through `slots` opened ahead); returns the promotion's proof record."""
     try:
         signer = worker_signer(runtime.settings, runtime.db)
     except SigningKeyError as exc:
@@ -58,6 +60,6 @@ def carry_proofs(runtime: Runtime, client: RegistryClient, build: Build, promoti
     carried = carry(client, source, target, f"{runtime.settings.registry.url}/{target}",
                     promotion.digest, signer,
                     {"creator": "Lockmaster", "build": build.id, "promotion": promotion.id},
-                    known=verified)
+                    known=verified, slots=slots)
     return {"verified": verified.lines, "source_signature": verified.signature,
             "source_attestation": verified.attestation, **carried}

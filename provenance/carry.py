@@ -9,23 +9,26 @@ from distribution.client import Manifest, RegistryClient
 from distribution.copy import copy_blob
 from distribution.parallel import pool, wait_all
 from provenance import formats
-from provenance.attach import push_manifest, signature_layer
+from provenance.attach import UploadSlots, push_manifest, signature_layer
 from provenance.formats import Layer
 from provenance.keys import ImageSigner
 from provenance.verify import Verified
 
 
 def carry(client: RegistryClient, source: str, target: str, reference: str, digest: str,
-          signer: ImageSigner, optional: dict, known: Verified | None = None) -> dict:
+          signer: ImageSigner, optional: dict, known: Verified | None = None,
+          slots: UploadSlots | None = None) -> dict:
     """Put the proofs of digest in target (nothing that is there already is added again);
-    `known` is what verifying the source read, so it is not read twice. Returns the target's
-    signature and attestation digests and the proof tags."""
+    `known` is what verifying the source read, so it is not read twice; `slots` are upload
+    sessions in target opened ahead. Returns the target's signature and attestation digests
+    and the proof tags."""
     known = known or Verified()
     att_tag, sig_tag = formats.attestation_tag(digest), formats.signature_tag(digest)
     attestation = _manifest(client, source, att_tag, known)
     copied = pool().submit(_copy, client, source, target, att_tag, attestation) \
         if source != target else None
-    signature = _signature(client, source, target, reference, digest, signer, optional, known)
+    signature = _signature(client, source, target, reference, digest, signer, optional, known,
+                           slots)
     if copied:
         copied.result()
     return {"signature": signature, "attestation": attestation.digest,
@@ -33,7 +36,8 @@ def carry(client: RegistryClient, source: str, target: str, reference: str, dige
 
 
 def _signature(client: RegistryClient, source: str, target: str, reference: str, digest: str,
-               signer: ImageSigner, optional: dict, known: Verified) -> str:
+               signer: ImageSigner, optional: dict, known: Verified,
+               slots: UploadSlots | None) -> str:
     """The target's `.sig`: the source's layers unchanged, plus one for reference if none of
     them binds it yet."""
     tag = formats.signature_tag(digest)
@@ -51,7 +55,7 @@ def _signature(client: RegistryClient, source: str, target: str, reference: str,
             for layer in layers]
     return push_manifest(client, target, tag,
                          [*kept, signature_layer(signer, reference, digest, optional)],
-                         linked=frozenset(payloads), waiting=linking)
+                         linked=frozenset(payloads), waiting=linking, slots=slots)
 
 
 def _manifest(client: RegistryClient, name: str, tag: str, known: Verified) -> Manifest:
