@@ -36,8 +36,8 @@ from record.migrate import upgrade
 from record.models import Build
 from tests.support.sourcerepo import SourceRepo
 
-ROUNDS = 7  # builds with and without proofs
-PROMOTION_ROUNDS = 9  # a promotion is short: more rounds steady its median
+ROUNDS = 11  # builds with and without proofs (interleaved; medians of this many)
+PROMOTION_ROUNDS = 15  # a promotion is short: more rounds steady its median
 REDIS_DB = int(os.environ.get("LOCKMASTER_TEST_REDIS_DB", "14"))
 
 
