@@ -56,9 +56,10 @@ def envelope_layer(signer: ImageSigner, name: str, digest: str, predicate: Predi
 
 class UploadSlots:
     """Blob upload sessions opened ahead, while the image builds: a proof's blob then takes
-    one request on the way to staging instead of two. A session the proofs did not use is
-    cancelled by close(); one the registry no longer knows (restarted without a fixed
-    `http.secret`) costs a fresh session, never the proof."""
+    one request on the way to staging instead of two. The proofs never wait for them: until
+    they are all open (or if the registry refused them), each blob opens its own. A session
+    the proofs did not use is cancelled by close(); one the registry no longer knows
+    (restarted without a fixed `http.secret`) costs a fresh session, never the proof."""
 
     def __init__(self, client: RegistryClient, name: str, count: int):
         self.client, self.name = client, name
@@ -67,18 +68,19 @@ class UploadSlots:
         self._taken = 0
 
     def _open(self, count: int) -> list[str]:
-        return [self.client.start_upload(self.name) for _ in range(count)]
+        opened: list[str] = []
+        with contextlib.suppress(RegistryError):  # those open so far are used or cancelled
+            for _ in range(count):
+                opened.append(self.client.start_upload(self.name))
+        return opened
 
-    def opened(self) -> list[str]:
-        """The URLs of the sessions opened ahead, once they are (none if the registry
-        refused them)."""
-        try:
-            return self._opening.result()
-        except RegistryError:  # the proofs open their own sessions then
-            return []
+    def opened(self, wait: bool = False) -> list[str]:
+        """The URLs of the sessions opened ahead: none while they are being opened, unless
+        `wait`."""
+        return self._opening.result() if wait or self._opening.done() else []
 
     def take(self) -> str | None:
-        """An open session's URL, or None when none is left."""
+        """An open session's URL, or None when none is (or is yet) left."""
         opened = self.opened()
         with self._lock:
             if self._taken >= len(opened):
@@ -88,18 +90,15 @@ class UploadSlots:
 
     def close(self) -> Future:
         """Cancel the sessions nobody took, in the background (nothing needs to wait)."""
-        def cancel(urls: list[str]) -> None:
-            for url in urls:
+        def cancel_unused() -> None:
+            opened = self.opened(wait=True)
+            with self._lock:
+                left, self._taken = opened[self._taken:], len(opened)
+            for url in left:
                 with contextlib.suppress(RegistryError):
                     self.client.cancel_upload(url)
 
-        def unused() -> None:
-            opened = self.opened()
-            with self._lock:
-                left, self._taken = opened[self._taken:], len(opened)
-            cancel(left)
-
-        return pool().submit(unused)
+        return pool().submit(cancel_unused)
 
 
 def attach(client: RegistryClient, name: str, reference: str, digest: str,

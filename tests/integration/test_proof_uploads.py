@@ -50,7 +50,7 @@ def _blobs_served(name: str, manifests: list[dict]) -> None:
 def test_proofs_use_the_sessions_opened_ahead_and_fall_back_when_too_few():
     name = f"lockmaster-test/slots-{uuid.uuid4().hex[:8]}"
     slots = UploadSlots(RegistryClient(BASE), name, 3)  # the proofs need 4 blobs
-    ahead = slots.opened()
+    ahead = slots.opened(wait=True)
     assert len(ahead) == 3 and all(_open(url) for url in ahead)
 
     _digest, manifests = _proofs(slots, name)
@@ -64,7 +64,7 @@ def test_a_session_the_registry_forgot_costs_a_new_one_not_the_proof():
     name = f"lockmaster-test/slots-{uuid.uuid4().hex[:8]}"
     client = RegistryClient(BASE)
     slots = UploadSlots(client, name, 4)
-    ahead = slots.opened()
+    ahead = slots.opened(wait=True)
     client.cancel_upload(ahead[0])  # as a registry restarted without a fixed http.secret
     client.cancel_upload(ahead[2])
 
@@ -77,9 +77,9 @@ def test_a_session_the_registry_forgot_costs_a_new_one_not_the_proof():
 def test_sessions_left_over_are_cancelled_and_none_is_given_after():
     name = f"lockmaster-test/slots-{uuid.uuid4().hex[:8]}"
     slots = UploadSlots(RegistryClient(BASE), name, 3)
-    used = slots.take()
-    left = [url for url in slots.opened() if url != used]
-    assert all(_open(url) for url in left)
+    ahead = slots.opened(wait=True)
+    used, left = slots.take(), ahead[1:]
+    assert used == ahead[0] and all(_open(url) for url in left)
 
     slots.close().result(timeout=30)
 
