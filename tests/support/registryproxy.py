@@ -63,8 +63,10 @@ def _handler(faults: Faults) -> type[BaseHTTPRequestHandler]:
                 url += "?" + urlencode(query, doseq=True)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
             body = self._drain()
-            upstream = requests.request(self.command, url, data=body, headers=headers,
-                                        timeout=120, allow_redirects=False)
+            with requests.Session() as session:
+                session.trust_env = False  # never through a proxy the test names: this is one
+                upstream = session.request(self.command, url, data=body, headers=headers,
+                                           timeout=120, allow_redirects=False)
             self._reply(upstream.status_code, upstream.headers, upstream.content)
 
         def _drain(self) -> bytes:
