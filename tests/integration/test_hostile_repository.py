@@ -5,6 +5,7 @@ import gzip
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import tarfile
@@ -111,21 +112,29 @@ def test_links_to_the_workers_files_fail_clearly_or_reach_the_image_as_links(
 
 
 def git_daemon(root) -> tuple[subprocess.Popen, int]:
-    """`git daemon` serving every repository under root on a free loopback port."""
+    """`git daemon` serving every repository under root on a free loopback port, in a process
+    group of its own (`git` starts git-daemon as its child: stop_daemon stops both)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     daemon = subprocess.Popen(["git", "daemon", "--reuseaddr", "--export-all",
                                "--listen=127.0.0.1", f"--port={port}", f"--base-path={root}",
-                               str(root)], stderr=subprocess.DEVNULL)
+                               str(root)], stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         with socket.socket() as attempt:
             if attempt.connect_ex(("127.0.0.1", port)) == 0:
                 return daemon, port
         time.sleep(0.05)
-    daemon.kill()
+    stop_daemon(daemon)
     raise AssertionError("git daemon did not start")
+
+
+def stop_daemon(daemon: subprocess.Popen) -> None:
+    """Stop git and the git-daemon it started (killing git alone left git-daemon running)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(daemon.pid, signal.SIGKILL)
+    daemon.wait()
 
 
 @pytest.mark.once
@@ -152,8 +161,7 @@ def test_submodules_on_other_hosts_or_local_paths_are_refused(make_app, source_r
             builds[url] = push(client, source_repo, secret, ref=f"refs/heads/{branch}")
         work(app)
     finally:
-        daemon.kill()
-        daemon.wait()
+        stop_daemon(daemon)
     for url, build_id in builds.items():
         build = build_of(client, build_id)
         assert (build["status"], build["failed_stage"]) == ("failed", "clone"), build
