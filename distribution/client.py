@@ -75,6 +75,13 @@ class RegistryClient:
             self._proxies[host] = requests.utils.get_environ_proxies(host)
         return self._proxies[host]
 
+    def base_status(self) -> int:
+        """What `/v2/` answers to one plain request, without a token or retries: 200, or 401
+        from a registry that wants one (a readiness probe's question)."""
+        url = f"{self.base_url}/v2/"
+        return self.http.get(url, timeout=self.timeout, verify=self.verify,
+                             proxies=self.proxies(url)).status_code
+
     def request(self, method: str, url: str, expect: tuple[int, ...], attempts: int = 0,
                 **kwargs) -> requests.Response:
         """Send a request, retrying transient failures with exponential backoff."""

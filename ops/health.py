@@ -45,10 +45,9 @@ def _redis(runtime) -> None:
 def _registry(runtime) -> None:
     client = RegistryClient(runtime.settings.registry.base_url, timeout=3,
                             ca_file=runtime.settings.registry.ca_file)
-    response = client.http.get(f"{client.base_url}/v2/", timeout=3, verify=client.verify,
-                               proxies=client.proxies(client.base_url))
-    if response.status_code not in (200, 401):
-        raise RegistryError(f"/v2/ answered {response.status_code}")
+    status = client.base_status()
+    if status not in (200, 401):
+        raise RegistryError(f"/v2/ answered {status}")
 
 
 def _docker(runtime) -> None:
