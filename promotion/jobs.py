@@ -112,6 +112,11 @@ class PromotionRun:
             return self._finish(PromotionStatus.FAILED,
                                 reason=f"the registry refused the copy: {exc}",
                                 replaced_digest=replaced)
+        except Exception as exc:  # ended with a reason, not left `promoting` for ever
+            self._finish(PromotionStatus.FAILED, replaced_digest=replaced,
+                         reason=f"internal error in Lockmaster during the promotion: {exc!r}; "
+                                "see the worker log, then promote again")
+            raise
         finally:
             if slots is not None:
                 slots.close()

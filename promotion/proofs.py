@@ -6,6 +6,7 @@ from bootstrap import Runtime
 from distribution.client import RegistryClient
 from provenance.attach import UploadSlots
 from provenance.carry import carry
+from provenance.formats import FormatError
 from provenance.keys import SigningKeyError
 from provenance.keystore import trusted_keys, worker_signer
 from provenance.sources import RegistrySource
@@ -57,9 +58,12 @@ def carry_proofs(runtime: Runtime, client: RegistryClient, build: Build, promoti
         signer = worker_signer(runtime.settings, runtime.db)
     except SigningKeyError as exc:
         raise ProofRefused(str(exc)) from exc
-    carried = carry(client, source, target, f"{runtime.settings.registry.url}/{target}",
-                    promotion.digest, signer,
-                    {"creator": "Lockmaster", "build": build.id, "promotion": promotion.id},
-                    known=verified, slots=slots)
+    try:  # the proofs verified, but their manifests may still lack what carrying reads
+        carried = carry(client, source, target, f"{runtime.settings.registry.url}/{target}",
+                        promotion.digest, signer,
+                        {"creator": "Lockmaster", "build": build.id, "promotion": promotion.id},
+                        known=verified, slots=slots)
+    except (FormatError, KeyError, TypeError, AttributeError) as exc:
+        raise ProofRefused(f"the image's proofs cannot be carried: {exc!r}") from exc
     return {"verified": verified.lines, "source_signature": verified.signature,
             "source_attestation": verified.attestation, **carried}

@@ -54,8 +54,8 @@ class Prefetched:
         self.manifests = dict(zip(tags, wait_all([workers.submit(source.manifest, tag)
                                                   for tag in tags]), strict=True))
         digests = list(dict.fromkeys(
-            layer["digest"] for raw in self.manifests.values() if raw is not None
-            for layer in (json.loads(raw).get("layers") or [])[:MAX_LAYERS]))
+            digest for raw in self.manifests.values() if raw is not None
+            for digest in layer_digests(raw)))
         self.blobs = dict(zip(digests, wait_all([workers.submit(source.blob, digest)
                                                  for digest in digests]), strict=True))
         self.source = source
@@ -67,6 +67,18 @@ class Prefetched:
     def blob(self, digest: str) -> bytes:
         """The blob read (and checked) for digest."""
         return self.blobs[digest] if digest in self.blobs else self.source.blob(digest)
+
+
+def layer_digests(raw: bytes) -> list[str]:
+    """The layer digests a manifest names (the first MAX_LAYERS); none when it is not the
+    JSON object of a manifest: the verifier says what is wrong with it."""
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):
+        return []
+    layers = document.get("layers") if isinstance(document, dict) else None
+    return [layer["digest"] for layer in (layers if isinstance(layers, list) else [])[:MAX_LAYERS]
+            if isinstance(layer, dict) and isinstance(layer.get("digest"), str)]
 
 
 class LayoutSource:

@@ -11,7 +11,13 @@ from distribution.client import RegistryError
 from provenance import formats, slsa
 from provenance.formats import FormatError
 from provenance.keys import verifies
-from provenance.sources import Prefetched, ProofSource
+from provenance.sources import MAX_LAYERS, Prefetched, ProofSource
+
+# What a hostile manifest or envelope may raise while it is read (a list where an object
+# belongs, JSON nested past the parser's depth, a missing field…): a proof that does not
+# verify, never a crash of the promotion that reads it.
+_MALFORMED = (FormatError, RegistryError, ValueError, KeyError, TypeError, AttributeError,
+              IndexError, RecursionError)
 
 
 class ProofError(Exception):
@@ -54,8 +60,9 @@ def verify_image(source: ProofSource, keys: dict[str, ec.EllipticCurvePublicKey]
                                      formats.attestation_tag(expected.digest)])
         _signature(source, keys, expected, done)
         _attestations(source, keys, expected, done)
-    except (FormatError, RegistryError, ValueError, KeyError, TypeError) as exc:
-        raise ProofError(f"{expected.reference}@{expected.digest}: {exc}") from exc
+    except _MALFORMED as exc:
+        raise ProofError(f"{expected.reference}@{expected.digest}: malformed proof "
+                         f"({type(exc).__name__}: {exc})") from exc
     return done
 
 
@@ -64,8 +71,19 @@ def _layers(source: ProofSource, tag: str, what: str, done: Verified) -> tuple[s
     if raw is None:
         raise ProofError(f"no {what} ({tag}) next to the image")
     done.manifests[tag] = raw
-    document = json.loads(raw)
-    return formats.sha256_digest(raw), list(document.get("layers") or [])
+    document = _object(json.loads(raw), f"the {what} manifest")
+    layers = document.get("layers") or []
+    if not isinstance(layers, list) or len(layers) > MAX_LAYERS:
+        raise ProofError(f"the {what} manifest's layers are not a list of at most "
+                         f"{MAX_LAYERS}")
+    return formats.sha256_digest(raw), [_object(layer, f"a {what} layer") for layer in layers]
+
+
+def _object(value, what: str) -> dict:
+    """value if it is a JSON object; ProofError naming `what` if not."""
+    if not isinstance(value, dict):
+        raise ProofError(f"{what} is not a JSON object")
+    return value
 
 
 def _signature(source: ProofSource, keys: dict, expected: Expected, done: Verified) -> None:
@@ -97,7 +115,8 @@ def _attestations(source: ProofSource, keys: dict, expected: Expected, done: Ver
     for layer in layers:
         if layer.get("mediaType") != formats.DSSE_ENVELOPE:
             raise ProofError(f"attestation layer of media type {layer.get('mediaType')!r}")
-        statement = _envelope(json.loads(source.blob(layer["digest"])), keys, expected)
+        statement = _envelope(_object(json.loads(source.blob(layer["digest"])),
+                                      "a DSSE envelope"), keys, expected)
         kind = statement["predicateType"]
         if (layer.get("annotations") or {}).get(formats.PREDICATE_ANNOTATION) != kind:
             raise ProofError(f"the layer's predicateType annotation does not say {kind}")
@@ -117,7 +136,7 @@ def _envelope(envelope: dict, keys: dict, expected: Expected) -> dict:
     if not any(_signed_by(keys, formats.unb64(s.get("sig", "")), signed)
                for s in envelope.get("signatures") or []):
         raise ProofError("a DSSE envelope is not signed by a trusted key")
-    statement = json.loads(payload)
+    statement = _object(json.loads(payload), "an in-toto statement")
     if statement.get("_type") != formats.STATEMENT_V1:
         raise ProofError(f"statement type {statement.get('_type')!r}")
     subjects = statement.get("subject") or []

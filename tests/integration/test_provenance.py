@@ -24,6 +24,7 @@ from provenance.keys import ImageSigner, public_pem
 from provenance.keystore import trusted_keys
 from provenance.sources import RegistrySource
 from provenance.verify import Expected, ProofError, verify_image
+from record.audit import AuditEvent
 from record.models import Build
 from record.promotions import Promotion
 from tests.support.buildhelpers import LOCKMASTER, lockmaster_env, push
@@ -38,7 +39,7 @@ def test_a_staged_image_carries_proofs_that_other_tools_verify_and_promotion_che
     app = make_app([repo_entry(source_repo, promotion={"tags": ["latest"]})])
     add_people(app)
     client = app.test_client()
-    build_id = push(client, source_repo, secret)
+    build_id, commit = push(client, source_repo, secret), source_repo.head
     work(app)
     build = client.get(f"/api/v1/builds/{build_id}").get_json()
     assert build["status"] == "staged", build["error"]
@@ -85,8 +86,9 @@ def test_a_staged_image_carries_proofs_that_other_tools_verify_and_promotion_che
 
     verified = _lockmaster("verify", f"{REGISTRY_ADDR}/{production}@{digest}", app=app)
     assert verified.returncode == 0, verified.stderr
-    assert "provenance: builder" in verified.stdout and "record: commit and SBOM" in \
-        verified.stdout
+    assert "provenance: builder" in verified.stdout
+    assert f"record: commit {commit} is build {build_id}'s; the SBOM equals the " \
+        "recorded one" in verified.stdout
     layout = tmp_path / "layout"
     for tag in (formats.signature_tag(digest), formats.attestation_tag(digest)):
         subprocess.run(["skopeo", "copy", "--quiet", "--preserve-digests", "--src-tls-verify=false",
@@ -199,6 +201,26 @@ def _tampering_is_refused(app, tmp_path, staging, digest, sig, att, source_repo)
                                     item["annotations"]))
     _push_proof(staging, att_tag, layers)
     refused("not signed by a trusted key")
+    REGISTRY.put_manifest(staging, att_tag, att)
+
+    # A re-pushed `.att` whose envelope is JSON but no object: refused with a reason (the
+    # promotion ends, audited), never a crash that leaves it `promoting`.
+    _push_proof(staging, att_tag, [formats.Layer(
+        formats.DSSE_ENVELOPE, b"[]", {formats.PREDICATE_ANNOTATION: formats.SLSA_PROVENANCE_V1})])
+    refused("a DSSE envelope is not a JSON object")
+    decide(runtime, _build_id(app, digest), "carol", "approve", digest, "again")
+    work(app)
+    promotion = _promotions(app)[-1]
+    assert promotion.status == "failed", promotion.status
+    assert "a DSSE envelope is not a JSON object" in promotion.reason
+    assert REGISTRY.manifest_digest(staging.replace("staging", "production"), digest) is None
+    with runtime.db.session() as session:
+        refusals = session.query(AuditEvent).filter_by(action="proof-check").all()
+        assert [e.outcome for e in refusals] == ["refused", "refused"]
+        assert "not a JSON object" in refusals[-1].detail
+    malformed = _lockmaster("verify", f"{reference}@{digest}", app=app)
+    assert malformed.returncode == 1 and "NOT VERIFIED" in malformed.stderr
+    assert "Traceback" not in malformed.stderr
     REGISTRY.put_manifest(staging, att_tag, att)
 
     unknown = tmp_path / "unknown.pub"
