@@ -71,32 +71,47 @@ def _verify(runtime, reference: str, digest: str, key_file: str | None,
             client = registry_client(runtime, "promoter") if host == registry.url else \
                 RegistryClient(f"{'http' if registry.insecure else 'https'}://{host}")
             source = RegistrySource(client, name)
-        done = verify_image(source, trusted, _expected(runtime, reference, digest))
+        build, unread = _build_of(runtime, digest)
+        expected = _expected(runtime, build, reference, digest)
+        done = verify_image(source, trusted, expected)
     except (keys.SigningKeyError, RegistryError) as exc:
         raise ProofError(str(exc)) from exc
-    return done.lines + (["record: no build of this digest here; provenance not compared"]
-                         if not _build_of(runtime, digest) else
-                         ["record: commit and SBOM equal the build's record"])
+    return [*done.lines, _record_line(build, expected, unread)]
 
 
-def _expected(runtime, reference: str, digest: str):
+def _expected(runtime, build, reference: str, digest: str):
     from promotion.proofs import expected_for
     from provenance.verify import Expected
 
-    build = _build_of(runtime, digest)
     if build is None:
         return Expected(reference, digest, runtime.settings.signing.builder_id)
     return expected_for(runtime, build, reference, digest)
 
 
+def _record_line(build, expected, unread: str | None) -> str:
+    """What the proofs were compared with in Lockmaster's records."""
+    if unread:
+        return f"record: the build records cannot be read here ({unread}); provenance not compared"
+    if build is None:
+        return "record: no build of this digest here; provenance not compared"
+    sbom = "the SBOM equals the recorded one" if expected.sbom is not None else \
+        "no SBOM was recorded and none is attested"
+    return f"record: commit {build.commit_sha} is build {build.id}'s; {sbom}"
+
+
 def _build_of(runtime, digest: str):
+    """(the newest build of digest or None, why the records could not be read or None)."""
     from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
 
     from record.models import Build
 
-    with runtime.db.session() as session:
-        return session.scalars(select(Build).where(Build.digest == digest)
-                               .order_by(Build.id.desc())).first()
+    try:
+        with runtime.db.session() as session:
+            return session.scalars(select(Build).where(Build.digest == digest)
+                                   .order_by(Build.id.desc())).first(), None
+    except SQLAlchemyError as exc:  # a deploy host with the key but not the database
+        return None, str(exc.orig or exc).splitlines()[0]
 
 
 @click.command("sign")
