@@ -97,6 +97,14 @@ def test_a_staged_image_carries_proofs_that_other_tools_verify_and_promotion_che
     offline = _lockmaster("verify", f"{REGISTRY_ADDR}/{production}@{digest}", "--key", str(pem),
                           "--layout", str(layout), app=app)
     assert offline.returncode == 0, offline.stderr
+    # A deploy host with the key and the layout but none of Lockmaster's records.
+    elsewhere = subprocess.run(
+        [LOCKMASTER, "verify", f"{REGISTRY_ADDR}/{production}@{digest}", "--key", str(pem),
+         "--layout", str(layout)], capture_output=True, text=True, timeout=120,
+        env={**lockmaster_env(app),
+             "LOCKMASTER_DATABASE_URL": f"sqlite:///{tmp_path / 'no-records.db'}"})
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert "record: the build records cannot be read here" in elsewhere.stdout
 
 
 def _check_signature(tmp_path, staging, sig, digest, pem):
