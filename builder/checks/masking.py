@@ -11,16 +11,38 @@ __all__ = ["PATTERNS", "SecretHit", "find_secrets", "find_values", "mask", "reda
 
 
 
+# A run of base64 shorter than this, taken from the middle of an encoding, matches by chance.
+MIN_ENCODED_CHARS = 12
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def find_values(content: bytes | str, named: dict[str, str]) -> list[SecretHit]:
-    """The build secrets (id → value) whose value is in the content verbatim or base64."""
+    """The build secrets (id → value) whose value is in the content verbatim or base64, the
+    encoding at any offset and wrapped in lines (`echo "$TOKEN" | base64` of a long value)."""
+    if not any(named.values()):
+        return []
     data = content.encode() if isinstance(content, str) else content
+    unwrapped = data.replace(b"\r", b"").replace(b"\n", b"") if b"\n" in data else data
     hits = []
     for secret_id, value in named.items():
-        encoded = base64.b64encode(value.encode()).rstrip(b"=")
-        if value and (value.encode() in data or encoded in data):
+        runs = encodings(value.encode()) if value else []
+        if value and (value.encode() in data or any(run in unwrapped for run in runs)):
             hits.append(SecretHit(f"build secret '{secret_id}'",
-                                  (value, encoded.decode())))
+                                  (value, *(run.decode() for run in runs))))
     return hits
+
+
+def encodings(value: bytes) -> list[bytes]:
+    """The base64 text that value becomes wherever it sits in an encoded stream: for each of
+    the three offsets modulo 3, the characters decided by value's bytes alone (not by its
+    neighbours'), in the standard and the URL-safe alphabet."""
+    runs = []
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + value)
+        run = encoded[-(-8 * offset // 6):8 * (offset + len(value)) // 6]
+        if run and (offset == 0 or len(run) >= MIN_ENCODED_CHARS):
+            runs += [run, run.translate(_URL_SAFE)]
+    return list(dict.fromkeys(runs))
 
 
 def mask(value: str) -> str:

@@ -78,7 +78,7 @@ def test_cache_mounts_are_kept_per_repository(make_app, source_repo, secret, bas
 
 def test_a_build_secret_reaches_its_mount_only(make_app, source_repo, secret, base_image,
                                                monkeypatch, registry_prefix):
-    value = f"pip-{uuid.uuid4().hex}"
+    value = f"pip-{uuid.uuid4().hex}{uuid.uuid4().hex}"  # longer than a line of `base64`
     step = uuid.uuid4().hex
     monkeypatch.setenv("PIP_CONF_CONTENT", value)
     app = make_app([repo_entry(source_repo, secrets=[{"id": "pip-conf",
@@ -99,8 +99,9 @@ def test_a_build_secret_reaches_its_mount_only(make_app, source_repo, secret, ba
     assert value.encode() not in saved
     assert base64.b64encode(value.encode()).rstrip(b"=") not in saved
 
+    # Encoded after other text (another offset modulo 3) and wrapped at 76 columns.
     leak = (f"FROM {base_image}\nRUN --mount=type=secret,id=pip-conf echo {step} && "
-            "base64 /run/secrets/pip-conf > /leaked\n")
+            "{ printf 'tok='; cat /run/secrets/pip-conf; echo; } | base64 > /leaked\n")
     leaked, leak_log = _build(app, source_repo, secret, {"Dockerfile": leak})
     assert leaked["status"] == "rejected", leaked["error"]
     assert "build secret" in leaked["error"]

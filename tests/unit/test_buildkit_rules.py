@@ -83,6 +83,30 @@ def test_a_build_secret_is_found_verbatim_or_base64():
     assert find_values(b"nothing here", named) == []
 
 
+PIP_CONF = ("[global]\nindex-url = https://build:pa55-w0rd-7f3a9c1e@pypi.internal.example"
+            "/simple\n")  # a realistic secret: longer than one line of `base64` output
+
+
+@pytest.mark.parametrize("around", [b"", b"x", b"xy", b"[global]\n", b"token: "],
+                         ids=["alone", "offset-1", "offset-2", "after-text", "after-label"])
+@pytest.mark.parametrize("after", [b"", b"\n", b"trailing text"], ids=["end", "newline", "text"])
+def test_a_build_secret_is_found_base64_at_any_offset_and_wrapped(around, after):
+    named = {"pip-conf": PIP_CONF}
+    encoded = base64.encodebytes(around + PIP_CONF.encode() + after)  # wrapped at 76, as base64
+    assert b"\n" in encoded.rstrip(b"\n")
+    assert find_values(b"\x00layer bytes\n" + encoded, named), (around, after)
+    url_safe = base64.urlsafe_b64encode(around + PIP_CONF.encode() + after)
+    assert find_values(url_safe, named), (around, after)
+
+
+def test_base64_of_other_text_is_not_taken_for_a_build_secret():
+    named = {"pip-conf": PIP_CONF}
+    other = PIP_CONF.replace("pa55-w0rd-7f3a9c1e", "another-password")
+    for offset in range(3):
+        assert find_values(base64.encodebytes(b"x" * offset + other.encode()), named) == []
+    assert find_values(b"", {"none": ""}) == []
+
+
 def test_build_cache_is_pruned_only_over_its_bound():
     assert cache_to_keep(0, 50 << 30) is None
     assert cache_to_keep(10, 9 << 30) is None
