@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from app import cli
-from config import ENVIRONMENT_VARIABLES
+from config import ENVIRONMENT_VARIABLES, SigningSettings
 from registry.signing import key_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,6 +162,16 @@ def test_each_service_gets_only_its_own_secrets(compose):
     shared = {_volume_name(v) for v in services["worker"]["volumes"]}
     assert _volume_name(web_keys[0]) not in shared
     assert all(_mount(v)[0] != keys for v in services["worker"]["volumes"])
+    # The image-signing key: on the workers' volume only (signing.key_path's default folder).
+    data_dir = Path(services["worker"]["environment"]["LOCKMASTER_DATA_DIR"])
+    signing = str(SigningSettings().key_path(data_dir).parent)
+    worker_signing = [v for v in services["worker"]["volumes"]
+                      if _mount(v) == (signing, "volume")]
+    assert worker_signing, "the workers keep the image-signing key on a volume of their own"
+    for name, service in services.items():
+        if name != "worker":
+            assert _volume_name(worker_signing[0]) not in {
+                _volume_name(v) for v in service.get("volumes") or []}, name
 
 
 def _volume_name(volume) -> str:
