@@ -13,6 +13,7 @@ from builder.errors import BuildFailure
 from config.bksettings import BuildSecret
 
 TMPFS = Path("/dev/shm")
+MEMORY_FILE_SYSTEMS = {"tmpfs", "ramfs"}
 
 
 def secret_values(secrets: tuple[BuildSecret, ...],
@@ -37,8 +38,11 @@ def secret_files(values: dict[str, str], root: Path = TMPFS) -> Iterator[dict[st
     if not values:
         yield {}
         return
-    folder = Path(tempfile.mkdtemp(prefix="lockmaster-secrets-",
-                                   dir=root if root.is_dir() else None))
+    if not on_memory_fs(root):
+        raise BuildFailure("build", f"build secrets are written only to a tmpfs, and {root} is "
+                                    "not one on this worker: mount one there (mount -t tmpfs "
+                                    f"tmpfs {root}), or build this repository without secrets")
+    folder = Path(tempfile.mkdtemp(prefix="lockmaster-secrets-", dir=root))
     try:
         paths = {}
         for secret_id, value in values.items():
@@ -50,3 +54,21 @@ def secret_files(values: dict[str, str], root: Path = TMPFS) -> Iterator[dict[st
         yield paths
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def on_memory_fs(folder: Path, mounts: Path = Path("/proc/self/mounts")) -> bool:
+    """Whether folder is a directory on a file system held in memory (its mount point is the
+    longest one above it)."""
+    if not folder.is_dir():
+        return False
+    target = os.path.realpath(folder)
+    best, kind = "", ""
+    for line in mounts.read_text().splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, kind = point, fields[2]
+    return kind in MEMORY_FILE_SYSTEMS

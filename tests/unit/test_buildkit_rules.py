@@ -153,6 +153,14 @@ def test_secret_files_are_private_on_a_tmpfs_and_gone_after(tmp_path):
         assert path.read_text() == "v4lue" and path.stat().st_mode & 0o777 == 0o600
         assert path.parent.parent == TMPFS and path.parent.stat().st_mode & 0o777 == 0o700
     assert not path.parent.exists()
+    # A worker whose /dev/shm is no tmpfs: the build fails, nothing is written to disk.
+    with pytest.raises(BuildFailure, match=f"{tmp_path} is not one on this worker"), \
+            secret_files(values, root=tmp_path):
+        pass
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(BuildFailure, match="is not one"), \
+            secret_files(values, root=tmp_path / "missing"):
+        pass
 
 
 def test_a_mirrored_frontend_is_passed_as_buildkit_syntax_and_named_when_it_fails():
