@@ -87,6 +87,9 @@ def test_a_failing_dockerfile_step_fails_the_build_and_the_log_shows_it(app, cli
     assert build["failed_stage"] == "build"
     assert "RUN echo about-to-fail && exit 3" in build["error"]
     assert "returned a non-zero code: 3" in build["error"]
+    # The step is named as the build's progress numbers it (BuildKit's `[stage n/m] RUN …`).
+    assert re.search(r"docker build failed at \[\d+/\d+\] RUN echo about-to-fail",
+                     build["error"]), build["error"]
     log = client.get(f"/api/v1/builds/{build['id']}/log").text
     assert "about-to-fail" in log and "FAILED at build" in log
     assert registry_get("_catalog").status_code == 200
