@@ -15,6 +15,9 @@ from distribution.client import RegistryClient
 from provenance import formats
 from provenance.attach import Predicate, UploadSlots, attach
 from provenance.keys import ImageSigner
+from tests.support.buildhelpers import push
+from tests.support.registryproxy import Faults, RegistryProxy
+from tests.support.stack import repo_entry, work
 
 BASE = f"http://{REGISTRY_ADDR}"
 
@@ -96,3 +99,37 @@ def test_a_registry_that_refuses_sessions_leaves_the_proofs_their_own_way():
     name = f"lockmaster-test/slots-{uuid.uuid4().hex[:8]}"
     _digest, manifests = _proofs(slots, name)
     _blobs_served(name, manifests)
+
+
+def test_a_build_whose_proofs_the_registry_refuses_is_not_staged(make_app, source_repo, secret,
+                                                                  registry_prefix):
+    """Signing is part of the push stage: no `staged` without the `.sig` and `.att`; a retry
+    once the registry takes them stages the same image, signed."""
+    with RegistryProxy(Faults(proof_put_errors=100)) as proxy:
+        app = make_app([repo_entry(source_repo)],
+                       registry={"url": proxy.address, "insecure": True,
+                                 "staging": f"{registry_prefix}/staging",
+                                 "production": f"{registry_prefix}/production"})
+        client = app.test_client()
+        build_id = push(client, source_repo, secret)
+        work(app)
+        refused = client.get(f"/api/v1/builds/{build_id}").get_json()
+        assert refused["status"] == "failed" and refused["failed_stage"] == "push"
+        assert "the registry refused the image's signature or attestations" in \
+            refused["error"], refused["error"]
+        assert refused["image"] is None and not (refused.get("proof") or {}).get("signed")
+        assert any(seen.startswith("PUT") and seen.endswith((".sig", ".att"))
+                   for seen in proxy.faults.seen)
+
+        proxy.faults.proof_put_errors = 0
+        retried = client.post(f"/api/v1/builds/{build_id}/retry")
+        assert retried.status_code == 201, retried.text
+        work(app)
+        staged = client.get(f"/api/v1/builds/{retried.get_json()['id']}").get_json()
+    assert staged["status"] == "staged", staged["error"]
+    digest, name = staged["image"]["digest"], f"{registry_prefix}/staging/acme/web"
+    registry = RegistryClient(BASE)
+    assert registry.manifest(name, formats.signature_tag(digest)).digest == \
+        staged["proof"]["signature"]
+    assert registry.manifest(name, formats.attestation_tag(digest)).digest == \
+        staged["proof"]["attestation"]

@@ -19,6 +19,7 @@ class Faults:
     """What the proxy does instead of forwarding faithfully."""
 
     manifest_put_errors: int = 0        # answer 500 to this many manifest PUTs
+    proof_put_errors: int = 0           # … to this many PUTs of a `.sig`/`.att` manifest
     mount_as_upload: bool = False       # turn cross-repository mounts into plain uploads (202)
     seen: list[str] = field(default_factory=list)
 
@@ -54,6 +55,11 @@ def _handler(faults: Faults) -> type[BaseHTTPRequestHandler]:
             if self.command == "PUT" and "/manifests/" in parts.path \
                     and faults.manifest_put_errors > 0:
                 faults.manifest_put_errors -= 1
+                self._drain()
+                return self._reply(500, {}, b'{"errors":[{"code":"UNKNOWN"}]}')
+            if self.command == "PUT" and parts.path.endswith((".sig", ".att")) \
+                    and faults.proof_put_errors > 0:
+                faults.proof_put_errors -= 1
                 self._drain()
                 return self._reply(500, {}, b'{"errors":[{"code":"UNKNOWN"}]}')
             if "mount" in query and faults.mount_as_upload:
