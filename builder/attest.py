@@ -141,5 +141,5 @@ def proof_upload_slots(client: RegistryClient, name: str,
                        repo: RepositoryConfig) -> UploadSlots:
     """Upload sessions for a build's proofs, opened now (while it builds), one per blob: the
     `.sig`'s config and payload, the `.att`'s config and its envelopes (provenance, the SBOM
-    when the sbom gate runs, the gates)."""
-    return UploadSlots(client, name, 5 + ("sbom" in repo.checks.enabled))
+    when the gates make one, the gates)."""
+    return UploadSlots(client, name, 5 + repo.checks.makes_sbom)

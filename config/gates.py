@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 GATES = ("size", "lint", "sbom", "vulnerabilities", "secrets", "policy", "tests")
+SBOM_READERS = frozenset({"sbom", "vulnerabilities"})
 OUTCOMES = ("fail", "warn", "off")
 LINT_LEVELS = ("error", "warning", "info", "style")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -39,6 +40,12 @@ class ChecksPolicy:
     tests: dict = field(default_factory=lambda: {
         "file": ".lockmaster/tests.yml", "timeout_seconds": 60, "memory_mb": 256,
         "cpus": 1.0, "probe_image": PROBE_IMAGE})
+
+    @property
+    def makes_sbom(self) -> bool:
+        """Whether the gates make an SBOM of the image (the vulnerabilities gate reads one
+        too): the build's proofs then attest it."""
+        return bool(self.enabled & SBOM_READERS)
 
 
 _KINDS: dict[str, dict[str, object]] = {

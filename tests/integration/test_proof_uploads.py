@@ -15,7 +15,9 @@ from distribution.client import RegistryClient
 from provenance import formats
 from provenance.attach import Predicate, UploadSlots, attach
 from provenance.keys import ImageSigner
+from provenance.slsa import GATES_PREDICATE
 from tests.support.buildhelpers import push
+from tests.support.promotionkit import PASSWORD, add_people
 from tests.support.registryproxy import Faults, RegistryProxy
 from tests.support.stack import repo_entry, work
 
@@ -133,3 +135,30 @@ def test_a_build_whose_proofs_the_registry_refuses_is_not_staged(make_app, sourc
         staged["proof"]["signature"]
     assert registry.manifest(name, formats.attestation_tag(digest)).digest == \
         staged["proof"]["attestation"]
+
+
+def test_a_build_whose_gates_make_no_sbom_attests_none_and_its_page_says_so(
+        make_app, source_repo, secret, registry_prefix):
+    app = make_app([repo_entry(source_repo, checks={"sbom": {"enabled": False},
+                                                    "vulnerabilities": {"enabled": False}})])
+    add_people(app)
+    client = app.test_client()
+    build_id = push(client, source_repo, secret)
+    work(app)
+    build = client.get(f"/api/v1/builds/{build_id}").get_json()
+    assert build["status"] == "staged", build["error"]
+    assert build["proof"]["signed"] and not build["proof"]["sbom_attested"]
+    name, digest = f"{registry_prefix}/staging/acme/web", build["image"]["digest"]
+    registry = RegistryClient(BASE)
+    attestation = json.loads(registry.manifest(name, formats.attestation_tag(digest)).raw)
+    assert [layer["annotations"][formats.PREDICATE_ANNOTATION]
+            for layer in attestation["layers"]] == [formats.SLSA_PROVENANCE_V1, GATES_PREDICATE]
+    assert "no SBOM attestation" in _build_page(app, build_id)
+
+
+def _build_page(app, build_id: str) -> str:
+    web = app.test_client()
+    token = web.get("/login").text.split('name="csrf_token" type="hidden" value="')[1] \
+        .split('"')[0]
+    web.post("/login", data={"username": "erin", "password": PASSWORD, "csrf_token": token})
+    return web.get(f"/builds/{build_id}").get_data(as_text=True)

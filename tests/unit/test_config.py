@@ -244,3 +244,15 @@ def test_signing_names_the_key_file_and_the_builder_id_or_defaults_them():
     assert given.builder_id == "https://lm.example.com/builder"
     with pytest.raises(ConfigError, match="'builder_id' in signing must be a URI"):
         parse_config(GOOD + "signing:\n  builder_id: lockmaster\n")
+
+
+@pytest.mark.parametrize(("off", "makes"), [
+    ((), True), (("sbom",), True), (("vulnerabilities",), True),
+    (("sbom", "vulnerabilities"), False)])
+def test_the_gates_make_an_sbom_while_the_sbom_or_vulnerabilities_gate_is_on(off, makes):
+    checks = "".join(f"      {gate}: {{enabled: false}}\n" for gate in off)
+    _registry, repos, _limits = parse_config(
+        "repositories:\n  - name: acme/web\n    provider: github\n    secret_env: S\n"
+        "    clone_url: https://git.example/acme/web.git\n    image: acme/web\n"
+        + ("    checks:\n" + checks if checks else ""))
+    assert repos[0].checks.makes_sbom is makes
