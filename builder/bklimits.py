@@ -1,6 +1,7 @@
 """Limits for BuildKit's RUN steps. The engine's BuildKit ignores a build's --memory, --cpus and
 --cgroup-parent and runs every step under its own `<cgroup-parent>/buildkit` cgroup, so the
-worker writes the repository's limits there before the build and takes them off after it.
+worker writes the repository's limits there before the build and takes them off after it. The
+cgroup parent is the engine's own (builder/engineprocess.py reads it from dockerd).
 That cgroup is the engine's, not the build's: an engine-wide lock keeps one limited build at a
 time on it (one engine per worker, as in production, never waits)."""
 
@@ -15,7 +16,6 @@ from pathlib import Path
 from builder.buildlog import BuildLog
 from builder.pidlimit import CGROUP_ROOT
 
-ENGINE_PARENT = "docker"  # dockerd's default --cgroup-parent
 LOCK_FILE = Path("/run/lock/lockmaster-buildkit-limits.lock")
 UNLIMITED = "-1"
 LOCK_POLL_SECONDS = 0.05
@@ -25,22 +25,22 @@ WAIT_CHECK_SECONDS = 0.5
 class StepLimits:
     """Memory, CPU and process limits of one build, written into the engine's BuildKit cgroup."""
 
-    def __init__(self, memory: int | None, cpus: float | None, pids: int,
+    def __init__(self, memory: int | None, cpus: float | None, pids: int, parent: str | None,
                  root: Path = CGROUP_ROOT, lock_file: Path = LOCK_FILE):
-        self.memory, self.cpus, self.pids = memory, cpus, pids
+        self.memory, self.cpus, self.pids, self.parent = memory, cpus, pids, parent
         self.root, self.lock_file = root, lock_file
         self.applied = False
         self._lock = None
 
     def group(self, controller: str) -> Path:
         """The engine's BuildKit cgroup in one controller."""
-        return self.root / controller / ENGINE_PARENT / "buildkit"
+        return self.root / controller / self.parent / "buildkit"
 
     def apply(self, reason: str | None, log: BuildLog,
               wait: Callable[[], None] = lambda: None) -> None:
-        """Unless `reason` says why they cannot be (see pidlimit.unsupported), take the
-        engine's lock (calling `wait` while another build holds it) and write the limits;
-        the build log says which limits hold."""
+        """Unless `reason` says why they cannot be (EnginePrep.limits_unsupported; else
+        `parent` is known), take the engine's lock (calling `wait` while another build holds
+        it) and write the limits; the build log says which limits hold."""
         if reason is not None:
             log.write(f"memory, CPU and process limits not applied: {reason}")
             return
