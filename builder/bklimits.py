@@ -2,8 +2,8 @@
 --cgroup-parent and runs every step under its own `<cgroup-parent>/buildkit` cgroup, so the
 worker writes the repository's limits there before the build and takes them off after it. The
 cgroup parent is the engine's own (builder/engineprocess.py reads it from dockerd).
-That cgroup is the engine's, not the build's: an engine-wide lock keeps one limited build at a
-time on it (one engine per worker, as in production, never waits)."""
+That cgroup is the engine's, not the build's: a lock per cgroup parent keeps one limited build
+at a time on it (one engine per worker, as in production, never waits)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ import fcntl
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 from builder.buildlog import BuildLog
+from builder.engineparent import DEFAULT_PARENT
 from builder.pidlimit import CGROUP_ROOT
 
-LOCK_FILE = Path("/run/lock/lockmaster-buildkit-limits.lock")
+LOCK_DIR = Path("/run/lock")
 UNLIMITED = "-1"
 LOCK_POLL_SECONDS = 0.05
 WAIT_CHECK_SECONDS = 0.5
@@ -26,7 +28,7 @@ class StepLimits:
     """Memory, CPU and process limits of one build, written into the engine's BuildKit cgroup."""
 
     def __init__(self, memory: int | None, cpus: float | None, pids: int, parent: str | None,
-                 root: Path = CGROUP_ROOT, lock_file: Path = LOCK_FILE):
+                 root: Path = CGROUP_ROOT, lock_file: Path | None = None):
         self.memory, self.cpus, self.pids, self.parent = memory, cpus, pids, parent
         self.root, self.lock_file = root, lock_file
         self.applied = False
@@ -66,8 +68,9 @@ class StepLimits:
             self._lock = None
 
     def _take_lock(self, log: BuildLog, wait: Callable[[], None]) -> None:
-        self.lock_file.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = open(self.lock_file, "a")  # noqa: SIM115 (held until release())
+        path = self.lock_file or lock_file(self.parent)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = open(path, "a")  # noqa: SIM115 (held until release())
         said, next_wait = False, 0.0
         while True:
             try:
@@ -108,3 +111,11 @@ class StepLimits:
         memory = f"memory {self.memory // (1024 * 1024)}m" if self.memory else "memory unlimited"
         cpus = f"{self.cpus:g} CPUs" if self.cpus else "CPUs unlimited"
         return [memory, cpus]
+
+
+def lock_file(parent: str) -> Path:
+    """The lock of one engine cgroup parent: engines sharing a parent share its limits, engines
+    with parents of their own do not wait for each other."""
+    if parent == DEFAULT_PARENT:  # the name workers of earlier releases lock
+        return LOCK_DIR / "lockmaster-buildkit-limits.lock"
+    return LOCK_DIR / f"lockmaster-buildkit-limits-{quote(parent, safe='')}.lock"

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from builder.bklimits import StepLimits
+from builder.bklimits import StepLimits, lock_file
 
 
 class Lines:
@@ -42,3 +42,9 @@ def test_an_unknown_parent_is_said_in_the_log_and_nothing_is_written(tmp_path):
     assert log.lines == ["memory, CPU and process limits not applied: no dockerd process is "
                          "visible to the worker"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_each_cgroup_parent_has_a_lock_of_its_own():
+    assert lock_file("docker").name == "lockmaster-buildkit-limits.lock"
+    assert lock_file("lm-test-parent").name == "lockmaster-buildkit-limits-lm-test-parent.lock"
+    assert lock_file("a/b") != lock_file("a-b")
