@@ -1,8 +1,9 @@
 """Limits for BuildKit's RUN steps. The engine's BuildKit ignores a build's --memory, --cpus and
 --cgroup-parent and runs every step under its own `<cgroup-parent>/buildkit` cgroup, so the
-worker writes the repository's limits there before the build and takes them off after it.
-That cgroup is the engine's, not the build's: an engine-wide lock keeps one limited build at a
-time on it (one engine per worker, as in production, never waits)."""
+worker writes the repository's limits there before the build and takes them off after it. The
+cgroup parent is the engine's own (builder/engineprocess.py reads it from dockerd).
+That cgroup is the engine's, not the build's: a lock per cgroup parent keeps one limited build
+at a time on it (one engine per worker, as in production, never waits)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import fcntl
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 from builder.buildlog import BuildLog
+from builder.engineparent import DEFAULT_PARENT
 from builder.pidlimit import CGROUP_ROOT
 
-ENGINE_PARENT = "docker"  # dockerd's default --cgroup-parent
-LOCK_FILE = Path("/run/lock/lockmaster-buildkit-limits.lock")
+LOCK_DIR = Path("/run/lock")
 UNLIMITED = "-1"
 LOCK_POLL_SECONDS = 0.05
 WAIT_CHECK_SECONDS = 0.5
@@ -25,22 +27,22 @@ WAIT_CHECK_SECONDS = 0.5
 class StepLimits:
     """Memory, CPU and process limits of one build, written into the engine's BuildKit cgroup."""
 
-    def __init__(self, memory: int | None, cpus: float | None, pids: int,
-                 root: Path = CGROUP_ROOT, lock_file: Path = LOCK_FILE):
-        self.memory, self.cpus, self.pids = memory, cpus, pids
+    def __init__(self, memory: int | None, cpus: float | None, pids: int, parent: str | None,
+                 root: Path = CGROUP_ROOT, lock_file: Path | None = None):
+        self.memory, self.cpus, self.pids, self.parent = memory, cpus, pids, parent
         self.root, self.lock_file = root, lock_file
         self.applied = False
         self._lock = None
 
     def group(self, controller: str) -> Path:
         """The engine's BuildKit cgroup in one controller."""
-        return self.root / controller / ENGINE_PARENT / "buildkit"
+        return self.root / controller / self.parent / "buildkit"
 
     def apply(self, reason: str | None, log: BuildLog,
               wait: Callable[[], None] = lambda: None) -> None:
-        """Unless `reason` says why they cannot be (see pidlimit.unsupported), take the
-        engine's lock (calling `wait` while another build holds it) and write the limits;
-        the build log says which limits hold."""
+        """Unless `reason` says why they cannot be (EnginePrep.limits_unsupported; else
+        `parent` is known), take the engine's lock (calling `wait` while another build holds
+        it) and write the limits; the build log says which limits hold."""
         if reason is not None:
             log.write(f"memory, CPU and process limits not applied: {reason}")
             return
@@ -66,8 +68,9 @@ class StepLimits:
             self._lock = None
 
     def _take_lock(self, log: BuildLog, wait: Callable[[], None]) -> None:
-        self.lock_file.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = open(self.lock_file, "a")  # noqa: SIM115 (held until release())
+        path = self.lock_file or lock_file(self.parent)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = open(path, "a")  # noqa: SIM115 (held until release())
         said, next_wait = False, 0.0
         while True:
             try:
@@ -108,3 +111,11 @@ class StepLimits:
         memory = f"memory {self.memory // (1024 * 1024)}m" if self.memory else "memory unlimited"
         cpus = f"{self.cpus:g} CPUs" if self.cpus else "CPUs unlimited"
         return [memory, cpus]
+
+
+def lock_file(parent: str) -> Path:
+    """The lock of one engine cgroup parent: engines sharing a parent share its limits, engines
+    with parents of their own do not wait for each other."""
+    if parent == DEFAULT_PARENT:  # the name workers of earlier releases lock
+        return LOCK_DIR / "lockmaster-buildkit-limits.lock"
+    return LOCK_DIR / f"lockmaster-buildkit-limits-{quote(parent, safe='')}.lock"

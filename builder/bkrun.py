@@ -33,7 +33,7 @@ def buildkit_build(client, settings: Settings, repo: RepositoryConfig, request: 
     values = secret_values(repo.secrets)
     for value in values.values():  # masked in the log, the error and the gates' results
         log.add_secret(value)
-    limits = StepLimits(request.memory, request.cpus, repo.pids)
+    limits = StepLimits(request.memory, request.cpus, repo.pids, prep.engine_parent)
     staging = settings.registry.repository("staging", repo.image)
     with secret_files(values) as files:
         options = BuildKitOptions(cache_namespace=cache_namespace(staging, repo.name),

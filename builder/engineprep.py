@@ -9,6 +9,8 @@ import docker
 from bootstrap import Runtime
 from builder.buildlog import BuildLog
 from builder.cache import pull_cache_image
+from builder.engineparent import ParentUnknown
+from builder.engineprocess import engine_cgroup_parent, worker_socket
 from builder.pidlimit import PidsLimit, unsupported
 from builder.recipe import ref_tag
 from config import RepositoryConfig
@@ -28,6 +30,7 @@ class EnginePrep:
         self.cgroup_parent: str | None = None
         self.auth: dict | None = None
         self.limits_unsupported: str | None = None  # why BuildKit's limits cannot be applied
+        self.engine_parent: str | None = None  # else the engine's cgroup parent
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._prepare, daemon=True,
                                          name=f"engine-prep-{build.id}")
@@ -55,6 +58,16 @@ class EnginePrep:
             if self.repo.builder == "legacy":
                 self.cgroup_parent = self.pids.open(self.client, self.log)
             else:  # BuildKit's limits are written just before the build (builder/bklimits.py)
-                self.limits_unsupported = unsupported(self.client)
+                self._find_engine_parent()
         except BaseException as exc:  # raised again by ready(), in the build's own thread
             self._error = exc
+
+    def _find_engine_parent(self) -> None:
+        """The engine's cgroup parent, or why BuildKit's limits cannot be applied: never a
+        guess, a limit written where no step runs would be claimed and not hold."""
+        self.limits_unsupported = unsupported(self.client)
+        if self.limits_unsupported is None:
+            try:
+                self.engine_parent = engine_cgroup_parent(worker_socket())
+            except ParentUnknown as exc:
+                self.limits_unsupported = str(exc)

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,16 +31,17 @@ class Engine:
 
 
 @contextmanager
-def dedicated_engine() -> Iterator[Engine]:
-    """Start `dockerd` with no bridge and nothing shared with the machine's engine; stop it
-    and remove everything it stored on leaving. Fails loudly if it does not start."""
+def dedicated_engine(flags: Sequence[str] = ()) -> Iterator[Engine]:
+    """Start `dockerd` with no bridge and nothing shared with the machine's engine, and with
+    `flags` added (e.g. `--cgroup-parent=lm-test-parent`); stop it and remove everything it
+    stored on leaving. Fails loudly if it does not start."""
     folder = Path(tempfile.mkdtemp(prefix="lm-engine-"))  # short: a socket path has a limit
     url = f"unix://{folder}/docker.sock"
     log = open(folder / "dockerd.log", "wb")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
         [binary("dockerd"), "--bridge=none", "--iptables=false", "--ip-masq=false",
          "--data-root", str(folder / "root"), "--exec-root", str(folder / "exec"),
-         "--pidfile", str(folder / "dockerd.pid"), "-H", url],
+         "--pidfile", str(folder / "dockerd.pid"), "-H", url, *flags],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         start_new_session=True)
     try:

@@ -1,0 +1,119 @@
+"""The dockerd process serving the worker's engine, found in /proc, and its cgroup parent (the
+rules are builder/engineparent.py's). The worker runs on the engine's host already: it writes
+the engine's cgroups."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder.engineparent import (
+    DEFAULT_SOCKET,
+    ParentUnknown,
+    cgroup_parent,
+    config_file,
+    hosts,
+    unix_socket,
+)
+
+PROC = Path("/proc")
+_SOCKET_LINK = re.compile(r"^socket:\[(\d+)\]$")
+
+
+@dataclass(frozen=True)
+class Dockerd:
+    """One running dockerd: its pid, command line and config file's text (None: no file)."""
+
+    pid: int
+    argv: list[str]
+    config_text: str | None
+
+
+def worker_socket(environ: dict[str, str] | os._Environ = os.environ) -> str:
+    """The engine socket the worker talks to: DOCKER_HOST's unix:// path, else the default."""
+    return unix_socket(environ.get("DOCKER_HOST", "")) or DEFAULT_SOCKET
+
+
+def engine_cgroup_parent(socket: str, proc: Path = PROC) -> str:
+    """The cgroup parent of the dockerd serving `socket`; ParentUnknown says why not."""
+    engine = serving(socket, proc)
+    return cgroup_parent(engine.argv, engine.config_text)
+
+
+def serving(socket: str, proc: Path = PROC) -> Dockerd:
+    """The one visible dockerd that listens on `socket`."""
+    running = _dockerds(proc)
+    if not running:
+        raise ParentUnknown(
+            "no dockerd process is visible to the worker (is the engine in another container "
+            "or pid namespace?), so its --cgroup-parent cannot be read: run the worker in the "
+            "engine's host pid namespace (e.g. `pid: host`)")
+    wanted = os.path.realpath(socket)
+    found = [engine for engine in running if wanted in _sockets(engine, proc)]
+    if len(found) != 1:
+        pids = ", ".join(str(engine.pid) for engine in (found or running))
+        which = "several dockerd processes listen" if found else "no visible dockerd listens"
+        raise ParentUnknown(f"{which} on {socket} (dockerd pids {pids}), so the engine's "
+                            "--cgroup-parent cannot be read: point DOCKER_HOST at the "
+                            "engine's unix socket")
+    return found[0]
+
+
+def _dockerds(proc: Path) -> list[Dockerd]:
+    found = []
+    for comm in proc.glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() != "dockerd":
+                continue
+            argv = (comm.parent / "cmdline").read_bytes().decode().split("\0")[:-1]
+        except OSError:  # ended meanwhile
+            continue
+        pid = int(comm.parent.name)
+        found.append(Dockerd(pid, argv, _config_text(proc / str(pid), argv)))
+    return sorted(found, key=lambda engine: engine.pid)
+
+
+def _config_text(process: Path, argv: list[str]) -> str | None:
+    """The config file as that process sees it (its root, its working directory)."""
+    path = config_file(argv)[0]
+    seen = process / "root" / path.lstrip("/") if path.startswith("/") else process / "cwd" / path
+    try:
+        return seen.read_text()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ParentUnknown(f"the engine's config file {path} cannot be read ({exc.strerror}), "
+                            "so its cgroup-parent is unknown: run the worker as root") from exc
+
+
+def _sockets(engine: Dockerd, proc: Path) -> set[str]:
+    """The unix socket paths the engine listens on; with `-H fd://` (systemd's socket
+    activation) those of the listening sockets it holds."""
+    addresses = hosts(engine.argv, engine.config_text)
+    paths = {os.path.realpath(path) for path in map(unix_socket, addresses) if path}
+    if any(address.startswith("fd://") for address in addresses):
+        paths |= {os.path.realpath(path) for path in _held_sockets(engine.pid, proc)}
+    return paths
+
+
+def _held_sockets(pid: int, proc: Path) -> list[str]:
+    listening = {}
+    for line in (proc / "net" / "unix").read_text().splitlines()[1:]:
+        fields = line.split(maxsplit=7)
+        if len(fields) == 8:
+            listening[fields[6]] = fields[7]
+    held = []
+    for descriptor in (proc / str(pid) / "fd").iterdir():
+        with_inode = _SOCKET_LINK.match(_link(descriptor))
+        if with_inode and with_inode.group(1) in listening:
+            held.append(listening[with_inode.group(1)])
+    return held
+
+
+def _link(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ""
