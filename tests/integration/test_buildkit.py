@@ -9,6 +9,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from builder.bklimits import StepLimits
 from builder.gc import disk_usage
 from tests.support.buildhelpers import (
     build_log,
@@ -216,6 +217,10 @@ def test_the_limits_hold_while_the_steps_run_and_come_off_after(make_app, source
         worker.wait(timeout=60)
     finally:
         stop_worker(worker)
+        if worker.returncode != 0:  # killed before taking the limits off: later builds on
+            lifted = StepLimits(None, None, 0, "docker")  # this engine must not inherit them
+            lifted.applied = True
+            lifted.release()
     assert build_of(client, build_id)["status"] == "staged"
     memory, quota, pids = _engine_limits()
     assert (memory > 1 << 60, quota, pids) == (True, "-1", "max")
