@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import subprocess
 
 import pytest
 import requests
@@ -126,6 +127,21 @@ def test_a_build_is_staged_and_promoted_with_auth_on_and_raises_no_alert(
     (record,) = _alert_notifications(guarded)
     assert record.registry_event_id == alert.id and record.build_id is None
     assert record.status == "delivered"
+
+    # The same credential copies the staged (signed) digest by hand under a tag of its own.
+    name, token = guarded.robot("promoter")
+    staged = f"{guarded.ref('staging', 'main').rsplit(':', 1)[0]}@{build['image']['digest']}"
+    copied = subprocess.run(
+        ["skopeo", "copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+         "--src-creds", f"{name}:{token}", "--dest-creds", f"{name}:{token}",
+         f"docker://{staged}", f"docker://{guarded.ref('production', 'hotfix')}"],
+        capture_output=True, text=True, timeout=120)
+    assert copied.returncode == 0, copied.stderr
+    wait_for(lambda: [e for e in _events(guarded) if e.alert and e.tag == "hotfix"], 30,
+             "the alert of the hand-made tag")
+    hotfix = next(e for e in _events(guarded) if e.alert and e.tag == "hotfix")
+    assert hotfix.digest == build["image"]["digest"]
+    assert f"the digest carries Lockmaster's signature (build {build_id})" in hotfix.alert
 
 
 def test_a_notification_delivered_twice_is_recorded_once(guarded, hook):
