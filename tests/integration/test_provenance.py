@@ -3,8 +3,10 @@ tools (openssl, securesystemslib, the in-toto protobuf bindings) verify them, ta
 refused, and promotion carries the proofs to production."""
 
 import base64
+import hashlib
 import json
 import subprocess
+from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -18,7 +20,7 @@ from securesystemslib.signer import SSlibKey
 from devstack.services import REGISTRY_ADDR
 from distribution.client import Manifest, RegistryClient
 from promotion.decisions import decide
-from provenance import formats
+from provenance import formats, slsa
 from provenance.attach import push_blob
 from provenance.keys import ImageSigner, public_pem
 from provenance.keystore import trusted_keys
@@ -35,7 +37,7 @@ REGISTRY = RegistryClient(f"http://{REGISTRY_ADDR}")
 
 
 def test_a_staged_image_carries_proofs_that_other_tools_verify_and_promotion_checks(
-        make_app, source_repo, secret, tmp_path, registry_prefix):
+        make_app, source_repo, secret, tmp_path, registry_prefix, base_image, docker_client):
     app = make_app([repo_entry(source_repo, promotion={"tags": ["latest"]})])
     add_people(app)
     client = app.test_client()
@@ -58,6 +60,8 @@ def test_a_staged_image_carries_proofs_that_other_tools_verify_and_promotion_che
     builder = getattr(app.extensions["lockmaster"].settings.repository_named("acme/web"),
                       "builder", "legacy")  # the repository's `builder` setting, once it exists
     _check_attestations(tmp_path, staging, att, digest, keys[0], pem, source_repo.head, builder)
+    _check_provenance_facts(app, build_id, staging, att, base_image,
+                            docker_client.images.get(base_image).id)
 
     page = _page(app, build_id)
     assert "signed" in page and proof["signature"] in page and "SBOM attested" in page
@@ -160,6 +164,38 @@ def _check_attestations(tmp_path, staging, att, digest, key, pem, commit, builde
         raise AssertionError("an extra field parsed")
     except json_format.ParseError:
         pass
+
+
+def _check_provenance_facts(app, build_id, staging, att, base_image, base_id):
+    """The provenance says what the build's record and its artifacts say."""
+    envelope = json.loads(_blob(staging, json.loads(att.raw)["layers"][0]["digest"]))
+    predicate = json.loads(base64.b64decode(envelope["payload"]))["predicate"]
+    client = app.test_client()
+    build = client.get(f"/api/v1/builds/{build_id}").get_json()
+    definition, run = predicate["buildDefinition"], predicate["runDetails"]
+    assert definition["buildType"] == slsa.BUILD_TYPE
+    assert definition["externalParameters"] == {
+        "repository": "acme/web", "ref": "refs/heads/main", "dockerfile": "Dockerfile",
+        "context": ".", "target": "", "buildArgs": build["build_args"]}
+    assert definition["internalParameters"]["network"] == "none"
+    assert definition["resolvedDependencies"][1] == {
+        "uri": f"docker-image://{base_image}",
+        "digest": {"sha256": base_id.removeprefix("sha256:")}}
+    assert run["builder"]["id"] == app.extensions["lockmaster"].settings.signing.builder_id
+    metadata = run["metadata"]
+    assert metadata["invocationId"] == build_id
+    started, finished = (datetime.fromisoformat(metadata[key].replace("Z", "+00:00"))
+                         for key in ("startedOn", "finishedOn"))
+    assert started <= finished
+    byproducts = {item["name"]: item["digest"]["sha256"] for item in run["byproducts"]}
+    sbom = client.get(f"/api/v1/builds/{build_id}/sbom")
+    assert sbom.status_code == 200 and byproducts["sbom"] == hashlib.sha256(sbom.data).hexdigest()
+    # The log as it stood when the checks ended: a prefix of the build's whole log.
+    log = client.get(f"/api/v1/builds/{build_id}/log").get_data(as_text=True)
+    prefixes = {hashlib.sha256(log[:end + 1].encode()).hexdigest()
+                for end, char in enumerate(log) if char == "\n"}
+    prefixes.add(hashlib.sha256(log.encode()).hexdigest())
+    assert byproducts["log"] in prefixes
 
 
 def _tampering_is_refused(app, tmp_path, staging, digest, sig, att, source_repo):
