@@ -87,6 +87,11 @@ def test_a_staged_image_carries_proofs_that_other_tools_verify_and_promotion_che
     assert promotion.proof["attestation"] == att.digest
     assert sorted(promotion.proof["tags"]) == [formats.attestation_tag(digest),
                                                formats.signature_tag(digest)]
+    lineage = client.get(f"/api/v1/images/{digest}").get_json()  # what an auditor reads
+    assert (lineage["build"]["proof"]["signature"], lineage["build"]["proof"]["attestation"]) \
+        == (sig.digest, att.digest)
+    assert lineage["promotions"][-1]["proof"]["signature"] == prod_sig.digest
+    assert lineage["promotions"][-1]["proof"]["attestation"] == att.digest
 
     verified = _lockmaster("verify", f"{REGISTRY_ADDR}/{production}@{digest}", app=app)
     assert verified.returncode == 0, verified.stderr
