@@ -16,8 +16,7 @@ from provenance.sources import MAX_LAYERS, Prefetched, ProofSource
 # What a hostile manifest or envelope may raise while it is read (a list where an object
 # belongs, JSON nested past the parser's depth, a missing field…): a proof that does not
 # verify, never a crash of the promotion that reads it.
-_MALFORMED = (FormatError, RegistryError, ValueError, KeyError, TypeError, AttributeError,
-              IndexError, RecursionError)
+_MALFORMED = (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError)
 
 
 class ProofError(Exception):
@@ -60,6 +59,8 @@ def verify_image(source: ProofSource, keys: dict[str, ec.EllipticCurvePublicKey]
                                      formats.attestation_tag(expected.digest)])
         _signature(source, keys, expected, done)
         _attestations(source, keys, expected, done)
+    except (FormatError, RegistryError) as exc:
+        raise ProofError(f"{expected.reference}@{expected.digest}: {exc}") from exc
     except _MALFORMED as exc:
         raise ProofError(f"{expected.reference}@{expected.digest}: malformed proof "
                          f"({type(exc).__name__}: {exc})") from exc
