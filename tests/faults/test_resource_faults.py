@@ -10,6 +10,7 @@ import os
 import subprocess
 
 import docker
+import pytest
 
 from devstack.services import registry_answers
 from tests.support.buildhelpers import (
@@ -82,12 +83,14 @@ HOSTILE = {
 }
 
 
+@pytest.mark.parametrize("builder", ["buildkit", "legacy"])
 def test_hostile_dockerfiles_are_contained_and_the_worker_and_host_survive(
-        make_app, source_repo, secret, base_image, tmp_path):
+        make_app, source_repo, secret, base_image, tmp_path, builder):
     """Injects: four Dockerfiles that attack the host (fork bomb, memory hog, sysrq, the
     Docker socket and the host's loopback services), built under memory, CPU and process
     limits with network none."""
-    app = make_app([repo_entry(source_repo, memory="64m", cpus=0.5, pids=64, timeout=60)])
+    app = make_app([repo_entry(source_repo, memory="64m", cpus=0.5, pids=64, timeout=60,
+                               builder=builder)])
     client = app.test_client()
     worker = start_worker(app, tmp_path / "worker.log")
     try:

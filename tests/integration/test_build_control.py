@@ -44,8 +44,11 @@ def _status(client, build_id: str, wanted: str):
     return build if build["status"] == wanted else None
 
 
+@pytest.mark.parametrize("builder", ["buildkit", "legacy"])
 def test_cancel_mid_build_stops_it_on_the_engine_and_nothing_is_pushed(
-        app, client, source_repo, secret, slow_build, tmp_path, registry_prefix):
+        make_app, source_repo, secret, slow_build, tmp_path, registry_prefix, builder):
+    app = make_app([repo_entry(source_repo, builder=builder)])
+    client = app.test_client()
     marker = slow_build(60)
     build_id = push(client, source_repo, secret)
     worker = start_worker(app, tmp_path / "worker.log", "--burst")

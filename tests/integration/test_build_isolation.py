@@ -58,13 +58,14 @@ def test_a_dockerfile_in_a_subfolder_with_its_context_elsewhere(make_app, source
     assert "hello from the site folder" in log
 
 
-def test_dockerignore_is_honoured(make_app, source_repo, secret, base_image):
+@pytest.mark.parametrize("builder", ["buildkit", "legacy"])
+def test_dockerignore_is_honoured(make_app, source_repo, secret, base_image, builder):
     files = {".dockerignore": "# local files\nsecret.env\n*.log\n",
              "secret.env": "KEY=1\n", "debug.log": "noise\n",
              "Dockerfile": f"FROM {base_image}\nCOPY . /ctx/\nRUN ls -a /ctx && "
                            "test ! -e /ctx/secret.env && test ! -e /ctx/debug.log && "
                            "test -e /ctx/app.txt && test ! -e /ctx/.lockmaster.Dockerfile\n"}
-    build, _log = _run(make_app, source_repo, secret, files)
+    build, _log = _run(make_app, source_repo, secret, files, builder=builder)
     assert build["status"] == "staged", build["error"]
 
 

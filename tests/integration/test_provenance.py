@@ -237,6 +237,14 @@ def _tampering_is_refused(app, tmp_path, staging, digest, sig, att, source_repo)
     REGISTRY.put_manifest(staging, sig_tag,
                           REGISTRY.manifest(staging, formats.signature_tag(other.digest)))
     refused(f"the signature is for {other.digest}")
+    decide(runtime, _build_id(app, digest), "carol", "approve", digest, "swapped")
+    work(app)
+    promotion = _promotions(app)[-1]
+    assert promotion.status == "failed" and f"the signature is for {other.digest}" in \
+        promotion.reason
+    assert REGISTRY.manifest_digest(staging.replace("staging", "production"), digest) is None
+    swapped = _lockmaster("verify", f"{reference}@{digest}", app=app)
+    assert swapped.returncode == 1 and f"the signature is for {other.digest}" in swapped.stderr
     REGISTRY.put_manifest(staging, sig_tag, sig)
 
     foreign = ImageSigner(ec.generate_private_key(ec.SECP256R1()))
@@ -250,6 +258,8 @@ def _tampering_is_refused(app, tmp_path, staging, digest, sig, att, source_repo)
                                     item["annotations"]))
     _push_proof(staging, att_tag, layers)
     refused("not signed by a trusted key")
+    resigned = _lockmaster("verify", f"{reference}@{digest}", app=app)
+    assert resigned.returncode == 1 and "not signed by a trusted key" in resigned.stderr
     REGISTRY.put_manifest(staging, att_tag, att)
 
     # A re-pushed `.att` whose envelope is JSON but no object: refused with a reason (the
@@ -265,7 +275,7 @@ def _tampering_is_refused(app, tmp_path, staging, digest, sig, att, source_repo)
     assert REGISTRY.manifest_digest(staging.replace("staging", "production"), digest) is None
     with runtime.db.session() as session:
         refusals = session.query(AuditEvent).filter_by(action="proof-check").all()
-        assert [e.outcome for e in refusals] == ["refused", "refused"]
+        assert [e.outcome for e in refusals] == ["refused"] * 3
         assert "not a JSON object" in refusals[-1].detail
     malformed = _lockmaster("verify", f"{reference}@{digest}", app=app)
     assert malformed.returncode == 1 and "NOT VERIFIED" in malformed.stderr
