@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 import docker
@@ -33,13 +34,17 @@ from tests.support.stack import (
     repo_entry,
 )
 
+PREFIXES: list[str] = []  # every registry prefix this session handed out
+
 
 @pytest.fixture(scope="session")
 def services():
-    """dockerd, the registry and Redis; started for the session if they do not answer."""
+    """dockerd, the registry and Redis; started for the session if they do not answer. The
+    session's local test images are removed at its end."""
     started = ServiceSet(ROOT / "var")
     started.ensure()
     yield started
+    remove_test_images(docker.from_env(timeout=300), PREFIXES)
     started.stop()
 
 
@@ -114,7 +119,26 @@ def secret(monkeypatch):
 @pytest.fixture
 def registry_prefix():
     """A repository prefix of this test's own, so tests never see each other's images."""
-    return f"t{uuid.uuid4().hex[:10]}"
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    PREFIXES.append(prefix)
+    return prefix
+
+
+def remove_test_images(client: docker.DockerClient, prefixes: list[str]) -> int:
+    """Remove the engine's local images of the given test prefixes (the workers tag every
+    staged image locally, and each test is an installation of its own that `gc` never
+    trims); an image that also has another name keeps it. Returns how many tags went."""
+    ours = tuple(f"{REGISTRY_ADDR}/{prefix}/" for prefix in prefixes)
+    removed = 0
+    for image in client.images.list():
+        names = image.tags or [d.split("@")[0] for d in image.attrs.get("RepoDigests") or []]
+        if not names or not all(name.startswith(ours) for name in names):
+            continue
+        for name in image.tags or [image.id]:
+            with contextlib.suppress(docker.errors.APIError):
+                client.images.remove(name, noprune=False)
+                removed += 1
+    return removed
 
 
 @pytest.fixture
