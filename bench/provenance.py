@@ -115,13 +115,20 @@ def signing_overhead(folder: Path, client: docker.DockerClient) -> tuple[float, 
     time of the signing step itself."""
     source = SourceRepo.create(folder / "src", ensure_base_image(client))
     runtime = installation(folder, source)
-    commit_to_staged(runtime, source, -1)  # warm: layer cache, syft, the key
     with_proofs, without, signing = [], [], []
-    for n in range(ROUNDS):
-        with timed_signing(signing):
-            with_proofs.append(commit_to_staged(runtime, source, 2 * n))
-        with unsigned():
-            without.append(commit_to_staged(runtime, source, 2 * n + 1))
+    try:
+        commit_to_staged(runtime, source, -1)  # warm: layer cache, syft, the key
+        for n in range(ROUNDS):
+            with timed_signing(signing):
+                with_proofs.append(commit_to_staged(runtime, source, 2 * n))
+            with unsigned():
+                without.append(commit_to_staged(runtime, source, 2 * n + 1))
+    finally:  # the worker tags each staged image locally: only this run's go
+        staged = f"{runtime.settings.registry.repository('staging', 'bench/provenance')}:"
+        for image in client.images.list():
+            for tag in image.tags:
+                if tag.startswith(staged):
+                    client.images.remove(tag)
     return (statistics.median(with_proofs), statistics.median(without),
             statistics.median(signing))
 
