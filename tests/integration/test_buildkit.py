@@ -1,6 +1,7 @@
 """BuildKit, the default builder, through the real webhook, worker, engine and registry."""
 
 import base64
+import contextlib
 import json
 import re
 import uuid
@@ -12,14 +13,18 @@ import pytest
 
 from builder.bklimits import StepLimits
 from builder.gc import disk_usage
+from config.gates import GATES
+from devstack.baseimage import ensure_base_image
 from tests.support.buildhelpers import (
     build_log,
     build_of,
+    buildkit_limits,
     push,
     start_worker,
     stop_worker,
     wait_for,
 )
+from tests.support.engines import dedicated_engine
 from tests.support.sourcerepo import SourceRepo
 from tests.support.stack import registry_get, repo_entry, work
 
@@ -204,14 +209,6 @@ def test_a_pruned_engine_reuses_the_staged_images_layers(make_app, source_repo, 
     assert registry_get(f"{registry_prefix}/staging/acme/web/tags/list").status_code == 200
 
 
-def _engine_limits() -> tuple[int, str, str]:
-    """The limits in the engine's BuildKit cgroup: memory bytes, CPU quota, pids.max."""
-    root = Path("/sys/fs/cgroup")
-    return (int((root / "memory/docker/buildkit/memory.limit_in_bytes").read_text()),
-            (root / "cpu/docker/buildkit/cpu.cfs_quota_us").read_text().strip(),
-            (root / "pids/docker/buildkit/pids.max").read_text().strip())
-
-
 def test_the_limits_hold_while_the_steps_run_and_come_off_after(make_app, source_repo, secret,
                                                                 base_image, tmp_path):
     marker = f"limited-{uuid.uuid4().hex}"
@@ -222,7 +219,7 @@ def test_the_limits_hold_while_the_steps_run_and_come_off_after(make_app, source
     worker = start_worker(app, tmp_path / "worker.log", "--burst")
     try:
         wait_for(lambda: marker in build_log(client, build_id), 90, "the step to run")
-        assert _engine_limits() == (48 * 1024 * 1024, "50000", "100")
+        assert buildkit_limits() == (48 * 1024 * 1024, "50000", "100")
         worker.wait(timeout=60)
     finally:
         stop_worker(worker)
@@ -231,5 +228,53 @@ def test_the_limits_hold_while_the_steps_run_and_come_off_after(make_app, source
             lifted.applied = True
             lifted.release()
     assert build_of(client, build_id)["status"] == "staged"
-    memory, quota, pids = _engine_limits()
+    memory, quota, pids = buildkit_limits()
     assert (memory > 1 << 60, quota, pids) == (True, "-1", "max")
+
+
+# An engine of the test's own started with `--cgroup-parent`: the worker reads that parent from
+# the engine's dockerd, and the limits land where the steps run.
+PARENT = "lm-test-parent"
+CGROUP = Path("/sys/fs/cgroup")
+MEMORY = 48 * 1024 * 1024
+
+
+def _remove_parent() -> None:
+    """The parent's cgroups the engine and the worker made, in every hierarchy."""
+    for hierarchy in CGROUP.iterdir():
+        for group in (hierarchy / PARENT / "buildkit", hierarchy / PARENT):
+            with contextlib.suppress(OSError):
+                group.rmdir()
+
+
+def test_limits_land_in_the_engines_own_cgroup_parent(make_app, source_repo, secret,
+                                                      monkeypatch, tmp_path):
+    marker = f"limited-{uuid.uuid4().hex}"
+    try:
+        with dedicated_engine([f"--cgroup-parent={PARENT}"]) as engine:
+            monkeypatch.setenv("DOCKER_HOST", engine.url)  # the worker's engine
+            base = ensure_base_image(engine.client)
+            app = make_app([repo_entry(source_repo, memory="48m", cpus=0.5, pids=100,
+                                       checks={gate: {"enabled": False} for gate in GATES})])
+            # The step says which memory cgroup it runs in and the limit that holds for it.
+            source_repo.commit({"Dockerfile": (
+                f"FROM {base}\nRUN echo {marker} && grep memory /proc/self/cgroup && "
+                "grep hierarchical_memory_limit /sys/fs/cgroup/memory/memory.stat && sleep 4\n")})
+            client = app.test_client()
+            build_id = push(client, source_repo, secret)
+            worker = start_worker(app, tmp_path / "worker.log", "--burst")
+            try:
+                wait_for(lambda: marker in build_log(client, build_id), 120, "the step to run")
+                assert buildkit_limits(PARENT) == (MEMORY, "50000", "100")
+                worker.wait(timeout=120)
+            finally:
+                stop_worker(worker)
+            build, log = build_of(client, build_id), build_log(client, build_id)
+            assert build["status"] == "staged", (build["error"], log)
+            assert "not applied" not in log
+            assert re.search(rf":memory:/{PARENT}/buildkit/\w+$", log, re.MULTILINE), log
+            assert f"hierarchical_memory_limit {MEMORY}" in log
+            memory, quota, pids = buildkit_limits(PARENT)
+            assert (memory > 1 << 60, quota, pids) == (True, "-1", "max")
+    finally:
+        _remove_parent()

@@ -143,3 +143,13 @@ def step_processes(marker: str) -> list[str]:
         if marker in text:
             found.append(cmdline.parent.name)
     return found
+
+
+def buildkit_limits(parent: str = "docker") -> tuple[int, str, str]:
+    """The limits in an engine's BuildKit cgroup (under its cgroup parent): memory bytes, CPU
+    quota, pids.max."""
+    group = Path(parent) / "buildkit"
+    root = Path("/sys/fs/cgroup")
+    return (int((root / "memory" / group / "memory.limit_in_bytes").read_text()),
+            (root / "cpu" / group / "cpu.cfs_quota_us").read_text().strip(),
+            (root / "pids" / group / "pids.max").read_text().strip())
