@@ -139,3 +139,13 @@ def _refusal(flag: str, value: str, declared: set[str]) -> str | None:
 def cache_namespace(installation: str, repository: str) -> str:
     """The cache-mount namespace of a repository: its cache mounts are seen by no other."""
     return hashlib.sha256(f"{installation}\0{repository.lower()}".encode()).hexdigest()[:24]
+
+
+def unguarded_secrets_note(secret_ids: list[str], enabled_gates: frozenset[str]) -> str | None:
+    """The build log's warning when a repository's build secrets have no secrets gate behind
+    them (it is what catches a step that copies a value into the image)."""
+    if not secret_ids or "secrets" in enabled_gates:
+        return None
+    return (f"warning: the secrets gate is off for this repository, so an image that holds the "
+            f"value of the build secret(s) {', '.join(secret_ids)} is not rejected; turn "
+            "checks.secrets back on in lockmaster.yml")

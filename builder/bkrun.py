@@ -8,7 +8,13 @@ import os
 from docker.errors import DockerException, ImageNotFound
 
 from builder.bklimits import StepLimits
-from builder.bkrules import cache_namespace, check_run_steps, frontend, syntax_of
+from builder.bkrules import (
+    cache_namespace,
+    check_run_steps,
+    frontend,
+    syntax_of,
+    unguarded_secrets_note,
+)
 from builder.bksecrets import secret_files, secret_values
 from builder.buildkit import DOCKER_CLI, BuildKitBuild, BuildKitOptions
 from builder.buildlog import BuildLog
@@ -33,6 +39,9 @@ def buildkit_build(client, settings: Settings, repo: RepositoryConfig, request: 
     values = secret_values(repo.secrets)
     for value in values.values():  # masked in the log, the error and the gates' results
         log.add_secret(value)
+    unguarded = unguarded_secrets_note(list(values), repo.checks.enabled)
+    if unguarded:
+        log.write(unguarded)
     limits = StepLimits(request.memory, request.cpus, repo.pids, prep.engine_parent)
     staging = settings.registry.repository("staging", repo.image)
     with secret_files(values) as files:

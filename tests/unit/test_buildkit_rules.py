@@ -173,3 +173,12 @@ def test_a_mirrored_frontend_is_passed_as_buildkit_syntax_and_named_when_it_fail
     build.errors.append("failed to solve with frontend dockerfile.v0: failed with "
                         "build-arg:BUILDKIT_SYNTAX = reg:5000/m/df:1: not found")
     assert "buildkit.frontend_image" in build.failure_reason()
+
+
+def test_build_secrets_without_the_secrets_gate_are_named_in_a_warning():
+    from builder.bkrules import unguarded_secrets_note
+
+    assert unguarded_secrets_note(["pip-conf"], frozenset({"secrets", "lint"})) is None
+    assert unguarded_secrets_note([], frozenset()) is None
+    note = unguarded_secrets_note(["pip-conf", "npm"], frozenset({"lint"}))
+    assert note.startswith("warning: the secrets gate is off") and "pip-conf, npm" in note
