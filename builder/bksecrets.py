@@ -32,13 +32,14 @@ def secret_values(secrets: tuple[BuildSecret, ...],
 
 
 @contextmanager
-def secret_files(values: dict[str, str], root: Path = TMPFS) -> Iterator[dict[str, Path]]:
+def secret_files(values: dict[str, str], root: Path = TMPFS,
+                 mounts: Path = Path("/proc/self/mounts")) -> Iterator[dict[str, Path]]:
     """id → path of a 0600 file holding the value, in a 0700 folder on a tmpfs (never on
     disk); the folder is gone when the block ends."""
     if not values:
         yield {}
         return
-    if not on_memory_fs(root):
+    if not on_memory_fs(root, mounts):
         raise BuildFailure("build", f"build secrets are written only to a tmpfs, and {root} is "
                                     "not one on this worker: mount one there (mount -t tmpfs "
                                     f"tmpfs {root}), or build this repository without secrets")

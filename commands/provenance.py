@@ -55,13 +55,13 @@ def verify(command: CommandContext, image: str, key_file: str | None, layout: st
 def _verify(runtime, reference: str, digest: str, key_file: str | None,
             layout: str | None) -> list[str]:
     from distribution.client import RegistryClient, RegistryError
-    from provenance import keys, keystore
+    from provenance import keys
     from provenance.sources import LayoutSource, RegistrySource
     from provenance.verify import ProofError, verify_image
     from registry.access import registry_client
 
     try:
-        trusted = keystore.trusted_keys(runtime.db) if key_file is None else \
+        trusted = _trusted_keys(runtime) if key_file is None else \
             {"--key": keys.load_public(Path(key_file).read_bytes())}
         if layout:
             source = LayoutSource(Path(layout))
@@ -99,6 +99,22 @@ def _record_line(build, expected, unread: str | None) -> str:
     return f"record: commit {build.commit_sha} is build {build.id}'s; {sbom}"
 
 
+def _trusted_keys(runtime) -> dict:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from provenance import keystore
+    from provenance.verify import ProofError
+
+    unread = _missing_records(runtime)
+    if unread is None:
+        try:
+            return keystore.trusted_keys(runtime.db)
+        except SQLAlchemyError as exc:
+            unread = _first_line(exc)
+    raise ProofError(f"the trusted keys are in Lockmaster's records, which cannot be read here "
+                     f"({unread}): give the public key with --key")
+
+
 def _build_of(runtime, digest: str):
     """(the newest build of digest or None, why the records could not be read or None)."""
     from sqlalchemy import select
@@ -106,12 +122,27 @@ def _build_of(runtime, digest: str):
 
     from record.models import Build
 
+    unread = _missing_records(runtime)
+    if unread is not None:
+        return None, unread
     try:
         with runtime.db.session() as session:
             return session.scalars(select(Build).where(Build.digest == digest)
                                    .order_by(Build.id.desc())).first(), None
     except SQLAlchemyError as exc:  # a deploy host with the key but not the database
-        return None, str(exc.orig or exc).splitlines()[0]
+        return None, _first_line(exc)
+
+
+def _missing_records(runtime) -> str | None:
+    """Why there are no records to read here, without making an empty SQLite file for them."""
+    url = runtime.settings.database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return f"no Lockmaster database at {url.removeprefix('sqlite:///')}"
+    return None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(getattr(exc, "orig", None) or exc).splitlines()[0]
 
 
 @click.command("sign")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from concurrent.futures import wait
 
+from rq.timeouts import JobTimeoutException
+
 from bootstrap import Runtime, current_runtime
 from builder.tags import branch_name, ref_to_tag, short_sha, tag_name
 from config.promotion import PromotionRules
@@ -112,6 +114,8 @@ class PromotionRun:
             return self._finish(PromotionStatus.FAILED,
                                 reason=f"the registry refused the copy: {exc}",
                                 replaced_digest=replaced)
+        except JobTimeoutException:  # its copy may still land: left `promoting`, which the
+            raise  # integrity watch counts as Lockmaster's own
         except Exception as exc:  # ended with a reason, not left `promoting` for ever
             self._finish(PromotionStatus.FAILED, replaced_digest=replaced,
                          reason=f"internal error in Lockmaster during the promotion: {exc!r}; "

@@ -88,7 +88,7 @@ class LayoutSource:
         self.folder = folder
         try:
             self.index = json.loads((folder / "index.json").read_text())
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise RegistryError(f"{folder} is not an OCI layout: {exc}") from exc
 
     def manifest(self, tag: str) -> bytes | None:

@@ -11,8 +11,10 @@ __all__ = ["PATTERNS", "SecretHit", "find_secrets", "find_values", "mask", "reda
 
 
 
-# A run of base64 shorter than this, taken from the middle of an encoding, matches by chance.
-MIN_ENCODED_CHARS = 12
+# A run of base64 shorter than this, taken from the middle of an encoding, matches by chance
+# (8 characters: one chance in 2.8e14 per position; a value of 6 bytes or more has such a run
+# at every offset).
+MIN_ENCODED_CHARS = 8
 _URL_SAFE = bytes.maketrans(b"+/", b"-_")
 
 

@@ -44,8 +44,10 @@ def services():
     started = ServiceSet(ROOT / "var")
     started.ensure()
     yield started
-    remove_test_images(docker.from_env(timeout=300), PREFIXES)
-    started.stop()
+    try:
+        remove_test_images(docker.from_env(timeout=300), PREFIXES)
+    finally:
+        started.stop()
 
 
 @pytest.fixture(scope="session")

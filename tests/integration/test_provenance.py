@@ -114,6 +114,14 @@ def test_a_staged_image_carries_proofs_that_other_tools_verify_and_promotion_che
              "LOCKMASTER_DATABASE_URL": f"sqlite:///{tmp_path / 'no-records.db'}"})
     assert elsewhere.returncode == 0, elsewhere.stderr
     assert "record: the build records cannot be read here" in elsewhere.stdout
+    assert not (tmp_path / "no-records.db").exists()  # verifying made no empty database
+    keyless = subprocess.run(
+        [LOCKMASTER, "verify", f"{REGISTRY_ADDR}/{production}@{digest}", "--layout", str(layout)],
+        capture_output=True, text=True, timeout=120,
+        env={**lockmaster_env(app),
+             "LOCKMASTER_DATABASE_URL": f"sqlite:///{tmp_path / 'no-records.db'}"})
+    assert keyless.returncode == 1 and "give the public key with --key" in keyless.stderr
+    assert "Traceback" not in keyless.stderr
 
 
 def _check_signature(tmp_path, staging, sig, digest, pem):

@@ -154,12 +154,17 @@ def test_secret_files_are_private_on_a_tmpfs_and_gone_after(tmp_path):
         assert path.parent.parent == TMPFS and path.parent.stat().st_mode & 0o777 == 0o700
     assert not path.parent.exists()
     # A worker whose /dev/shm is no tmpfs: the build fails, nothing is written to disk.
-    with pytest.raises(BuildFailure, match=f"{tmp_path} is not one on this worker"), \
-            secret_files(values, root=tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounts = tmp_path / "mounts"
+    mounts.write_text(f"/dev/vda / ext4 rw 0 0\ntmpfs /dev/shm tmpfs rw 0 0\n"
+                      f"/dev/vdb {disk} ext4 rw 0 0\n")
+    with pytest.raises(BuildFailure, match=f"{disk} is not one on this worker"), \
+            secret_files(values, root=disk, mounts=mounts):
         pass
-    assert list(tmp_path.iterdir()) == []
+    assert list(disk.iterdir()) == []
     with pytest.raises(BuildFailure, match="is not one"), \
-            secret_files(values, root=tmp_path / "missing"):
+            secret_files(values, root=tmp_path / "missing", mounts=mounts):
         pass
 
 
@@ -182,3 +187,11 @@ def test_build_secrets_without_the_secrets_gate_are_named_in_a_warning():
     assert unguarded_secrets_note([], frozenset()) is None
     note = unguarded_secrets_note(["pip-conf", "npm"], frozenset({"lint"}))
     assert note.startswith("warning: the secrets gate is off") and "pip-conf, npm" in note
+
+
+def test_a_short_build_secret_is_found_base64_inside_a_docker_auth():
+    named = {"registry-password": "Tr0ub4dor"}  # 9 bytes, after "bot:" in the encoded text
+    auth = base64.b64encode(b"bot:Tr0ub4dor")
+    assert find_values(b'{"auths": {"reg.example.com": {"auth": "' + auth + b'"}}}', named)
+    other = base64.b64encode(b"bot:Sw0rdf1sh")
+    assert find_values(b'{"auth": "' + other + b'"}', named) == []
