@@ -9,15 +9,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder.engineparent import (
-    DEFAULT_SOCKET,
-    ParentUnknown,
-    cgroup_parent,
-    config_file,
-    flag_values,
-    hosts,
-    unix_socket,
-)
+from builder import engineparent as rules
+from builder.engineparent import ParentUnknown
 
 PROC = Path("/proc")
 _SOCKET_LINK = re.compile(r"^socket:\[(\d+)\]$")
@@ -36,7 +29,7 @@ class Dockerd:
 
 def worker_socket(environ: dict[str, str] | os._Environ = os.environ) -> str:
     """The engine socket the worker talks to: DOCKER_HOST's unix:// path, else the default."""
-    return unix_socket(environ.get("DOCKER_HOST", "")) or DEFAULT_SOCKET
+    return rules.unix_socket(environ.get("DOCKER_HOST", "")) or rules.DEFAULT_SOCKET
 
 
 def engine_cgroup_parent(socket: str, proc: Path = PROC) -> str:
@@ -44,7 +37,7 @@ def engine_cgroup_parent(socket: str, proc: Path = PROC) -> str:
     engine = serving(socket, proc)
     if engine.config_error:
         raise ParentUnknown(engine.config_error)
-    return cgroup_parent(engine.argv, engine.config_text)
+    return rules.cgroup_parent(engine.argv, engine.config_text)
 
 
 def serving(socket: str, proc: Path = PROC) -> Dockerd:
@@ -94,7 +87,7 @@ def _dockerds(proc: Path) -> list[Dockerd]:
 
 def _config_text(process: Path, argv: list[str]) -> str | None:
     """The config file as that process sees it (its root, its working directory)."""
-    path = config_file(argv)[0]
+    path = rules.config_file(argv)[0]
     seen = process / "root" / path.lstrip("/") if path.startswith("/") else process / "cwd" / path
     try:
         return seen.read_text()
@@ -110,7 +103,7 @@ def _listens_on(engine: Dockerd, wanted: tuple[str, tuple[int, int] | None],
     """Whether engine listens on the wanted socket: the same file (device and inode) seen
     through the engine's own root, else the same path."""
     path, identity = wanted
-    if engine.config_error and not flag_values(engine.argv, "host", "H"):
+    if engine.config_error and not rules.flag_values(engine.argv, "host", "H"):
         raise ParentUnknown(engine.config_error)  # its `hosts` may be in the unread file
     root = proc / str(engine.pid) / "root"
     for own in _sockets(engine, proc):
@@ -134,8 +127,8 @@ def _identity(path: Path) -> tuple[int, int] | None:
 def _sockets(engine: Dockerd, proc: Path) -> set[str]:
     """The unix socket paths the engine listens on; with `-H fd://` (systemd's socket
     activation) those of the listening sockets it holds."""
-    addresses = hosts(engine.argv, engine.config_text)
-    paths = set(filter(None, map(unix_socket, addresses)))
+    addresses = rules.hosts(engine.argv, engine.config_text)
+    paths = set(filter(None, map(rules.unix_socket, addresses)))
     if any(address.startswith("fd://") for address in addresses):
         paths |= set(_held_sockets(engine.pid, proc))
     return paths
