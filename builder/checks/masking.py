@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from functools import lru_cache
 
 from builder.checks.secretshapes import PATTERNS, SecretHit, find_secrets
 
@@ -34,7 +35,8 @@ def find_values(content: bytes | str, named: dict[str, str]) -> list[SecretHit]:
     return hits
 
 
-def encodings(value: bytes) -> list[bytes]:
+@lru_cache(maxsize=64)  # the gate asks for every file of every layer: worked out once
+def encodings(value: bytes) -> tuple[bytes, ...]:
     """The base64 text that value becomes wherever it sits in an encoded stream: for each of
     the three offsets modulo 3, the characters decided by value's bytes alone (not by its
     neighbours'), in the standard and the URL-safe alphabet."""
@@ -44,7 +46,7 @@ def encodings(value: bytes) -> list[bytes]:
         run = encoded[-(-8 * offset // 6):8 * (offset + len(value)) // 6]
         if run and (offset == 0 or len(run) >= MIN_ENCODED_CHARS):
             runs += [run, run.translate(_URL_SAFE)]
-    return list(dict.fromkeys(runs))
+    return tuple(dict.fromkeys(runs))
 
 
 def mask(value: str) -> str:
